@@ -1,0 +1,21 @@
+"""styletf: Gatys, Ecker & Bethge (2015), "A Neural Algorithm of Artistic Style", in TensorFlow/Keras.
+
+Modules follow the paper: ``images`` (in/out), ``data`` (the paper's images),
+``vgg`` (the network), ``losses`` (eqs. 1-5), ``synthesis`` (the optimisation).
+"""
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide TensorFlow's C++ start-up chatter
+
+from .errors import DataError, InputError, StyleTFError  # noqa: E402
+from .images import load_image, save_image  # noqa: E402
+from .losses import (content_loss, gram_matrix, style_layer_loss, style_loss,  # noqa: E402
+                     total_variation_loss)
+from .synthesis import SynthesisResult, psnr, synthesize  # noqa: E402
+from .vgg import PAPER_CONTENT_LAYERS, PAPER_STYLE_LAYERS, FeatureExtractor  # noqa: E402
+
+__version__ = "0.1.0"
+__all__ = ["load_image", "save_image", "FeatureExtractor", "synthesize", "SynthesisResult",
+           "gram_matrix", "content_loss", "style_layer_loss", "style_loss", "total_variation_loss",
+           "psnr", "PAPER_CONTENT_LAYERS", "PAPER_STYLE_LAYERS",
+           "StyleTFError", "InputError", "DataError"]

@@ -1,0 +1,102 @@
+"""Command line: ``python -m styletf reproduce`` re-executes the notebooks and collects the figures.
+
+Exit status: 0 success, 2 bad usage or input (one line on stderr), 1 failure during the run.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from .errors import StyleTFError
+
+REPO_NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+
+
+def reproduce(args) -> int:
+    """Execute every numbered notebook in order; write executed copies and figures to ``--out``."""
+    try:
+        import nbformat
+        from nbclient import NotebookClient
+        from nbclient.exceptions import CellExecutionError
+    except ImportError:
+        raise StyleTFError("reproduce needs nbclient: pip install nbclient ipykernel") from None
+    from tqdm.auto import tqdm
+
+    from .images import atomic_write
+
+    nb_dir = Path(args.notebooks)
+    notebooks = sorted(nb_dir.glob("[0-9][0-9]_*.ipynb"))
+    if args.only:
+        notebooks = [p for p in notebooks if p.name[:2] in args.only.split(",")]
+    if not notebooks:
+        raise StyleTFError(f"no notebooks found in {nb_dir}; run from a clone of the repository "
+                           f"or pass --notebooks DIR")
+    out = Path(args.out).resolve()
+    (out / "figures").mkdir(parents=True, exist_ok=True)
+    os.environ["STYLETF_OUTPUT"] = str(out / "figures")  # the kernels inherit the environment
+    os.environ["MPLBACKEND"] = "Agg"
+    if args.quick:
+        os.environ["STYLETF_QUICK"] = "1"
+    for key in ("size", "steps"):
+        if getattr(args, key):
+            os.environ[f"STYLETF_{key.upper()}"] = str(getattr(args, key))
+    from . import config
+
+    print(f"reproducing {len(notebooks)} notebooks in {config.mode_name()} mode "
+          f"({config.preset()['size']} px, {config.preset()['steps']} steps) into {out}")
+    start = time.perf_counter()
+    for path in notebooks:
+        nb = nbformat.read(path, as_version=4)
+        n_code = sum(c.cell_type == "code" for c in nb.cells)
+        bar = tqdm(total=n_code, desc=path.stem, unit="cell")
+        client = NotebookClient(nb, timeout=None, kernel_name="python3",
+                                resources={"metadata": {"path": str(path.parent)}},
+                                on_cell_executed=lambda **_: bar.update(1))
+        failed = None
+        try:
+            client.execute()
+        except CellExecutionError as e:
+            failed = str(e).strip().splitlines()[-1]
+        finally:
+            bar.close()
+            atomic_write(out / path.name, nbformat.writes(nb).encode())
+        if failed:
+            print(f"{path.name} failed: {failed}\n(the executed notebook, up to the failing cell, "
+                  f"is in {out / path.name})", file=sys.stderr)
+            return 1
+    figures = sorted((out / "figures").glob("*.png"))
+    print(f"done in {time.perf_counter() - start:.0f} s: executed notebooks in {out}, "
+          f"{len(figures)} figures in {out / 'figures'}")
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m styletf", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    rep = sub.add_parser("reproduce", help="re-execute all notebooks (all figures) in full mode",
+                         description="Execute every notebook in order and collect the figures.")
+    rep.add_argument("--out", default="outputs/reproduce", help="output folder (default: %(default)s)")
+    rep.add_argument("--quick", action="store_true", help="quick mode (STYLETF_QUICK=1): small and fast")
+    rep.add_argument("--size", type=int, help="override the mode's image size (px, long side)")
+    rep.add_argument("--steps", type=int, help="override the mode's number of steps")
+    rep.add_argument("--only", help="comma-separated notebook numbers, e.g. 01,02")
+    rep.add_argument("--notebooks", default=str(REPO_NOTEBOOKS), help="notebook folder (default: the repository's)")
+    args = parser.parse_args(argv)
+    for key in ("size", "steps"):
+        if getattr(args, key, None) is not None and getattr(args, key) < 1:
+            parser.error(f"--{key} must be a positive whole number")
+    try:
+        return reproduce(args)
+    except StyleTFError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

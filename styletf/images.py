@@ -1,0 +1,233 @@
+"""Images in and out: load, resize, save, and the backbone's input convention.
+
+Contract (DESIGN.md): images handed between functions are float32 RGB in
+[0, 1] with shape (B, H, W, 3). ``load_image`` gives B = 1.
+
+Conversions done by ``load_image`` (documented, tested):
+- EXIF orientation is applied (a phone photo comes out upright);
+- RGBA / LA / palette with transparency: composited onto **white**;
+- grayscale (L, 1, I, I;16, F) and palette: replicated / expanded to RGB;
+- CMYK: Pillow's CMYK -> RGB conversion (no colour profile);
+- 16-bit images keep their precision (divided by 65535, not truncated to 8 bits).
+"""
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+import urllib.request
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .errors import InputError
+
+__all__ = ["load_image", "save_image", "to_backbone", "from_backbone", "atomic_write",
+           "CAFFE_BGR_MEAN", "MAX_PIXELS"]
+
+# ImageNet channel means of the Caffe VGG models, in BGR order (PAPER.md, "Input").
+CAFFE_BGR_MEAN = (103.939, 116.779, 123.68)
+
+#: Largest image (in pixels, width x height) that ``load_image`` opens; bigger
+#: headers are refused before any pixel memory is allocated. Raise it with the
+#: environment variable STYLETF_MAX_PIXELS.
+MAX_PIXELS = int(os.environ.get("STYLETF_MAX_PIXELS", 100_000_000))
+
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
+def _open_source(source) -> tuple[Image.Image, str]:
+    """Return (PIL image, name for messages) for a path, catalog key or URL."""
+    from . import data  # local import: data imports nothing from here
+
+    text = os.fspath(source)
+    if isinstance(source, str) and source in data.keys():
+        path = data.fetch(source)
+    elif isinstance(source, str) and source.startswith(("http://", "https://")):
+        try:
+            with urllib.request.urlopen(source, timeout=data.DOWNLOAD_TIMEOUT_S) as r:
+                return _decode(io.BytesIO(r.read()), source), source
+        except OSError as e:
+            raise InputError(f"cannot download image {source}: {e}") from None
+    else:
+        path = Path(text).expanduser()
+        if not path.exists():
+            hint = f" (catalog keys: {', '.join(data.keys())})" if os.sep not in text else ""
+            raise InputError(f"image file not found: {text}{hint}")
+        if path.is_dir():
+            raise InputError(f"{text} is a directory, not an image file")
+        if path.stat().st_size == 0:
+            raise InputError(f"image file {text} is empty (0 bytes)")
+    return _decode(path, text), text
+
+
+def _decode(fp, name: str) -> Image.Image:
+    """Open and fully decode an image, turning Pillow's errors into one clear line."""
+    old = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(fp)
+            img.load()  # decode now, so a truncated file fails here
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise InputError(
+            f"{name}: image is larger than the limit of {MAX_PIXELS} pixels; if it is genuine, "
+            f"raise the limit with the environment variable STYLETF_MAX_PIXELS") from None
+    except UnidentifiedImageError:
+        raise InputError(f"{name}: not an image file that Pillow can read "
+                         f"(use PNG, JPEG, TIFF, WebP, ...)") from None
+    except OSError as e:
+        raise InputError(f"{name}: the image file is damaged or truncated ({e}); "
+                         f"re-export or re-download it") from None
+    finally:
+        Image.MAX_IMAGE_PIXELS = old
+    return img
+
+
+def _pil_to_array(img: Image.Image) -> np.ndarray:
+    """PIL image (any mode) -> float32 RGB (H, W, 3) in [0, 1]; see the module doc."""
+    img = ImageOps.exif_transpose(img)
+    if img.mode == "P":
+        img = img.convert("RGBA" if "transparency" in img.info else "RGB")
+    if img.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = np.asarray(img.convert("RGBA"), dtype=np.float32) / 255.0
+        rgb, a = rgba[..., :3], rgba[..., 3:]
+        return rgb * a + (1.0 - a)  # onto white
+    if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        arr = np.asarray(img, dtype=np.float32)
+        arr = arr / (65535.0 if arr.max(initial=0) > 255 or img.mode.startswith("I;16") else 255.0)
+        return np.repeat(np.clip(arr, 0, 1)[..., None], 3, axis=-1)
+    if img.mode == "F":
+        arr = np.asarray(img, dtype=np.float32)
+        return np.repeat(np.clip(arr, 0, 1)[..., None], 3, axis=-1)
+    if img.mode.startswith("RGB;16") or img.mode.startswith("BGR;16"):
+        arr = np.asarray(img, dtype=np.float32)
+        return arr / 65535.0
+    return np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0
+
+
+def _array_to_rgb(arr, name: str = "array") -> np.ndarray:
+    """Array-like (H, W), (H, W, 1|3|4) or (1, H, W, C) -> float32 (H, W, 3) in [0, 1].
+
+    Integer arrays are scaled by their dtype's maximum (uint8 /255, uint16 /65535);
+    float arrays must already be in [0, 1].
+    """
+    a = np.asarray(arr)
+    if a.ndim == 4:
+        if a.shape[0] != 1:
+            raise InputError(f"{name}: expected one image, got a batch of {a.shape[0]}")
+        a = a[0]
+    if a.ndim == 2:
+        a = a[..., None]
+    if a.ndim != 3 or a.shape[-1] not in (1, 3, 4):
+        raise InputError(f"{name}: expected shape (H, W), (H, W, 3) or (H, W, 4), got {a.shape}")
+    if np.issubdtype(a.dtype, np.integer):
+        a = a.astype(np.float32) / float(np.iinfo(a.dtype).max)
+    elif np.issubdtype(a.dtype, np.floating) or a.dtype == bool:
+        a = a.astype(np.float32)
+        if not np.all(np.isfinite(a)):
+            raise InputError(f"{name}: contains NaN or Inf values")
+        if a.min(initial=0) < 0 or a.max(initial=0) > 1:
+            raise InputError(f"{name}: float pixel values must lie in [0, 1], got "
+                             f"[{a.min():.3g}, {a.max():.3g}]; divide 8-bit data by 255")
+    else:
+        raise InputError(f"{name}: unsupported dtype {a.dtype}")
+    if a.shape[-1] == 4:
+        a = a[..., :3] * a[..., 3:] + (1.0 - a[..., 3:])
+    elif a.shape[-1] == 1:
+        a = np.repeat(a, 3, axis=-1)
+    return a
+
+
+def load_image(source, max_size: int | None = None):
+    """Load an image as a float32 RGB tensor in [0, 1] of shape (1, H, W, 3).
+
+    ``source``: a catalog key (``"neckarfront"``, see ``styletf.data``), a path, an
+    http(s) URL, a ``PIL.Image.Image``, or an array / tensor (see ``_array_to_rgb``).
+    ``max_size``: if given, the image is resized (antialiased Lanczos) so that its
+    long side is ``max_size`` pixels, keeping the aspect ratio. The paper used
+    about 512 px (PAPER.md, "Synthesis").
+    """
+    import tensorflow as tf
+
+    if isinstance(source, Image.Image):
+        arr = _pil_to_array(source)
+    elif isinstance(source, (str, os.PathLike)):
+        img, name = _open_source(source)
+        arr = _pil_to_array(img)
+    else:
+        arr = _array_to_rgb(source)
+    if max_size is not None:
+        if isinstance(max_size, bool) or not isinstance(max_size, (int, np.integer)) or max_size < 1:
+            raise InputError(f"max_size must be a positive integer, got {max_size!r}")
+    x = tf.convert_to_tensor(arr[None], dtype=tf.float32)  # (1, H, W, 3)
+    h, w = arr.shape[:2]
+    if max_size is not None and max(h, w) != max_size:
+        scale = max_size / max(h, w)
+        size = (max(1, round(h * scale)), max(1, round(w * scale)))
+        x = tf.clip_by_value(tf.image.resize(x, size, method="lanczos3", antialias=True), 0.0, 1.0)
+    return x
+
+
+def atomic_write(path: str | os.PathLike, data: bytes) -> Path:
+    """Write bytes to ``path`` via a temporary file in the same folder and a rename.
+
+    An interrupted write leaves the old file (or none), never a half-written one.
+    """
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise InputError(f"cannot write {path}: folder {path.parent} does not exist; create it first")
+    fd, tmp = tempfile.mkstemp(prefix="." + path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the usual permissions
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def to_uint8(x) -> np.ndarray:
+    """Image (1, H, W, 3) or (H, W, 3) in [0, 1] -> uint8 (H, W, 3); NaN/Inf is an error."""
+    a = np.asarray(x, dtype=np.float32)
+    if a.ndim == 4:
+        if a.shape[0] != 1:
+            raise InputError(f"expected one image, got a batch of {a.shape[0]}; index it first")
+        a = a[0]
+    if a.ndim != 3 or a.shape[-1] != 3:
+        raise InputError(f"expected an RGB image of shape (H, W, 3), got {a.shape}")
+    if not np.all(np.isfinite(a)):
+        raise InputError("image contains NaN or Inf values; refusing to save it")
+    return np.round(np.clip(a, 0.0, 1.0) * 255.0).astype(np.uint8)
+
+
+def save_image(x, path: str | os.PathLike) -> Path:
+    """Save an image (1, H, W, 3) or (H, W, 3) in [0, 1] as a PNG, atomically."""
+    buf = io.BytesIO()
+    Image.fromarray(to_uint8(x), mode="RGB").save(buf, format="PNG")
+    return atomic_write(path, buf.getvalue())
+
+
+def to_backbone(x):
+    """RGB [0, 1] (B, H, W, 3) -> the VGG family's input: Caffe BGR, 0..255 minus the
+    ImageNet means (PAPER.md, "Input"); same as ``keras.applications.vgg19.preprocess_input``."""
+    import keras
+
+    return keras.applications.imagenet_utils.preprocess_input(x * 255.0, mode="caffe")
+
+
+def from_backbone(y):
+    """Inverse of ``to_backbone``: Caffe BGR mean-subtracted -> RGB in [0, 1] (not clipped)."""
+    import tensorflow as tf
+
+    y = tf.convert_to_tensor(y)
+    bgr = y + tf.constant(CAFFE_BGR_MEAN, dtype=y.dtype)
+    return tf.reverse(bgr, axis=[-1]) / 255.0

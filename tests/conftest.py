@@ -1,0 +1,28 @@
+"""Test settings: quick mode, images from the local mirror, a private cache."""
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("STYLETF_QUICK", "1")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+_mirror = Path(__file__).resolve().parents[1].parent / "shared" / "images"
+if "STYLETF_DATA_MIRROR" not in os.environ and _mirror.is_dir():
+    os.environ["STYLETF_DATA_MIRROR"] = str(_mirror)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_cache(tmp_path_factory):
+    """Each test session fetches into its own cache folder, never the user's."""
+    old = os.environ.get("STYLETF_CACHE")
+    os.environ["STYLETF_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if old is None:
+        os.environ.pop("STYLETF_CACHE", None)
+    else:
+        os.environ["STYLETF_CACHE"] = old
+
+
+def need_mirror():
+    if not os.environ.get("STYLETF_DATA_MIRROR"):
+        pytest.skip("no STYLETF_DATA_MIRROR with the paper's images")

@@ -1,0 +1,166 @@
+"""styletf.images: loading every kind of file as documented, resizing, atomic saving,
+and the Caffe input convention - against known pixel values and numpy formulas."""
+import os
+import struct
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import styletf
+from styletf import images
+from styletf.errors import InputError
+
+
+def arr(x):
+    return np.asarray(x)[0]
+
+
+def test_rgba_is_composited_onto_white(tmp_path):
+    a = np.zeros((2, 2, 4), np.uint8)
+    a[0, 0] = (255, 0, 0, 0)  # fully transparent red -> white
+    a[0, 1] = (0, 0, 255, 255)  # opaque blue
+    a[1, 0] = (0, 0, 0, 102)  # 40 % black -> 0.6 grey
+    a[1, 1] = (0, 255, 0, 255)
+    Image.fromarray(a, "RGBA").save(tmp_path / "a.png")
+    x = arr(styletf.load_image(tmp_path / "a.png"))
+    np.testing.assert_allclose(x[0, 0], [1, 1, 1], atol=1e-6)
+    np.testing.assert_allclose(x[0, 1], [0, 0, 1], atol=1e-6)
+    np.testing.assert_allclose(x[1, 0], [1 - 102 / 255] * 3, atol=1e-6)
+
+
+def test_grayscale_and_palette_become_rgb(tmp_path):
+    Image.fromarray(np.full((3, 4), 100, np.uint8), "L").save(tmp_path / "g.png")
+    x = styletf.load_image(str(tmp_path / "g.png"))
+    assert x.shape == (1, 3, 4, 3) and x.dtype.name == "float32"
+    np.testing.assert_allclose(arr(x), 100 / 255, atol=1e-6)
+
+    p = Image.new("P", (2, 1))
+    p.putpalette([255, 0, 0, 0, 255, 0] + [0] * 762)
+    p.putpixel((0, 0), 0)
+    p.putpixel((1, 0), 1)
+    p.info["transparency"] = 1  # green is transparent -> white
+    p.save(tmp_path / "p.png", transparency=1)
+    x = arr(styletf.load_image(tmp_path / "p.png"))
+    np.testing.assert_allclose(x[0, 0], [1, 0, 0], atol=1e-6)
+    np.testing.assert_allclose(x[0, 1], [1, 1, 1], atol=1e-6)
+
+
+def test_cmyk_jpeg_becomes_rgb(tmp_path):
+    Image.new("CMYK", (16, 16), (0, 255, 255, 0)).save(tmp_path / "c.jpg", quality=95)
+    x = arr(styletf.load_image(tmp_path / "c.jpg"))
+    assert x.shape == (16, 16, 3)
+    np.testing.assert_allclose(x.mean(axis=(0, 1)), [1, 0, 0], atol=0.03)  # pure red
+
+
+def test_16_bit_png_keeps_its_precision(tmp_path):
+    a = np.array([[1000, 65535], [0, 30000]], np.uint16)
+    Image.fromarray(a).save(tmp_path / "d.png")  # mode I;16
+    x = arr(styletf.load_image(tmp_path / "d.png"))
+    np.testing.assert_allclose(x[..., 0], a / 65535.0, atol=1e-6)  # 8 bits would be off by ~4e-3
+    np.testing.assert_allclose(x[..., 0], x[..., 2])
+
+
+def test_exif_orientation_is_honoured(tmp_path):
+    a = np.zeros((16, 32, 3), np.uint8)
+    a[:, :16] = (255, 0, 0)  # left half red (as stored)
+    a[:, 16:] = (0, 0, 255)
+    img = Image.fromarray(a)
+    exif = img.getexif()
+    exif[0x0112] = 6  # Orientation: display rotated 90 degrees clockwise
+    img.save(tmp_path / "r.jpg", exif=exif, quality=100)
+    x = arr(styletf.load_image(tmp_path / "r.jpg"))
+    assert x.shape == (32, 16, 3)  # upright: portrait
+    np.testing.assert_allclose(x[:12].mean(axis=(0, 1)), [1, 0, 0], atol=0.05)  # red on top
+    np.testing.assert_allclose(x[-12:].mean(axis=(0, 1)), [0, 0, 1], atol=0.05)
+
+
+def test_arrays_and_pil_images(tmp_path):
+    u8 = np.array([[[0, 128, 255]]], np.uint8)
+    np.testing.assert_allclose(arr(styletf.load_image(u8))[0, 0], [0, 128 / 255, 1], atol=1e-6)
+    u16 = np.array([[[0, 65535, 1]]], np.uint16)
+    np.testing.assert_allclose(arr(styletf.load_image(u16))[0, 0], [0, 1, 1 / 65535], atol=1e-9)
+    np.testing.assert_allclose(arr(styletf.load_image(Image.fromarray(u8 * 0 + 51)))[0, 0], 0.2,
+                               atol=1e-6)
+    with pytest.raises(InputError, match=r"\[0, 1\]"):
+        styletf.load_image(np.full((4, 4, 3), 200.0))
+    with pytest.raises(InputError, match="NaN"):
+        styletf.load_image(np.full((4, 4, 3), np.nan))
+
+
+def test_max_size_sets_the_long_side_with_antialiasing():
+    checker = (np.indices((128, 96)).sum(axis=0) % 2).astype(np.float32)  # 1-px checkerboard
+    x = styletf.load_image(np.repeat(checker[..., None], 3, axis=-1), max_size=32)
+    assert x.shape == (1, 32, 24, 3)
+    # Antialiased, the checkerboard averages to flat grey; point sampling would give 0s and 1s.
+    assert abs(float(np.mean(x)) - 0.5) < 0.02 and float(np.std(x)) < 0.05
+    assert styletf.load_image(np.zeros((10, 20, 3), np.uint8), max_size=40).shape == (1, 20, 40, 3)
+    with pytest.raises(InputError, match="max_size"):
+        styletf.load_image(np.zeros((10, 20, 3), np.uint8), max_size=0)
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda p: None, "not found"),
+    (lambda p: p.mkdir(), "directory"),
+    (lambda p: p.write_bytes(b""), "empty"),
+    (lambda p: p.write_text("hello, I am text"), "not an image"),
+])
+def test_bad_files_give_clear_errors(tmp_path, make, match):
+    path = tmp_path / "photo.jpg"
+    make(path)
+    with pytest.raises(InputError, match=match) as e:
+        styletf.load_image(path)
+    assert "photo.jpg" in str(e.value)
+
+
+def test_truncated_jpeg_is_a_clear_error(tmp_path):
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(tmp_path / "full.jpg")
+    data = (tmp_path / "full.jpg").read_bytes()
+    (tmp_path / "cut.jpg").write_bytes(data[: len(data) // 2])
+    with pytest.raises(InputError, match="truncated") as e:
+        styletf.load_image(tmp_path / "cut.jpg")
+    assert "cut.jpg" in str(e.value)
+
+
+def _png_header_only(width, height):
+    def chunk(kind, body):
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b"")
+
+
+def test_decompression_bomb_is_refused_before_decoding(tmp_path):
+    path = tmp_path / "bomb.png"
+    path.write_bytes(_png_header_only(200_000, 200_000))  # claims 4e10 pixels, 45 bytes on disk
+    with pytest.raises(InputError, match="STYLETF_MAX_PIXELS") as e:
+        styletf.load_image(path)
+    assert str(images.MAX_PIXELS) in str(e.value)
+
+
+def test_save_image_round_trips_exactly(tmp_path):
+    rng = np.random.default_rng(0)
+    u8 = rng.integers(0, 256, (5, 7, 3), dtype=np.uint8)
+    out = styletf.save_image(u8[None] / 255.0, tmp_path / "x.png")
+    np.testing.assert_array_equal(np.asarray(Image.open(out)), u8)
+    assert sorted(os.listdir(tmp_path)) == ["x.png"]  # no temporary left behind
+
+
+def test_save_image_refuses_nan_and_missing_folders(tmp_path):
+    bad = np.zeros((1, 4, 4, 3), np.float32)
+    bad[0, 1, 1, 1] = np.nan
+    with pytest.raises(InputError, match="NaN"):
+        styletf.save_image(bad, tmp_path / "nan.png")
+    with pytest.raises(InputError, match="does not exist"):
+        styletf.save_image(np.zeros((4, 4, 3)), tmp_path / "nope" / "x.png")
+    assert os.listdir(tmp_path) == []
+
+
+def test_caffe_conversion_matches_the_formula_and_inverts():
+    rng = np.random.default_rng(0)
+    x = rng.random((2, 3, 4, 3)).astype(np.float32)
+    expected = x[..., ::-1] * 255.0 - np.array([103.939, 116.779, 123.68], np.float32)
+    y = np.asarray(images.to_backbone(x))
+    np.testing.assert_allclose(y, expected, rtol=1e-5, atol=1e-3)
+    np.testing.assert_allclose(np.asarray(images.from_backbone(y)), x, atol=1e-5)

