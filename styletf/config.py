@@ -44,7 +44,7 @@ def preset() -> dict:
 
 
 def report(backbone: str, *, size: int, steps: int | None = None, learning_rate: float | None = None,
-           pooling: str = "avg", extra: tuple = ()) -> str:
+           pooling: str = "avg", normalize: bool = True, extra: tuple = ()) -> str:
     """Print (and return) what a notebook runs with and how that differs from the paper.
 
     ``backbone`` is the concrete backbone (``vgg.resolve_backbone``); ``extra`` adds
@@ -58,6 +58,8 @@ def report(backbone: str, *, size: int, steps: int | None = None, learning_rate:
                                        if quick else " (the paper's settings)"),
         f"backbone  : {backbone} = {describe_backbone(backbone)}",
         f"image size: {size} px on the long side",
+        f"network   : {'normalised (mean activation 1 per filter, CVPR)' if normalize else 'not normalised'}"
+        f", {pooling} pooling",
     ]
     if steps is not None:
         lines.append(f"optimiser : Adam, {steps} steps, learning rate {learning_rate} (images in [0, 1])")
@@ -70,6 +72,8 @@ def report(backbone: str, *, size: int, steps: int | None = None, learning_rate:
         rows.append(("about 512 px", f"{size} px"))
     if pooling != "avg":
         rows.append(("average pooling", f"{pooling} pooling"))
+    if not normalize:
+        rows.append(("normalised network (CVPR)", "not normalised"))
     rows += list(extra)
     width = max(len(a) for a, _ in rows)
     lines += ["", "Deviations from the paper:"]

@@ -22,8 +22,12 @@ def _hwc(image) -> np.ndarray:
     return to_uint8(image)  # (H, W, 3) uint8; refuses NaN
 
 
-def show_images(images, titles=None, ncols=None, panel_size=3.0, suptitle=None):
-    """A grid of images (each (1, H, W, 3) or (H, W, 3) in [0, 1]); returns the figure."""
+def show_images(images, titles=None, ncols=None, panel_size=3.0, suptitle=None, insets=None):
+    """A grid of images (each (1, H, W, 3) or (H, W, 3) in [0, 1]); returns the figure.
+
+    insets: optional list (None entries allowed) of small images drawn in the lower-left
+    corner of each panel, as the paintings in the paper's Figure 2.
+    """
     import matplotlib.pyplot as plt
 
     images = list(images)
@@ -38,6 +42,14 @@ def show_images(images, titles=None, ncols=None, panel_size=3.0, suptitle=None):
         ax.imshow(_hwc(image))
         if titles is not None and titles[i]:
             ax.set_title(titles[i], fontsize=10)
+        if insets is not None and insets[i] is not None:
+            inset = ax.inset_axes([0.0, 0.0, 0.3, 0.3])
+            inset.imshow(_hwc(insets[i]))
+            inset.set_xticks([])
+            inset.set_yticks([])
+            for spine in inset.spines.values():
+                spine.set_edgecolor("white")
+                spine.set_linewidth(1.5)
     if suptitle:
         fig.suptitle(suptitle)
     fig.tight_layout()

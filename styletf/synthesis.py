@@ -147,7 +147,7 @@ def synthesize(content=None, style=None, *, content_layers=PAPER_CONTENT_LAYERS,
                style_layers=PAPER_STYLE_LAYERS, style_weights=None, alpha=1.0, beta=1e3,
                tv_weight=0.0, init="noise", steps=500, learning_rate=DEFAULT_LEARNING_RATE,
                seed=0, size=None, shape=None, batch=1, backbone="auto", pooling="avg",
-               extractor=None, callback=None, progress=True) -> SynthesisResult:
+               normalize=False, extractor=None, callback=None, progress=True) -> SynthesisResult:
     """Optimise an image so its VGG responses match the targets (PAPER.md, eq. 7).
 
     content, style: images (anything ``load_image`` takes, or (1, H, W, 3) tensors);
@@ -167,6 +167,11 @@ def synthesize(content=None, style=None, *, content_layers=PAPER_CONTENT_LAYERS,
         style image's).
     batch: number of images optimised together (each its own noise and alpha, beta).
     backbone, pooling: as ``FeatureExtractor``; or pass a ready ``extractor``.
+    normalize: use the normalised network (``styletf.vgg``, module doc), in whose units the
+        paper's alpha/beta are given: pass True to use the paper's alpha/beta values.
+        It changes only the relative size of the terms (each F^l is divided by a
+        positive number per filter), so reconstructions from one layer have the same
+        optimum either way.
     callback: ``callback(step, image, losses)`` after each step; return True to stop.
     progress: show a tqdm progress bar.
     """
@@ -198,7 +203,7 @@ def synthesize(content=None, style=None, *, content_layers=PAPER_CONTENT_LAYERS,
 
     if extractor is None:
         wanted = list(dict.fromkeys(list(content_layers) + list(style_layers)))
-        extractor = FeatureExtractor(wanted, backbone=backbone, pooling=pooling)
+        extractor = FeatureExtractor(wanted, backbone=backbone, pooling=pooling, normalize=normalize)
     else:
         missing = (set(content_layers) | set(style_layers)) - set(extractor.layers)
         if missing:
@@ -291,6 +296,7 @@ def synthesize(content=None, style=None, *, content_layers=PAPER_CONTENT_LAYERS,
         "tv_weight": tv_weight, "steps": steps,
         "learning_rate": learning_rate, "optimizer": "adam", "seed": seed,
         "size": list(out_shape[1:3]), "batch": batch, "pooling": extractor.pooling,
+        "normalize": extractor.normalize,
         "backbone": extractor.backbone,
     }
     return SynthesisResult(

