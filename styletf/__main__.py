@@ -1,4 +1,5 @@
-"""Command line: ``python -m styletf reproduce`` re-executes the notebooks and collects the figures.
+"""Command line: ``python -m styletf reproduce`` re-executes the notebooks and collects the
+figures; ``python -m styletf bench`` times a synthesis step (``styletf.benchmark``).
 
 Exit status: 0 success, 2 bad usage or input (one line on stderr), 1 failure during the run.
 """
@@ -84,11 +85,23 @@ def main(argv=None) -> int:
     rep.add_argument("--steps", type=int, help="override the mode's number of steps")
     rep.add_argument("--only", help="comma-separated notebook numbers, e.g. 01,02")
     rep.add_argument("--notebooks", default=str(REPO_NOTEBOOKS), help="notebook folder (default: the repository's)")
+    ben = sub.add_parser("bench", help="time a synthesis step (ours, or --reference: TF-tutorial style)",
+                         description="Time one synthesis step; the last line is ms_per_step=<float>.")
+    ben.add_argument("--size", type=int, default=256, help="long side in px (default: %(default)s)")
+    ben.add_argument("--steps", type=int, default=10, help="timed steps, after one untimed (default: %(default)s)")
+    ben.add_argument("--backbone", default="random", help="default: %(default)s (VGG19 architecture)")
+    ben.add_argument("--precision", default="float32",
+                     choices=["float32", "mixed_bfloat16", "mixed_float16", "auto"])
+    ben.add_argument("--reference", action="store_true", help="time the TF tutorial's step instead of ours")
     args = parser.parse_args(argv)
     for key in ("size", "steps"):
         if getattr(args, key, None) is not None and getattr(args, key) < 1:
             parser.error(f"--{key} must be a positive whole number")
     try:
+        if args.command == "bench":
+            from .benchmark import run
+            run(args.size, args.steps, args.backbone, args.precision, args.reference)
+            return 0
         return reproduce(args)
     except StyleTFError as e:
         print(f"error: {e}", file=sys.stderr)

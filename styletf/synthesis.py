@@ -143,11 +143,71 @@ def _initial_image(init, shape, content, seed):
     return tf.clip_by_value(tf.repeat(image, b, axis=0) if image.shape[0] == 1 else image, 0.0, 1.0)
 
 
+def _lbfgs(x, objective, steps, record):
+    """Minimise sum(objective(x)["total"]) with SciPy's L-BFGS-B in [0, 1]; updates ``x``.
+
+    Returns why it stopped before ``steps`` iterations, or None."""
+    from scipy.optimize import Bounds, minimize
+
+    shape = tuple(x.shape)
+
+    @tf.function
+    def value_and_grad(flat):
+        image = tf.reshape(flat, shape)  # (B, H, W, 3)
+        with tf.GradientTape() as tape:
+            tape.watch(image)
+            terms = objective(image)
+            loss = tf.reduce_sum(terms["total"])
+        return terms, tf.reshape(tape.gradient(loss, image), [-1])
+
+    class NonFinite(Exception):
+        pass
+
+    last = {}
+
+    def fun(v):
+        terms, grad = value_and_grad(tf.constant(v, tf.float32))
+        terms = {k: t.numpy() for k, t in terms.items()}
+        grad = grad.numpy().astype(np.float64)
+        if not (np.all(np.isfinite(terms["total"])) and np.all(np.isfinite(grad))):
+            raise NonFinite
+        last.update(v=v.copy(), terms=terms)
+        return float(terms["total"].sum()), grad
+
+    state = {"i": 0, "stopped": None}
+
+    def on_iteration(intermediate_result):  # SciPy passes the accepted point by this name
+        v = intermediate_result.x
+        x.assign(v.reshape(shape).astype(np.float32))
+        if not np.array_equal(last.get("v"), v):
+            fun(v)
+        i = state["i"]
+        state["i"] += 1
+        if record(i, last["terms"]):
+            state["stopped"] = f"stopped by the callback after step {i}"
+            raise StopIteration
+
+    try:
+        result = minimize(fun, x.numpy().ravel().astype(np.float64), jac=True, method="L-BFGS-B",
+                          bounds=Bounds(0.0, 1.0), callback=on_iteration,
+                          options={"maxiter": steps, "maxfun": 50 * steps, "ftol": 0.0, "gtol": 0.0})
+    except NonFinite:
+        return (f"non-finite loss or gradient after step {state['i']}; kept the last finite "
+                f"image (lower alpha/beta)")
+    if state["stopped"]:
+        return state["stopped"]
+    x.assign(result.x.reshape(shape).astype(np.float32))
+    if state["i"] < steps:
+        return f"L-BFGS-B ended after {state['i']} iterations: {result.message}"
+    return None
+
+
 def synthesize(content=None, style=None, *, content_layers=PAPER_CONTENT_LAYERS,
                style_layers=PAPER_STYLE_LAYERS, style_weights=None, alpha=1.0, beta=1e3,
                tv_weight=0.0, init="noise", steps=500, learning_rate=DEFAULT_LEARNING_RATE,
                seed=0, size=None, shape=None, batch=1, backbone="auto", pooling="avg",
-               normalize=False, extractor=None, callback=None, progress=True) -> SynthesisResult:
+               normalize=False, precision="float32", optimizer="adam", extractor=None,
+               callback=None, progress=True) -> SynthesisResult:
     """Optimise an image so its VGG responses match the targets (PAPER.md, eq. 7).
 
     content, style: images (anything ``load_image`` takes, or (1, H, W, 3) tensors);
@@ -161,6 +221,11 @@ def synthesize(content=None, style=None, *, content_layers=PAPER_CONTENT_LAYERS,
     tv_weight: weight of ``total_variation_loss`` (0: the paper's objective).
     init: "noise" (seeded uniform white noise, the paper's), "content", or an image.
     steps, learning_rate: Adam steps and step size (images live in [0, 1]).
+    optimizer: "adam" (default) or "lbfgs": SciPy's L-BFGS-B, the authors' choice, with the
+        image bounded to [0, 1] and ``steps`` iterations; its tolerances are 0, so it never
+        stops early by accident (only if its line search fails, reported in ``stopped``).
+        With L-BFGS, history[i] holds the losses after iteration i, and a batch is
+        optimised as one problem.
     seed: seeds the noise; same seed and settings give the same image on one machine.
     size: resize content and style so their long side is ``size`` px.
     shape: (H, W) of the output when there is no content image (default: the
@@ -172,6 +237,9 @@ def synthesize(content=None, style=None, *, content_layers=PAPER_CONTENT_LAYERS,
         It changes only the relative size of the terms (each F^l is divided by a
         positive number per filter), so reconstructions from one layer have the same
         optimum either way.
+    precision: compute dtype of the network: "float32", "mixed_bfloat16", "mixed_float16"
+        or "auto" (``styletf.vgg.resolve_precision``); losses, gradients' accumulation and
+        the image stay float32.
     callback: ``callback(step, image, losses)`` after each step; return True to stop.
     progress: show a tqdm progress bar.
     """
@@ -182,6 +250,8 @@ def synthesize(content=None, style=None, *, content_layers=PAPER_CONTENT_LAYERS,
         raise InputError("give a content image, a style image, or both")
     steps = _number("steps", steps, positive=True, integer=True)
     learning_rate = _number("learning_rate", learning_rate, positive=True)
+    if optimizer not in ("adam", "lbfgs"):
+        raise InputError(f"optimizer must be 'adam' or 'lbfgs', got {optimizer!r}")
     tv_weight = _number("tv_weight", tv_weight)
     batch = _number("batch", batch, positive=True, integer=True)
     alpha_t = _per_image("alpha", alpha, batch)  # (B,)
@@ -203,7 +273,8 @@ def synthesize(content=None, style=None, *, content_layers=PAPER_CONTENT_LAYERS,
 
     if extractor is None:
         wanted = list(dict.fromkeys(list(content_layers) + list(style_layers)))
-        extractor = FeatureExtractor(wanted, backbone=backbone, pooling=pooling, normalize=normalize)
+        extractor = FeatureExtractor(wanted, backbone=backbone, pooling=pooling, normalize=normalize,
+                                     precision=precision)
     else:
         missing = (set(content_layers) | set(style_layers)) - set(extractor.layers)
         if missing:
@@ -235,7 +306,9 @@ def synthesize(content=None, style=None, *, content_layers=PAPER_CONTENT_LAYERS,
 
     x = tf.Variable(_initial_image(init, out_shape, content, seed), dtype=tf.float32,
                     name="image")  # (B, H, W, 3)
-    optimizer = tf.keras.optimizers.Adam(learning_rate=learning_rate)  # new one per run
+    adam = tf.keras.optimizers.Adam(learning_rate=learning_rate)  # a new one per run
+    # float16 gradients can underflow: scale the loss up for the backward pass, then down.
+    loss_scale = 2.0 ** 15 if extractor.precision == "mixed_float16" else 1.0
     zeros = tf.zeros([batch], tf.float32)
 
     def objective(image):
@@ -253,36 +326,46 @@ def synthesize(content=None, style=None, *, content_layers=PAPER_CONTENT_LAYERS,
         with tf.GradientTape() as tape:
             terms = objective(x)
             loss = tf.reduce_sum(terms["total"])  # images are independent: block-diagonal
-        grad = tape.gradient(loss, x)
+            scaled = loss * loss_scale
+        grad = tape.gradient(scaled, x) / loss_scale
         finite = tf.logical_and(tf.reduce_all(tf.math.is_finite(terms["total"])),
                                 tf.reduce_all(tf.math.is_finite(grad)))
         if finite:
-            optimizer.apply_gradients([(grad, x)])
+            adam.apply_gradients([(grad, x)])
             x.assign(tf.clip_by_value(x, 0.0, 1.0))
         return terms, finite
 
     from tqdm.auto import tqdm
 
     history = {k: [] for k in ("total", "content", "style", "tv")}
-    stopped = None
-    bar = tqdm(range(steps), disable=not progress, desc=f"synthesis ({extractor.backbone})",
+    bar = tqdm(total=steps, disable=not progress, desc=f"synthesis ({extractor.backbone}, {optimizer})",
                leave=False)
-    start = time.perf_counter()
-    for i in bar:
-        terms, finite = step()
-        terms = {k: v.numpy() for k, v in terms.items()}
-        if not bool(finite):
-            stopped = (f"non-finite loss or gradient at step {i}; kept the last finite image "
-                       f"(lower the learning rate or alpha/beta)")
-            break
+
+    def record(i, terms) -> bool:
+        """Store step i's losses, update the bar, call the callback; True means stop."""
         for k, v in terms.items():
             history[k].append(v)
+        bar.update(1)
         if progress and i % 10 == 0:
             bar.set_postfix(total=f"{terms['total'].sum():.3g}", content=f"{terms['content'].sum():.3g}",
                             style=f"{terms['style'].sum():.3g}")
-        if callback is not None and callback(i, x, {k: v.copy() for k, v in terms.items()}):
-            stopped = f"stopped by the callback after step {i}"
-            break
+        return bool(callback is not None and callback(i, x, {k: v.copy() for k, v in terms.items()}))
+
+    stopped = None
+    start = time.perf_counter()
+    if optimizer == "lbfgs":
+        stopped = _lbfgs(x, objective, steps, record)
+    else:
+        for i in range(steps):
+            terms, finite = step()
+            terms = {k: v.numpy() for k, v in terms.items()}
+            if not bool(finite):
+                stopped = (f"non-finite loss or gradient at step {i}; kept the last finite image "
+                           f"(lower the learning rate or alpha/beta)")
+                break
+            if record(i, terms):
+                stopped = f"stopped by the callback after step {i}"
+                break
     bar.close()
     final = {k: v.numpy() for k, v in objective(x).items()}  # (B,) each, for the result
     wall = time.perf_counter() - start
@@ -294,9 +377,10 @@ def synthesize(content=None, style=None, *, content_layers=PAPER_CONTENT_LAYERS,
         "style_weights": {k: np.asarray(v).tolist() for k, v in style_weights.items()},
         "alpha": alpha_t.numpy().tolist(), "beta": beta_t.numpy().tolist(),
         "tv_weight": tv_weight, "steps": steps,
-        "learning_rate": learning_rate, "optimizer": "adam", "seed": seed,
+        "learning_rate": learning_rate if optimizer == "adam" else None, "optimizer": optimizer,
+        "seed": seed,
         "size": list(out_shape[1:3]), "batch": batch, "pooling": extractor.pooling,
-        "normalize": extractor.normalize,
+        "normalize": extractor.normalize, "precision": extractor.precision,
         "backbone": extractor.backbone,
     }
     return SynthesisResult(

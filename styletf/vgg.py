@@ -50,7 +50,7 @@ import numpy as np
 
 from .errors import DataError, InputError
 
-__all__ = ["FeatureExtractor", "layer_names", "resolve_backbone", "StandInWarning", "normalization_means",
+__all__ = ["FeatureExtractor", "layer_names", "resolve_backbone", "StandInWarning", "normalization_means", "resolve_precision",
            "normalization_factors",
            "PAPER_STYLE_LAYERS", "PAPER_CONTENT_LAYERS"]
 
@@ -312,6 +312,62 @@ def _normalized_weights(backbone: str, pooling: str) -> dict:
     return out
 
 
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16", "auto")
+
+
+@functools.lru_cache(maxsize=1)
+def _bf16_is_faster() -> bool:
+    """Time a small conv forward+backward in float32 and in bfloat16 on this machine (~0.3 s,
+    once per process). CPU flags cannot be trusted for this: sandboxes hide them, and where
+    bfloat16 is emulated it is many times slower (bench/RESULTS.md)."""
+    import time
+
+    import tensorflow as tf
+
+    def best_time(dtype) -> float:
+        x = tf.Variable(tf.random.stateless_uniform((1, 48, 48, 64), seed=(0, 0)))
+        k = tf.cast(tf.random.stateless_normal((3, 3, 64, 64), seed=(0, 1)), dtype)
+
+        @tf.function(autograph=False)
+        def step():
+            with tf.GradientTape() as tape:
+                y = tf.nn.conv2d(tf.nn.relu(tf.nn.conv2d(tf.cast(x, dtype), k, 1, "SAME")), k, 1, "SAME")
+                loss = tf.reduce_sum(tf.cast(y, tf.float32))
+            return tape.gradient(loss, x)
+
+        step()  # trace
+        times = []
+        for _ in range(3):
+            t = time.perf_counter()
+            step().numpy()
+            times.append(time.perf_counter() - t)
+        return min(times)
+
+    return best_time(tf.bfloat16) < 0.8 * best_time(tf.float32)
+
+
+def resolve_precision(precision: str = "auto") -> str:
+    """The compute precision that ``precision`` stands for.
+
+    ``"auto"``: ``mixed_bfloat16`` on a GPU of compute capability 8.0 or newer, and on a CPU
+    where a quick measurement finds bfloat16 convolutions faster than float32 (native
+    AVX-512 BF16 / AMX); ``float32`` elsewhere. Variables, losses and the image are float32
+    in every case. (``mixed_float16`` needs the normalised network: raw VGG activations
+    exceed float16's range.)
+    """
+    if precision not in PRECISIONS:
+        raise InputError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    if precision != "auto":
+        return precision
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        cc = tf.config.experimental.get_device_details(gpus[0]).get("compute_capability", (0, 0))
+        return "mixed_bfloat16" if tuple(cc) >= (8, 0) else "float32"
+    return "mixed_bfloat16" if _bf16_is_faster() else "float32"
+
+
 def _arch_of(backbone: str) -> str:
     return "vgg16" if backbone == "vgg16-hed" else "vgg19"
 
@@ -337,14 +393,18 @@ class FeatureExtractor:
     pooling, ``"max"`` keeps VGG's own.
 
     ``normalize=True`` uses the normalised network (module doc), in which the
-    paper's alpha/beta values have their meaning.
+    paper's alpha/beta values have their meaning. ``precision``: the convolutions'
+    compute dtype (``resolve_precision``); the outputs then come in that dtype and
+    ``styletf.losses`` casts them to float32.
 
     Attributes: ``layers`` (paper names, in request order), ``backbone`` (the
     concrete backbone used, e.g. ``"vgg16-hed"``), ``description``,
-    ``is_standin``, ``pooling``, ``normalize``, ``min_size`` (smallest usable image side).
+    ``is_standin``, ``pooling``, ``normalize``, ``precision``, ``min_size`` (smallest usable
+    image side).
     """
 
-    def __init__(self, layers, backbone: str = "auto", pooling: str = "avg", normalize: bool = False):
+    def __init__(self, layers, backbone: str = "auto", pooling: str = "avg", normalize: bool = False,
+                 precision: str = "float32"):
         import keras
 
         if pooling not in ("avg", "max"):
@@ -352,6 +412,7 @@ class FeatureExtractor:
         self.backbone = resolve_backbone(backbone)
         self.pooling = pooling
         self.normalize = bool(normalize)
+        self.precision = resolve_precision(precision)
         self.description = describe_backbone(self.backbone) + (", normalised" if normalize else "")
         self.is_standin = self.backbone == "vgg16-hed"
         arch = _arch_of(self.backbone)
@@ -367,11 +428,11 @@ class FeatureExtractor:
             if name.startswith("conv"):
                 kernel, bias = weights[name]
                 conv = keras.layers.Conv2D(kernel.shape[-1], 3, padding="same", activation="relu",
-                                           name=name, trainable=False)
+                                           name=name, trainable=False, dtype=self.precision)
                 x = conv(x)  # (B, h, w, N_l), after ReLU
                 conv.set_weights([kernel, bias])
             else:
-                x = pool_cls(pool_size=2, strides=2, name=name)(x)  # (B, h/2, w/2, N_l)
+                x = pool_cls(pool_size=2, strides=2, name=name, dtype=self.precision)(x)  # (B, h/2, w/2, N_l)
             if name in self.layers:
                 outputs[name] = x
         self.model = keras.Model(inputs, outputs, name=f"{arch}_{pooling}_to_{trunk[-1]}")
@@ -399,4 +460,5 @@ class FeatureExtractor:
 
     def __repr__(self) -> str:
         return (f"FeatureExtractor(layers={list(self.layers)}, backbone={self.backbone!r}, "
-                f"pooling={self.pooling!r}, normalize={self.normalize})  # {self.description}")
+                f"pooling={self.pooling!r}, normalize={self.normalize}, precision={self.precision!r})"
+                f"  # {self.description}")

@@ -1,5 +1,7 @@
 """Test settings: quick mode, images from the local mirror, a private cache."""
+import http.server
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -26,3 +28,22 @@ def _private_cache(tmp_path_factory):
 def need_mirror():
     if not os.environ.get("STYLETF_DATA_MIRROR"):
         pytest.skip("no STYLETF_DATA_MIRROR with the paper's images")
+
+
+@pytest.fixture
+def http_root(tmp_path):
+    """A throw-away HTTP server on 127.0.0.1 serving tmp_path/www; yields (folder, base url)."""
+    root = tmp_path / "www"
+    root.mkdir()
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *a, **k):
+            super().__init__(*a, directory=str(root), **k)
+
+        def log_message(self, *a):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield root, f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()

@@ -1,11 +1,9 @@
 """styletf.data: the catalog, the cache, the mirror, downloads and sha256 checks.
 
-Downloads are tested against a throw-away HTTP server on 127.0.0.1."""
+Downloads are tested against a throw-away HTTP server on 127.0.0.1 (conftest.http_root)."""
 import hashlib
-import http.server
 import json
 import os
-import threading
 from pathlib import Path
 
 import pytest
@@ -23,25 +21,6 @@ KEY = "composition_vii"
 def cache(tmp_path, monkeypatch):
     monkeypatch.setenv("STYLETF_CACHE", str(tmp_path / "cache"))
     return tmp_path / "cache" / "images"
-
-
-@pytest.fixture
-def server(tmp_path):
-    """Serves tmp_path/www on 127.0.0.1; yields its base url."""
-    root = tmp_path / "www"
-    root.mkdir()
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def __init__(self, *a, **k):
-            super().__init__(*a, directory=str(root), **k)
-
-        def log_message(self, *a):
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield root, f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
 
 
 def test_catalog_has_the_facts_of_the_shared_catalog():
@@ -82,9 +61,9 @@ def test_wrong_mirror_file_is_a_clear_error(cache, tmp_path, monkeypatch):
     assert KEY in str(e.value) and data.info(KEY)["sha256"] in str(e.value)
 
 
-def test_download_into_the_cache(cache, server, monkeypatch):
+def test_download_into_the_cache(cache, http_root, monkeypatch):
     need_mirror()
-    root, base = server
+    root, base = http_root
     good = Path(os.environ["STYLETF_DATA_MIRROR"]) / data.info(KEY)["file"]
     (root / "k.jpg").write_bytes(good.read_bytes())
     monkeypatch.delenv("STYLETF_DATA_MIRROR")
@@ -93,8 +72,8 @@ def test_download_into_the_cache(cache, server, monkeypatch):
     assert path.parent == cache and path.read_bytes() == good.read_bytes()
 
 
-def test_download_with_wrong_hash_leaves_nothing_in_the_cache(cache, server, monkeypatch):
-    root, base = server
+def test_download_with_wrong_hash_leaves_nothing_in_the_cache(cache, http_root, monkeypatch):
+    root, base = http_root
     (root / "k.jpg").write_bytes(b"tampered bytes")
     monkeypatch.delenv("STYLETF_DATA_MIRROR", raising=False)
     monkeypatch.setitem(data._CATALOG[KEY], "url", f"{base}/k.jpg")
@@ -104,8 +83,8 @@ def test_download_with_wrong_hash_leaves_nothing_in_the_cache(cache, server, mon
     assert not cache.exists() or list(cache.iterdir()) == []
 
 
-def test_no_way_to_get_the_file_says_what_to_do(cache, server, monkeypatch):
-    _, base = server
+def test_no_way_to_get_the_file_says_what_to_do(cache, http_root, monkeypatch):
+    _, base = http_root
     monkeypatch.delenv("STYLETF_DATA_MIRROR", raising=False)
     monkeypatch.setitem(data._CATALOG[KEY], "url", f"{base}/missing.jpg")  # 404
     with pytest.raises(DataError) as e:

@@ -166,26 +166,10 @@ def test_caffe_conversion_matches_the_formula_and_inverts():
     np.testing.assert_allclose(np.asarray(images.from_backbone(y)), x, atol=1e-5)
 
 
-def test_load_from_url(tmp_path):
-    import http.server
-    import threading
-
-    Image.fromarray(np.full((6, 8, 3), (10, 20, 30), np.uint8)).save(tmp_path / "u.png")
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def __init__(self, *a, **k):
-            super().__init__(*a, directory=str(tmp_path), **k)
-
-        def log_message(self, *a):
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
-        base = f"http://127.0.0.1:{httpd.server_address[1]}"
-        x = arr(styletf.load_image(f"{base}/u.png"))
-        np.testing.assert_allclose(x[0, 0], np.array([10, 20, 30]) / 255, atol=1e-6)
-        with pytest.raises(InputError, match="cannot download"):
-            styletf.load_image(f"{base}/missing.png")
-    finally:
-        httpd.shutdown()
+def test_load_from_url(http_root):
+    root, base = http_root
+    Image.fromarray(np.full((6, 8, 3), (10, 20, 30), np.uint8)).save(root / "u.png")
+    x = arr(styletf.load_image(f"{base}/u.png"))
+    np.testing.assert_allclose(x[0, 0], np.array([10, 20, 30]) / 255, atol=1e-6)
+    with pytest.raises(InputError, match="cannot download"):
+        styletf.load_image(f"{base}/missing.png")

@@ -114,3 +114,38 @@ def test_result_saves_png_and_sidecar(photo, tmp_path):
     assert meta["backbone"] == "random" and meta["steps_done"] == 2
     assert meta["settings"]["content"] == "neckarfront" and meta["settings"]["size"] == [24, 32]
     assert np.asarray(Image.open(out)).shape == (24, 32, 3)
+
+
+def test_bfloat16_compute_keeps_image_and_losses_float32(photo, painting):
+    kw = dict(content=photo, style=painting, steps=20, backbone="vgg16-hed", progress=False)
+    f32 = styletf.synthesize(**kw)
+    bf16 = styletf.synthesize(precision="mixed_bfloat16", **kw)
+    assert bf16.image.dtype.name == "float32" and bf16.final["total"].dtype == np.float32
+    assert bf16.settings["precision"] == "mixed_bfloat16"
+    assert np.all(np.isfinite(bf16.image.numpy()))
+    assert abs(bf16.final["total"][0] / f32.final["total"][0] - 1) < 0.05
+
+
+def test_lbfgs_runs_every_step_stays_in_range_and_beats_adam(photo, painting):
+    kw = dict(content=photo, style=painting, steps=40, backbone="vgg16-hed", progress=False)
+    adam = styletf.synthesize(**kw)
+    lbfgs = styletf.synthesize(optimizer="lbfgs", **kw)
+    assert lbfgs.stopped is None and lbfgs.steps_done == 40  # no early stop from tolerances
+    x = lbfgs.image.numpy()
+    assert x.min() >= 0.0 and x.max() <= 1.0  # bounded, not clipped afterwards
+    assert np.all(np.diff(lbfgs.history["total"][:, 0]) <= 1e-3 * lbfgs.history["total"][0, 0])
+    assert lbfgs.final["total"][0] < adam.final["total"][0]
+    assert lbfgs.settings["optimizer"] == "lbfgs"
+
+
+def test_lbfgs_callback_can_stop(photo):
+    seen = []
+    r = styletf.synthesize(content=photo, content_layers=["conv2_1"], steps=20, optimizer="lbfgs",
+                           backbone="random", progress=False,
+                           callback=lambda i, x, l: seen.append(i) or i == 2)
+    assert seen == [0, 1, 2] and r.steps_done == 3 and "callback" in r.stopped
+
+
+def test_unknown_optimizer(photo):
+    with pytest.raises(InputError, match="optimizer"):
+        styletf.synthesize(content=photo, optimizer="sgd", backbone="random", progress=False)

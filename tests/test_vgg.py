@@ -194,3 +194,23 @@ def test_normalised_mean_activations_on_the_reference_set_are_one(backbone):
         # near-silent filters are divided by the layer's median, not by their own ~0 mean
         np.testing.assert_allclose(norm_mean[~usual], raw_mean[~usual] / median, rtol=1e-3,
                                    atol=1e-6, err_msg=n)
+
+
+# --- precision -----------------------------------------------------------------------------
+
+def test_bfloat16_features_match_float32_to_bfloat16_precision():
+    x = rng.random((1, 32, 32, 3)).astype(np.float32)
+    f32 = styletf.FeatureExtractor(["conv1_1", "conv3_1"], backbone="vgg16-hed")(x)
+    bf16 = styletf.FeatureExtractor(["conv1_1", "conv3_1"], backbone="vgg16-hed",
+                                    precision="mixed_bfloat16")(x)
+    for layer in ("conv1_1", "conv3_1"):
+        assert bf16[layer].dtype.name == "bfloat16"
+        a, b = f32[layer].numpy(), bf16[layer].numpy().astype(np.float32)
+        # bfloat16 keeps 8 bits of mantissa: ~0.4 % per value, accumulated over the layers
+        assert np.abs(a - b).max() < 0.05 * np.abs(a).max(), layer
+
+
+def test_precision_names_are_checked():
+    with pytest.raises(InputError, match="precision"):
+        styletf.FeatureExtractor(["conv1_1"], backbone="random", precision="float8")
+    assert vgg.resolve_precision("auto") in ("float32", "mixed_bfloat16")

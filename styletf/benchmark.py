@@ -1,0 +1,120 @@
+"""``python -m styletf bench``: time one synthesis step, ours or a tutorial-style one.
+
+Ours: ``styletf.synthesize`` on the paper's Figure 2 objective (content conv4_2,
+style conv1_1..conv5_1, white-noise start) at a given size, backbone and precision.
+
+``--reference``: the step of the official TensorFlow style-transfer tutorial,
+rebuilt here from its published settings - Keras' own VGG19 (max pooling) up to
+block5_conv2, content block5_conv2, style block1_conv1..block5_conv1 with Gram
+matrices divided by the number of positions, mean-squared losses weighted 1e4 /
+1e-2, Adam(learning_rate=0.02, beta_1=0.99, epsilon=0.1), the image in [0, 1]
+clipped after each step, starting from the content image. Same process, same size.
+For a fair comparison use a VGG19 architecture (``--backbone random``): the
+stand-in is a (smaller) VGG16.
+
+The first step (tracing) is not counted. The last line printed is
+``ms_per_step=<float>`` (the median over the timed steps).
+"""
+from __future__ import annotations
+
+import platform
+import statistics
+import time
+
+import numpy as np
+
+__all__ = ["run"]
+
+
+def _tutorial_step(content, style, backbone: str):
+    """A tf.function doing one step of the TF tutorial's optimisation; returns (step, image)."""
+    import keras
+    import tensorflow as tf
+
+    from . import vgg
+
+    style_layers = ["block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1"]
+    content_layers = ["block5_conv2"]
+    base = keras.applications.VGG19(include_top=False, weights=None)
+    if vgg.resolve_backbone(backbone) != "vgg16-hed":  # load our VGG19 weights; timing needs none
+        weights = vgg._weights(vgg.resolve_backbone(backbone))
+        for layer in base.layers:
+            if "conv" in layer.name:
+                layer.set_weights(list(weights[vgg._paper_name(layer.name)]))
+    base.trainable = False
+    model = keras.Model(base.input, [base.get_layer(n).output for n in style_layers + content_layers])
+
+    def gram(x):  # (B, h, w, C) -> (B, C, C), divided by the number of positions
+        return tf.einsum("bijc,bijd->bcd", x, x) / tf.cast(tf.shape(x)[1] * tf.shape(x)[2], tf.float32)
+
+    def extract(image):
+        out = model(keras.applications.vgg19.preprocess_input(image * 255.0))
+        return [gram(o) for o in out[:5]], out[5:]
+
+    style_targets, _ = extract(style)
+    _, content_targets = extract(content)
+    image = tf.Variable(content)
+    opt = keras.optimizers.Adam(learning_rate=0.02, beta_1=0.99, epsilon=1e-1)
+
+    @tf.function
+    def step():
+        with tf.GradientTape() as tape:
+            s, c = extract(image)
+            loss = (1e-2 / 5 * tf.add_n([tf.reduce_mean((a - b) ** 2) for a, b in zip(s, style_targets)])
+                    + 1e4 * tf.add_n([tf.reduce_mean((a - b) ** 2) for a, b in zip(c, content_targets)]))
+        opt.apply_gradients([(tape.gradient(loss, image), image)])
+        image.assign(tf.clip_by_value(image, 0.0, 1.0))
+        return loss
+
+    return step
+
+
+def machine() -> str:
+    """CPU model and core count (and GPU names), for the record."""
+    import os
+
+    model = platform.processor() or platform.machine()
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{model}, {os.cpu_count()} cores"
+
+
+def run(size: int, steps: int, backbone: str, precision: str, reference: bool) -> float:
+    """Time ``steps`` steps after one untimed step; print a summary and ``ms_per_step=``."""
+    import tensorflow as tf
+
+    import styletf
+    from styletf import vgg
+
+    content = styletf.load_image("neckarfront", size)
+    style = styletf.load_image("starry_night", size)
+    backbone = vgg.resolve_backbone(backbone)
+    times = []
+    if reference:
+        step = _tutorial_step(content, style, backbone)
+        step()  # trace
+        for _ in range(steps):
+            t = time.perf_counter()
+            step().numpy()
+            times.append(time.perf_counter() - t)
+        what, precision = "tutorial-style step (Keras VGG19, max pooling, to block5_conv2)", "float32"
+    else:
+        marks = []
+        styletf.synthesize(content=content, style=style, steps=steps + 1, backbone=backbone,
+                           precision=precision, progress=False, normalize=False,
+                           callback=lambda i, x, l: marks.append(time.perf_counter()))
+        times = list(np.diff(marks))  # steps intervals between step ends: the first (tracing) dropped
+        precision = vgg.resolve_precision(precision)
+        what = "styletf step (Figure 2 objective, avg pooling, to conv5_1)"
+    ms = 1000 * statistics.median(times)
+    print(f"{what}\nbackbone {backbone}, precision {precision}, {tuple(content.shape[1:3])} px, "
+          f"{len(times)} timed steps: median {ms:.1f} ms, min {1000 * min(times):.1f} ms, "
+          f"max {1000 * max(times):.1f} ms\nmachine: {machine()}, "
+          f"TensorFlow {tf.__version__}, GPUs: {[g.name for g in tf.config.list_physical_devices('GPU')] or 'none'}")
+    print(f"ms_per_step={ms:.3f}")
+    return ms
