@@ -11,11 +11,11 @@ from .errors import DataError, InputError, StyleTFError  # noqa: E402
 from .images import load_image, save_image  # noqa: E402
 from .losses import (content_loss, gram_matrix, style_layer_loss, style_loss,  # noqa: E402
                      total_variation_loss)
-from .synthesis import SynthesisResult, psnr, synthesize  # noqa: E402
+from .synthesis import SynthesisResult, coarse_to_fine, psnr, synthesize  # noqa: E402
 from .vgg import PAPER_CONTENT_LAYERS, PAPER_STYLE_LAYERS, FeatureExtractor  # noqa: E402
 
 __version__ = "0.1.0"
-__all__ = ["load_image", "save_image", "FeatureExtractor", "synthesize", "SynthesisResult",
+__all__ = ["load_image", "save_image", "FeatureExtractor", "synthesize", "coarse_to_fine", "SynthesisResult",
            "gram_matrix", "content_loss", "style_layer_loss", "style_loss", "total_variation_loss",
            "psnr", "PAPER_CONTENT_LAYERS", "PAPER_STYLE_LAYERS",
            "StyleTFError", "InputError", "DataError"]

@@ -116,5 +116,9 @@ def run(size: int, steps: int, backbone: str, precision: str, reference: bool) -
           f"{len(times)} timed steps: median {ms:.1f} ms, min {1000 * min(times):.1f} ms, "
           f"max {1000 * max(times):.1f} ms\nmachine: {machine()}, "
           f"TensorFlow {tf.__version__}, GPUs: {[g.name for g in tf.config.list_physical_devices('GPU')] or 'none'}")
+    import resource
+
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+    print(f"peak resident memory of this process: {peak_mb:.0f} MiB")
     print(f"ms_per_step={ms:.3f}")
     return ms

@@ -29,7 +29,7 @@ from .errors import InputError
 from .images import atomic_write, load_image, save_image
 from .vgg import PAPER_CONTENT_LAYERS, PAPER_STYLE_LAYERS, FeatureExtractor
 
-__all__ = ["synthesize", "SynthesisResult", "DEFAULT_LEARNING_RATE", "psnr"]
+__all__ = ["synthesize", "coarse_to_fine", "SynthesisResult", "DEFAULT_LEARNING_RATE", "psnr"]
 
 #: Adam's step size for images in [0, 1]. Chosen by measurement
 #: (bench/lr_sweep.py, numbers in bench/RESULTS.md).
@@ -130,9 +130,9 @@ def _initial_image(init, shape, content, seed):
     b, h, w, _ = shape
     if isinstance(init, str) and init == "noise":
         # White noise: i.i.d. uniform pixels in [0, 1] from a numpy generator, so a seed
-        # gives the same start on any machine.
-        rng = np.random.default_rng(seed)
-        return tf.constant(rng.uniform(0.0, 1.0, size=(b, h, w, 3)), tf.float32)
+        # gives the same start on any machine; image i of a batch uses seed + i.
+        noise = [np.random.default_rng(seed + i).uniform(0.0, 1.0, size=(1, h, w, 3)) for i in range(b)]
+        return tf.constant(np.concatenate(noise), tf.float32)
     if isinstance(init, str) and init == "content":
         if content is None:
             raise InputError("init='content' needs a content image")
@@ -202,12 +202,47 @@ def _lbfgs(x, objective, steps, record):
     return None
 
 
+def _in_chunks(batch_size, *, batch, **kw) -> SynthesisResult:
+    """Run ``synthesize`` on consecutive chunks of a batch and join the results."""
+
+    def part(value, a, b):  # the chunk's share of a per-image argument
+        if isinstance(value, (list, tuple, np.ndarray)) and len(value) == batch:
+            return value[a:b]
+        if isinstance(value, (tf.Tensor, tf.Variable)) and value.shape.rank == 4 and value.shape[0] == batch:
+            return value[a:b]
+        if isinstance(value, dict):
+            return {k: part(v, a, b) for k, v in value.items()}
+        return value
+
+    results = []
+    for a in range(0, batch, batch_size):
+        b = min(batch, a + batch_size)
+        chunk = {k: part(v, a, b) if k in ("alpha", "beta", "style_weights", "content", "style", "init")
+                 else v for k, v in kw.items() if k != "seed"}
+        results.append(synthesize(batch=b - a, seed=kw["seed"] + a, **chunk))
+    steps = min(r.steps_done for r in results)
+    first = results[0]
+    first.image = tf.concat([r.image for r in results], axis=0)
+    first.history = {k: np.concatenate([r.history[k][:steps] for r in results], axis=1) for k in first.history}
+    first.final = {k: np.concatenate([r.final[k] for r in results]) for k in first.final}
+    first.wall_time = sum(r.wall_time for r in results)
+    first.steps_done = steps
+    first.stopped = next((r.stopped for r in results if r.stopped), None)
+    first.settings = {**first.settings, "batch": batch, "batch_size": batch_size, "seed": kw["seed"],
+                      "alpha": [v for r in results for v in r.settings["alpha"]],
+                      "beta": [v for r in results for v in r.settings["beta"]],
+                      "style_weights": {k: [v for r in results for v in r.settings["style_weights"][k]]
+                                        for k in first.settings["style_weights"]}}
+    first.extra["chunks"] = len(results)
+    return first
+
+
 def synthesize(content=None, style=None, *, content_layers=PAPER_CONTENT_LAYERS,
                style_layers=PAPER_STYLE_LAYERS, style_weights=None, alpha=1.0, beta=1e3,
                tv_weight=0.0, init="noise", steps=500, learning_rate=DEFAULT_LEARNING_RATE,
                seed=0, size=None, shape=None, batch=1, backbone="auto", pooling="avg",
-               normalize=False, precision="float32", optimizer="adam", extractor=None,
-               callback=None, progress=True) -> SynthesisResult:
+               normalize=False, precision="float32", optimizer="adam", batch_size=None,
+               extractor=None, callback=None, progress=True) -> SynthesisResult:
     """Optimise an image so its VGG responses match the targets (PAPER.md, eq. 7).
 
     content, style: images (anything ``load_image`` takes, or (1, H, W, 3) tensors);
@@ -226,11 +261,18 @@ def synthesize(content=None, style=None, *, content_layers=PAPER_CONTENT_LAYERS,
         stops early by accident (only if its line search fails, reported in ``stopped``).
         With L-BFGS, history[i] holds the losses after iteration i, and a batch is
         optimised as one problem.
-    seed: seeds the noise; same seed and settings give the same image on one machine.
+    seed: seeds the noise (image i of a batch: seed + i); same seed and settings give the
+        same image on one machine.
     size: resize content and style so their long side is ``size`` px.
     shape: (H, W) of the output when there is no content image (default: the
         style image's).
-    batch: number of images optimised together (each its own noise and alpha, beta).
+    batch: number of images optimised together, each with its own noise, alpha, beta and
+        style weights (sequences of ``batch`` values); content / style may be one image
+        for all or a (batch, H, W, 3) tensor. With Adam, image i comes out as it would
+        alone with seed + i: the summed loss has a block-diagonal gradient and Adam
+        updates every pixel on its own (tests/test_synthesis.py measures how exactly).
+    batch_size: optimise at most this many images at once (chunks run one after another),
+        when the whole batch does not fit in memory.
     backbone, pooling: as ``FeatureExtractor``; or pass a ready ``extractor``.
     normalize: use the normalised network (``styletf.vgg``, module doc), in whose units the
         paper's alpha/beta are given: pass True to use the paper's alpha/beta values.
@@ -243,6 +285,14 @@ def synthesize(content=None, style=None, *, content_layers=PAPER_CONTENT_LAYERS,
     callback: ``callback(step, image, losses)`` after each step; return True to stop.
     progress: show a tqdm progress bar.
     """
+    if batch_size is not None and _number("batch_size", batch_size, positive=True, integer=True) < batch:
+        return _in_chunks(int(batch_size), content=content, style=style, content_layers=content_layers,
+                          style_layers=style_layers, style_weights=style_weights, alpha=alpha, beta=beta,
+                          tv_weight=tv_weight, init=init, steps=steps, learning_rate=learning_rate,
+                          seed=seed, size=size, shape=shape, batch=batch, backbone=backbone,
+                          pooling=pooling, normalize=normalize, precision=precision,
+                          optimizer=optimizer, extractor=extractor, callback=callback,
+                          progress=progress)
     sources = {"content": _describe(content), "style": _describe(style), "init": _describe(init)}
     content = _as_image(content, size, "content")
     style = _as_image(style, size, "style")
@@ -287,6 +337,9 @@ def synthesize(content=None, style=None, *, content_layers=PAPER_CONTENT_LAYERS,
     else:
         out_shape = (batch, *style.shape[1:3], 3)
     for name, img in (("content", content), ("style", style)):
+        if img is not None and img.shape[0] not in (1, batch):
+            raise InputError(f"{name} holds {img.shape[0]} images for a batch of {batch}: give one "
+                             f"image for all, or one per image of the batch")
         if img is not None:
             try:
                 extractor.check_size(*img.shape[1:3])
@@ -389,3 +442,34 @@ def synthesize(content=None, style=None, *, content_layers=PAPER_CONTENT_LAYERS,
         final=final, backbone=extractor.backbone, backbone_description=extractor.description,
         wall_time=wall, steps_done=steps_done, stopped=stopped)
 
+
+
+def coarse_to_fine(content=None, style=None, *, sizes=(256, 512, 1024), steps=500, **kwargs) -> SynthesisResult:
+    """Synthesise at each size of ``sizes`` in turn (long side, px), starting each stage from
+    the previous result upsampled: most of the work is done where a step is cheap, and the
+    large stages only refine. ``steps``: per stage, an int or one per size; other arguments
+    as ``synthesize`` (``init`` applies to the first stage). Returns the last stage's result
+    with the histories of all stages concatenated, the total wall time, and
+    ``extra["stages"]`` = [(size, steps, seconds), ...].
+    """
+    sizes = [int(_number("sizes", v, positive=True, integer=True)) for v in sizes]
+    if not sizes or sizes != sorted(sizes):
+        raise InputError(f"sizes must be increasing long sides in px, e.g. 256,512,1024; got {sizes}")
+    per_stage = list(steps) if isinstance(steps, (list, tuple)) else [steps] * len(sizes)
+    if len(per_stage) != len(sizes):
+        raise InputError(f"{len(per_stage)} step counts for {len(sizes)} sizes")
+    init = kwargs.pop("init", "noise")
+    results = []
+    for size, n in zip(sizes, per_stage):
+        result = synthesize(content, style, size=size, steps=n, init=init, **kwargs)
+        results.append(result)
+        if result.stopped:
+            break
+        init = result.image  # upsampled to the next size by synthesize's init handling
+    last = results[-1]
+    last.history = {k: np.concatenate([r.history[k] for r in results]) for k in last.history}
+    last.wall_time = sum(r.wall_time for r in results)
+    last.steps_done = sum(r.steps_done for r in results)
+    last.settings = {**last.settings, "coarse_to_fine": sizes, "steps": per_stage}
+    last.extra["stages"] = [(s_, r.steps_done, round(r.wall_time, 3)) for s_, r in zip(sizes, results)]
+    return last
