@@ -285,6 +285,9 @@ def synthesize(content=None, style=None, *, content_layers=PAPER_CONTENT_LAYERS,
     callback: ``callback(step, image, losses)`` after each step; return True to stop.
     progress: show a tqdm progress bar.
     """
+    batch = _number("batch", batch, positive=True, integer=True)
+    if isinstance(content_layers, str) or isinstance(style_layers, str):
+        raise InputError("content_layers and style_layers are lists of names, e.g. ['conv4_2']")
     if batch_size is not None and _number("batch_size", batch_size, positive=True, integer=True) < batch:
         return _in_chunks(int(batch_size), content=content, style=style, content_layers=content_layers,
                           style_layers=style_layers, style_weights=style_weights, alpha=alpha, beta=beta,
@@ -303,13 +306,10 @@ def synthesize(content=None, style=None, *, content_layers=PAPER_CONTENT_LAYERS,
     if optimizer not in ("adam", "lbfgs"):
         raise InputError(f"optimizer must be 'adam' or 'lbfgs', got {optimizer!r}")
     tv_weight = _number("tv_weight", tv_weight)
-    batch = _number("batch", batch, positive=True, integer=True)
     alpha_t = _per_image("alpha", alpha, batch)  # (B,)
     beta_t = _per_image("beta", beta, batch)  # (B,)
     content_layers = tuple(content_layers) if content is not None else ()
     style_layers = tuple(style_layers) if style is not None else ()
-    if isinstance(content_layers, str) or isinstance(style_layers, str):
-        raise InputError("content_layers and style_layers are lists of names, e.g. ['conv4_2']")
     if not content_layers and not style_layers:
         raise InputError("no layers to match: give content_layers and/or style_layers")
     if style_weights is None:
