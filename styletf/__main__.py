@@ -49,6 +49,7 @@ def reproduce(args) -> int:
     print(f"reproducing {len(notebooks)} notebooks in {config.mode_name()} mode "
           f"({config.preset()['size']} px, {config.preset()['steps']} steps) into {out}")
     start = time.perf_counter()
+    failures = []
     for path in notebooks:
         nb = nbformat.read(path, as_version=4)
         n_code = sum(c.cell_type == "code" for c in nb.cells)
@@ -64,13 +65,16 @@ def reproduce(args) -> int:
         finally:
             bar.close()
             atomic_write(out / path.name, nbformat.writes(nb).encode())
-        if failed:
+        if failed:  # report, and go on with the next notebook: its figures may still be wanted
+            failures.append(path.name)
             print(f"{path.name} failed: {failed}\n(the executed notebook, up to the failing cell, "
                   f"is in {out / path.name})", file=sys.stderr)
-            return 1
     figures = sorted((out / "figures").glob("*.png"))
     print(f"done in {time.perf_counter() - start:.0f} s: executed notebooks in {out}, "
           f"{len(figures)} figures in {out / 'figures'}")
+    if failures:
+        print(f"{len(failures)} notebook(s) failed: {', '.join(failures)}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -87,3 +87,22 @@ def test_bench_prints_a_machine_readable_last_line(extra):
     last = r.stdout.strip().splitlines()[-1]
     assert re.fullmatch(r"ms_per_step=\d+\.\d+", last) and float(last.split("=")[1]) > 0
     assert ("tutorial" in r.stdout) == bool(extra)
+
+
+def test_reproduce_reports_a_failing_notebook_and_runs_the_rest(tmp_path):
+    nbformat = pytest.importorskip("nbformat")
+    from nbformat.v4 import new_code_cell, new_notebook
+    src = tmp_path / "nbs"
+    src.mkdir()
+    for name, code in [("01_bad.ipynb", "assert 1 + 1 == 3, 'a check failed'"),
+                       ("02_good.ipynb", "print('fine')")]:
+        nb = new_notebook(cells=[new_code_cell(code)])
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nbformat.write(nb, src / name)
+    out = tmp_path / "out"
+    r = subprocess.run([sys.executable, "-m", "styletf", "reproduce", "--notebooks", str(src),
+                        "--out", str(out)], capture_output=True, text=True)
+    assert r.returncode == 1 and "01_bad.ipynb failed" in r.stderr and "a check failed" in r.stderr
+    executed = nbformat.read(out / "02_good.ipynb", as_version=4)
+    assert "fine" in executed.cells[0].outputs[0]["text"]  # the next notebook still ran
+    assert (out / "01_bad.ipynb").is_file()
