@@ -28,7 +28,7 @@ import platformdirs
 
 from ..errors import DataError, InputError
 
-__all__ = ["catalog", "keys", "info", "credit", "fetch", "cache_dir", "sha256_of"]
+__all__ = ["catalog", "keys", "info", "fetch", "cache_dir", "sha256_of"]
 
 DOWNLOAD_TIMEOUT_S = 60
 
@@ -57,13 +57,6 @@ def info(key: str) -> dict:
         return dict(_CATALOG[key])
     except KeyError:
         raise InputError(f"unknown catalog image {key!r}; known keys: {', '.join(_CATALOG)}") from None
-
-
-def credit(key: str) -> str:
-    """A one-line caption: title, artist, year and licence, for figures."""
-    e = info(key)
-    year = "" if e["year"] == "unknown" else f", {e['year']}"
-    return f"{e['title']} — {e['artist']}{year} ({e['license'].split(':')[0]})"
 
 
 def cache_dir() -> Path:
