@@ -196,8 +196,10 @@ def _random_weights(seed: int) -> dict:
     return out
 
 
+@functools.lru_cache(maxsize=1)
 def _imagenet_vgg19_available() -> bool:
-    """Is ImageNet VGG19 cached, or can Keras download it now (30 s socket timeout)?"""
+    """Is ImageNet VGG19 cached, or can Keras download it now (30 s socket timeout)?
+    Asked once per process: "auto" must not retry the download for every extractor."""
     cache = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "models"
     if (cache / "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5").is_file():
         return True
