@@ -1,7 +1,9 @@
 """styletf: Gatys, Ecker & Bethge (2015), "A Neural Algorithm of Artistic Style", in TensorFlow/Keras.
 
 Modules follow the paper: ``images`` (in/out), ``data`` (the paper's images),
-``vgg`` (the network), ``losses`` (eqs. 1-5), ``synthesis`` (the optimisation).
+``vgg`` (the network), ``losses`` (eqs. 1-5), ``synthesis`` (the optimisation);
+beyond the paper: ``color`` (colour controls of the 2017 follow-up), ``controls``
+(``stylize``: your own photo; the command line is ``__main__``).
 """
 import os
 
@@ -11,11 +13,14 @@ from .errors import DataError, InputError, StyleTFError  # noqa: E402
 from .images import load_image, save_image  # noqa: E402
 from .losses import (content_loss, gram_matrix, style_layer_loss, style_loss,  # noqa: E402
                      total_variation_loss)
-from .synthesis import SynthesisResult, coarse_to_fine, psnr, synthesize  # noqa: E402
+from .synthesis import (SynthesisInterrupted, SynthesisResult, coarse_to_fine, psnr,  # noqa: E402
+                        synthesize)
+from .controls import stylize  # noqa: E402
 from .vgg import PAPER_CONTENT_LAYERS, PAPER_STYLE_LAYERS, FeatureExtractor  # noqa: E402
 
 __version__ = "0.1.0"
 __all__ = ["load_image", "save_image", "FeatureExtractor", "synthesize", "coarse_to_fine", "SynthesisResult",
+           "SynthesisInterrupted", "stylize",
            "gram_matrix", "content_loss", "style_layer_loss", "style_loss", "total_variation_loss",
            "psnr", "PAPER_CONTENT_LAYERS", "PAPER_STYLE_LAYERS",
            "StyleTFError", "InputError", "DataError"]

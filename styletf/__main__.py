@@ -1,19 +1,233 @@
-"""Command line: ``python -m styletf reproduce`` re-executes the notebooks and collects the
-figures; ``python -m styletf bench`` times a synthesis step (``styletf.benchmark``).
+"""Command line: ``python -m styletf stylize`` paints your photo (``styletf.stylize``);
+``python -m styletf reproduce`` re-executes the notebooks and collects the figures;
+``python -m styletf bench`` times a synthesis step (``styletf.benchmark``).
 
-Exit status: 0 success, 2 bad usage or input (one line on stderr), 1 failure during the run.
+Exit status: 0 success, 2 bad usage or input (one line on stderr), 1 failure during the run,
+130 interrupted (Ctrl-C).
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import os
+import shlex
 import sys
+import tempfile
 import time
+import warnings
 from pathlib import Path
 
-from .errors import StyleTFError
+from . import color, controls
+from .errors import InputError, StyleTFError
+from .images import atomic_write, save_image
+from .synthesis import DEFAULT_LEARNING_RATE, SynthesisInterrupted, SynthesisResult
+from .vgg import PAPER_CONTENT_LAYERS, PAPER_STYLE_LAYERS
+
+OUTPUT_SUFFIXES = (".png",)
 
 REPO_NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (exit 2) pointing to --help."""
+
+    def error(self, message):
+        self.exit(2, f"error: {message} (see: {self.prog} --help)\n")
+
+
+def _floats(text):
+    try:
+        return [float(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+
+
+def _ints(text):
+    try:
+        return [int(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated whole numbers, got {text!r}") from None
+
+
+def _names(text):
+    return [v.strip() for v in text.split(",") if v.strip()]
+
+
+def add_stylize(sub) -> argparse.ArgumentParser:
+    """The ``stylize`` sub-command's options (``python -m styletf stylize --help``)."""
+    p = sub.add_parser(
+        "stylize", help="paint your photo in the style of one or more paintings",
+        description="Paint CONTENT in the style of STYLE (several are blended). Writes OUT and a "
+                    "sidecar OUT.json with every setting, the backbone, the losses and the time. "
+                    "Exit status: 0 done, 2 bad usage or input, 1 failed run, 130 interrupted.")
+    p.add_argument("content", help="the photo: a path, URL or catalog key (e.g. neckarfront)")
+    p.add_argument("style", nargs="+", help="one or more paintings (paths, URLs or catalog keys)")
+    p.add_argument("-o", "--output", required=True, help="output PNG; OUT.json is written beside it")
+    p.add_argument("--size", type=int, default=None, help="long side of the output in px (default 512)")
+    p.add_argument("--steps", type=_ints, default=[500],
+                   help="optimiser steps (with --coarse-to-fine: per stage, one or one per size; default 500)")
+    p.add_argument("--alpha-beta", type=float, default=controls.DEFAULT_ALPHA_BETA,
+                   help="content/style weight ratio in the paper's units (default %(default)g; the "
+                        "paper uses 1e-3 and 1e-4; larger keeps more of the photo)")
+    p.add_argument("--content-layers", type=_names, default=list(PAPER_CONTENT_LAYERS),
+                   help="comma-separated (default: %(default)s)")
+    p.add_argument("--style-layers", type=_names, default=list(PAPER_STYLE_LAYERS),
+                   help="comma-separated (default: conv1_1..conv5_1)")
+    p.add_argument("--style-blend", type=_floats, default=None,
+                   help="one weight per style image, e.g. 0.7,0.3 (default: equal)")
+    p.add_argument("--style-scale", type=float, default=1.0,
+                   help="style images' size relative to the output; <1 smaller strokes (default 1)")
+    p.add_argument("--preserve-colors", choices=color.PRESERVE_COLORS, default="none",
+                   help="keep the photo's colours: luminance-only transfer, or the style recoloured "
+                        "by histogram (mean and covariance) matching (default: none)")
+    p.add_argument("--init", default="noise", help="noise (the paper's), content, or an image path")
+    p.add_argument("--optimizer", choices=("adam", "lbfgs"), default="adam")
+    p.add_argument("--lr", type=float, default=DEFAULT_LEARNING_RATE, help="Adam's step size (default %(default)g)")
+    p.add_argument("--tv", type=float, default=0.0, help="total-variation weight (default 0, the paper's)")
+    p.add_argument("--pooling", choices=("avg", "max"), default="avg", help="default: avg (the paper's)")
+    p.add_argument("--backbone", default="auto",
+                   help="auto (ImageNet VGG19 if available, else the offline stand-in), vgg19, "
+                        "vgg16-hed, random, or a .h5 weights file")
+    p.add_argument("--network", choices=("auto", "normalized", "raw"), default="auto",
+                   help="normalized: the paper's (--alpha-beta in the paper's units); raw: the "
+                        "weights as trained; auto (default): normalized, but raw on the offline "
+                        "stand-in, where normalisation leaves the colours unmatched")
+    p.add_argument("--precision", choices=("float32", "mixed_bfloat16", "mixed_float16", "auto"),
+                   default="float32")
+    p.add_argument("--seed", type=int, default=0, help="seed of the noise start (default 0)")
+    p.add_argument("--save-every", type=int, default=None, metavar="N",
+                   help="also write OUT_<step>.png every N steps")
+    p.add_argument("--coarse-to-fine", type=_ints, default=None, metavar="S1,S2,...",
+                   help="increasing sizes, e.g. 256,512,1024: optimise small, upsample, go on")
+    p.add_argument("--quiet", action="store_true", help="no progress bar and no summary (errors only)")
+    return p
+
+
+def _check_output(path: str) -> Path:
+    """The output path must be writable, before any computation starts."""
+    out = Path(path).expanduser()
+    if out.is_dir():
+        raise InputError(f"output {path} is a folder; give a file name such as {out / 'out.png'}")
+    if out.suffix.lower() not in OUTPUT_SUFFIXES:
+        raise InputError(f"output {path} must end in .png (the image is saved losslessly as PNG)")
+    if not out.parent.is_dir():
+        raise InputError(f"output folder {out.parent} does not exist; create it first (mkdir -p)")
+    try:
+        with tempfile.NamedTemporaryFile(dir=out.parent, prefix=".styletf-check-"):
+            pass
+    except OSError as e:
+        raise InputError(f"cannot write to folder {out.parent}: {e.strerror}") from None
+    return out
+
+
+def _source(text: str) -> str:
+    """An input as written in the sidecar's command: files as absolute paths."""
+    return str(Path(text).resolve()) if Path(text).is_file() else text
+
+
+def _sha256(text: str) -> str | None:
+    """sha256 of an input file (of a catalog image: the catalog's); None for URLs."""
+    from . import data
+
+    if text in data.keys():
+        return data.catalog()[text]["sha256"]
+    try:
+        return hashlib.sha256(Path(text).read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def _command(args, out: Path) -> list[str]:
+    """Every setting as an explicit command line, so that the sidecar reproduces the image."""
+    cmd = ["python", "-m", "styletf", "stylize", _source(args.content), *map(_source, args.style),
+           "-o", str(out)]
+    opts = {"--size": args.size or (None if args.coarse_to_fine else 512), "--steps": ",".join(map(str, args.steps)),
+            "--alpha-beta": repr(args.alpha_beta), "--content-layers": ",".join(args.content_layers),
+            "--style-layers": ",".join(args.style_layers),
+            "--style-blend": ",".join(map(repr, args.style_blend)) if args.style_blend else None,
+            "--style-scale": repr(args.style_scale), "--preserve-colors": args.preserve_colors,
+            "--init": _source(args.init), "--optimizer": args.optimizer, "--lr": repr(args.lr),
+            "--tv": repr(args.tv), "--pooling": args.pooling, "--backbone": args.backbone_used,
+            "--precision": args.precision_used, "--seed": args.seed,
+            "--coarse-to-fine": ",".join(map(str, args.coarse_to_fine)) if args.coarse_to_fine else None}
+    for key, value in opts.items():
+        if value is not None:
+            cmd += [key, str(value)]
+    return cmd + ["--network", "normalized" if args.normalize_used else "raw"]
+
+
+def _write(result: SynthesisResult, out: Path, args, status: str) -> None:
+    """The PNG, then its sidecar (both atomic): settings, backbone, losses, steps, time."""
+    result.save(out)
+    meta = json.loads(out.with_suffix(".json").read_text())
+    meta.update({
+        "status": status,  # "done", "interrupted" or "failed"
+        "command": shlex.join(_command(args, out)),
+        "inputs_sha256": {str(p): _sha256(p) for p in [args.content, *args.style]
+                          + ([args.init] if args.init not in ("noise", "content") else [])},
+    })
+    atomic_write(out.with_suffix(".json"), json.dumps(meta, indent=2).encode())
+
+
+def stylize(args) -> int:
+    """Execute a parsed ``stylize`` command; returns the exit status."""
+    from tqdm.auto import tqdm
+
+    from .vgg import StandInWarning, describe_backbone, resolve_backbone, resolve_precision
+
+    out = _check_output(args.output)
+    steps = args.steps[0] if len(args.steps) == 1 else args.steps
+    if isinstance(steps, list) and not args.coarse_to_fine:
+        raise InputError("--steps takes one number (several only with --coarse-to-fine, one per size)")
+    for name in ("size", "save_every"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise InputError(f"--{name.replace('_', '-')} must be a positive whole number, got {value}")
+    with warnings.catch_warnings():  # the stand-in is announced below, in plain words
+        warnings.simplefilter("ignore", StandInWarning)
+        args.backbone_used = resolve_backbone(args.backbone)
+    args.precision_used = resolve_precision(args.precision)
+    args.normalize_used = {"normalized": True, "raw": False}.get(args.network,
+                                                                args.backbone_used != "vgg16-hed")
+    say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
+    say(f"backbone: {describe_backbone(args.backbone_used)}; "
+        f"{'normalised' if args.normalize_used else 'raw (un-normalised)'} network")
+    if args.backbone_used == "vgg16-hed":
+        say("note: this is the offline stand-in, not the paper's ImageNet VGG19: textures and colours "
+            "differ from the paper's (README, Backbones, says how to get the real weights)")
+
+    def snapshot(step, image):
+        path = out.with_name(f"{out.stem}_{step:05d}{out.suffix}")
+        save_image(image[0], path)
+        if not args.quiet:
+            tqdm.write(f"snapshot: {path}")
+
+    try:
+        result = controls.stylize(args.content, args.style, size=args.size if args.coarse_to_fine else (args.size or 512),
+                         steps=steps, alpha_beta=args.alpha_beta, content_layers=args.content_layers,
+                         style_layers=args.style_layers, style_blend=args.style_blend,
+                         style_scale=args.style_scale, preserve_colors=args.preserve_colors,
+                         init=args.init, optimizer=args.optimizer, learning_rate=args.lr,
+                         tv_weight=args.tv, pooling=args.pooling, backbone=args.backbone_used,
+                         normalize=args.normalize_used, precision=args.precision_used,
+                         seed=args.seed, coarse_to_fine=args.coarse_to_fine,
+                         snapshot_every=args.save_every, snapshot=snapshot, progress=not args.quiet)
+    except SynthesisInterrupted as e:
+        _write(e.result, out, args, "interrupted")
+        print(f"interrupted: wrote the image after {e.result.steps_done} steps to {out} "
+              f"(and {out.with_suffix('.json')})", file=sys.stderr)
+        return 130
+    if result.stopped:  # non-finite losses: the last finite image is kept and written
+        _write(result, out, args, "failed")
+        print(f"error: {result.stopped}; wrote the last finite image to {out}", file=sys.stderr)
+        return 1
+    _write(result, out, args, "done")
+    losses = ", ".join(f"{k} {float(v[0]):.4g}" for k, v in result.final.items() if k != "tv" or args.tv)
+    say(f"wrote {out} and {out.with_suffix('.json')}\n"
+        f"{result.steps_done} steps in {result.wall_time:.1f} s; final losses: {losses}\n"
+        f"backbone: {result.backbone_description}")
+    return 0
 
 
 def reproduce(args) -> int:
@@ -25,8 +239,6 @@ def reproduce(args) -> int:
     except ImportError:
         raise StyleTFError("reproduce needs nbclient: pip install nbclient ipykernel") from None
     from tqdm.auto import tqdm
-
-    from .images import atomic_write
 
     nb_dir = Path(args.notebooks)
     notebooks = sorted(nb_dir.glob("[0-9][0-9]_*.ipynb"))
@@ -79,8 +291,9 @@ def reproduce(args) -> int:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m styletf", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="python -m styletf", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
+    add_stylize(sub)
     rep = sub.add_parser("reproduce", help="re-execute all notebooks (all figures) in full mode",
                          description="Execute every notebook in order and collect the figures.")
     rep.add_argument("--out", default="outputs/reproduce", help="output folder (default: %(default)s)")
@@ -98,10 +311,13 @@ def main(argv=None) -> int:
                      choices=["float32", "mixed_bfloat16", "mixed_float16", "auto"])
     ben.add_argument("--reference", action="store_true", help="time the TF tutorial's step instead of ours")
     args = parser.parse_args(argv)
-    for key in ("size", "steps"):
-        if getattr(args, key, None) is not None and getattr(args, key) < 1:
-            parser.error(f"--{key} must be a positive whole number")
+    for key in ("size", "steps", "save_every"):
+        values = getattr(args, key, None)
+        if any(v < 1 for v in (values if isinstance(values, list) else [values]) if v is not None):
+            parser.error(f"--{key.replace('_', '-')} must be a positive whole number")
     try:
+        if args.command == "stylize":
+            return stylize(args)
         if args.command == "bench":
             from .benchmark import run
             run(args.size, args.steps, args.backbone, args.precision, args.reference)
@@ -112,6 +328,12 @@ def main(argv=None) -> int:
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # noqa: BLE001 - out of memory gets one line; anything else, a traceback
+        if not isinstance(e, MemoryError) and type(e).__name__ != "ResourceExhaustedError":
+            raise
+        print("error: out of memory at this size; use a smaller --size, or --coarse-to-fine",
+              file=sys.stderr)
         return 1
 
 

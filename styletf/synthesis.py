@@ -29,7 +29,8 @@ from .errors import InputError
 from .images import atomic_write, load_image, save_image
 from .vgg import PAPER_CONTENT_LAYERS, PAPER_STYLE_LAYERS, FeatureExtractor
 
-__all__ = ["synthesize", "coarse_to_fine", "SynthesisResult", "DEFAULT_LEARNING_RATE", "psnr"]
+__all__ = ["synthesize", "coarse_to_fine", "SynthesisResult", "SynthesisInterrupted",
+           "DEFAULT_LEARNING_RATE", "psnr"]
 
 #: Adam's step size for images in [0, 1]. Chosen by measurement
 #: (bench/lr_sweep.py, numbers in bench/RESULTS.md).
@@ -74,6 +75,16 @@ class SynthesisResult:
         }
         atomic_write(path.with_suffix(".json"), json.dumps(meta, indent=2).encode())
         return path
+
+
+class SynthesisInterrupted(KeyboardInterrupt):
+    """Ctrl-C (KeyboardInterrupt) during ``synthesize``: still a KeyboardInterrupt, carrying
+    ``result``, the ``SynthesisResult`` of the steps done so far (``stopped`` says so), so
+    that no work is lost."""
+
+    def __init__(self, result: "SynthesisResult"):
+        super().__init__(result.stopped)
+        self.result = result
 
 
 def psnr(x, reference) -> np.ndarray:
@@ -205,10 +216,12 @@ def _lbfgs(x, objective, steps, record):
 def _in_chunks(batch_size, *, batch, **kw) -> SynthesisResult:
     """Run ``synthesize`` on consecutive chunks of a batch and join the results."""
 
-    def part(value, a, b):  # the chunk's share of a per-image argument
-        if isinstance(value, (list, tuple, np.ndarray)) and len(value) == batch:
-            return value[a:b]
+    def part(value, a, b, images=False):  # the chunk's share of a per-image argument
         if isinstance(value, (tf.Tensor, tf.Variable)) and value.shape.rank == 4 and value.shape[0] == batch:
+            return value[a:b]  # a batch of images, one per image
+        if images and isinstance(value, (list, tuple)):  # several style images
+            return [part(v, a, b, images=True) for v in value]
+        if not images and isinstance(value, (list, tuple, np.ndarray)) and len(value) == batch:
             return value[a:b]
         if isinstance(value, dict):
             return {k: part(v, a, b) for k, v in value.items()}
@@ -217,7 +230,8 @@ def _in_chunks(batch_size, *, batch, **kw) -> SynthesisResult:
     results = []
     for a in range(0, batch, batch_size):
         b = min(batch, a + batch_size)
-        chunk = {k: part(v, a, b) if k in ("alpha", "beta", "style_weights", "content", "style", "init")
+        chunk = {k: part(v, a, b, images=k in ("content", "style", "init"))
+                 if k in ("alpha", "beta", "style_weights", "content", "style", "init")
                  else v for k, v in kw.items() if k != "seed"}
         results.append(synthesize(batch=b - a, seed=kw["seed"] + a, **chunk))
     steps = min(r.steps_done for r in results)
@@ -242,12 +256,23 @@ def synthesize(content=None, style=None, *, content_layers=PAPER_CONTENT_LAYERS,
                tv_weight=0.0, init="noise", steps=500, learning_rate=DEFAULT_LEARNING_RATE,
                seed=0, size=None, shape=None, batch=1, backbone="auto", pooling="avg",
                normalize=False, precision="float32", optimizer="adam", batch_size=None,
-               extractor=None, callback=None, progress=True) -> SynthesisResult:
+               style_blend=None, style_scale=1.0, extractor=None, callback=None,
+               progress=True) -> SynthesisResult:
     """Optimise an image so its VGG responses match the targets (PAPER.md, eq. 7).
 
     content, style: images (anything ``load_image`` takes, or (1, H, W, 3) tensors);
         either may be None: no content image means a style reconstruction (alpha
-        unused), no style image a content reconstruction (beta unused).
+        unused), no style image a content reconstruction (beta unused). ``style`` may
+        also be a list of images, blended by ``style_blend``.
+    style_blend: one weight per style image (default: equal); they are scaled to sum to 1
+        and the style target of each layer is the blend of the styles' Gram matrices,
+        A^l = sum_s w_s A^l_s. Its loss differs from sum_s w_s E_l(s) by a constant only,
+        so the gradient is that of the weighted sum of per-style losses (jcjohnson's
+        neural-style blends that way), at the cost of one.
+    style_scale: the style images' long side relative to the output's (default 1: the same).
+        The painting is resized before its Gram matrices are taken, so 0.5 gives brush
+        strokes half as large in the output, 2 twice as large. Gram targets are rescaled to the output's number of positions (A^l * M_out / M_style),
+        so a style image of another size or shape asks for the same texture per position.
     content_layers / style_layers: paper layer names (conv4_2 / conv1_1..conv5_1).
     style_weights: {layer: w_l}; default w_l = 1 / len(style_layers).
         Each content layer adds its own L_content (the paper uses one).
@@ -256,7 +281,8 @@ def synthesize(content=None, style=None, *, content_layers=PAPER_CONTENT_LAYERS,
     tv_weight: weight of ``total_variation_loss`` (0: the paper's objective).
     init: "noise" (seeded uniform white noise, the paper's), "content", or an image.
     steps, learning_rate: Adam steps and step size (images live in [0, 1]).
-    optimizer: "adam" (default) or "lbfgs": SciPy's L-BFGS-B, the authors' choice, with the
+    optimizer: "adam" (default), a ``keras.optimizers.Optimizer`` instance (used as is;
+        ``learning_rate`` is then ignored), or "lbfgs": SciPy's L-BFGS-B, the authors' choice, with the
         image bounded to [0, 1] and ``steps`` iterations; its tolerances are 0, so it never
         stops early by accident (only if its line search fails, reported in ``stopped``).
         With L-BFGS, history[i] holds the losses after iteration i, and a batch is
@@ -284,6 +310,9 @@ def synthesize(content=None, style=None, *, content_layers=PAPER_CONTENT_LAYERS,
         the image stay float32.
     callback: ``callback(step, image, losses)`` after each step; return True to stop.
     progress: show a tqdm progress bar.
+
+    Ctrl-C (KeyboardInterrupt) during the steps raises ``SynthesisInterrupted``, a
+    KeyboardInterrupt whose ``result`` holds the image and losses of the steps done.
     """
     batch = _number("batch", batch, positive=True, integer=True)
     if isinstance(content_layers, str) or isinstance(style_layers, str):
@@ -294,17 +323,50 @@ def synthesize(content=None, style=None, *, content_layers=PAPER_CONTENT_LAYERS,
                           tv_weight=tv_weight, init=init, steps=steps, learning_rate=learning_rate,
                           seed=seed, size=size, shape=shape, batch=batch, backbone=backbone,
                           pooling=pooling, normalize=normalize, precision=precision,
-                          optimizer=optimizer, extractor=extractor, callback=callback,
-                          progress=progress)
-    sources = {"content": _describe(content), "style": _describe(style), "init": _describe(init)}
+                          optimizer=optimizer, style_blend=style_blend, style_scale=style_scale,
+                          extractor=extractor, callback=callback, progress=progress)
+    import keras
+
+    several = isinstance(style, (list, tuple))
+    styles = list(style) if several else ([] if style is None else [style])
+    sources = {"content": _describe(content),
+               "style": [_describe(s) for s in styles] if several else _describe(style),
+               "init": _describe(init)}
+    style_scale = _number("style_scale", style_scale, positive=True)
     content = _as_image(content, size, "content")
-    style = _as_image(style, size, "style")
-    if content is None and style is None:
+    if several and not styles:
+        raise InputError("style is an empty list: give at least one style image")
+    if content is None and not styles:
         raise InputError("give a content image, a style image, or both")
+    # the style images' long side: style_scale times the output's
+    reference_side = size or (max(content.shape[1:3]) if content is not None else None) or (
+        max(shape) if shape is not None else None)
+    loaded = []
+    for k, source in enumerate(styles):
+        name = f"style {k + 1}" if several else "style"
+        if reference_side is not None:
+            loaded.append(_as_image(source, max(1, round(reference_side * style_scale)), name))
+        else:  # style reconstruction at the style's own size: scale the style itself
+            img = _as_image(source, None, name)
+            loaded.append(img if style_scale == 1 else
+                          _as_image(img, max(1, round(max(img.shape[1:3]) * style_scale)), name))
+    styles = loaded
+    if style_blend is None:
+        blend = [1.0] * len(styles)
+    else:
+        if isinstance(style_blend, (int, float)) or len(style_blend) != len(styles):
+            raise InputError(f"style_blend needs one weight per style image ({len(styles)}), "
+                             f"got {style_blend!r}")
+        blend = [_number("style_blend", w) for w in style_blend]
+        if styles and sum(blend) == 0:
+            raise InputError("style_blend weights are all 0: give at least one positive weight")
+    blend = [w / sum(blend) for w in blend]
+    style = styles[0] if styles else None  # the first, for shapes and checks below
     steps = _number("steps", steps, positive=True, integer=True)
+    seed = _number("seed", seed, integer=True)
     learning_rate = _number("learning_rate", learning_rate, positive=True)
-    if optimizer not in ("adam", "lbfgs"):
-        raise InputError(f"optimizer must be 'adam' or 'lbfgs', got {optimizer!r}")
+    if not (optimizer in ("adam", "lbfgs") or isinstance(optimizer, keras.optimizers.Optimizer)):
+        raise InputError(f"optimizer must be 'adam', 'lbfgs' or a keras optimizer, got {optimizer!r}")
     tv_weight = _number("tv_weight", tv_weight)
     alpha_t = _per_image("alpha", alpha, batch)  # (B,)
     beta_t = _per_image("beta", beta, batch)  # (B,)
@@ -336,7 +398,9 @@ def synthesize(content=None, style=None, *, content_layers=PAPER_CONTENT_LAYERS,
         out_shape = (batch, int(shape[0]), int(shape[1]), 3)
     else:
         out_shape = (batch, *style.shape[1:3], 3)
-    for name, img in (("content", content), ("style", style)):
+    named = [("content", content)] + [(f"style {k + 1}" if several else "style", img)
+                                      for k, img in enumerate(styles)]
+    for name, img in named:
         if img is not None and img.shape[0] not in (1, batch):
             raise InputError(f"{name} holds {img.shape[0]} images for a batch of {batch}: give one "
                              f"image for all, or one per image of the batch")
@@ -353,13 +417,24 @@ def synthesize(content=None, style=None, *, content_layers=PAPER_CONTENT_LAYERS,
         feats = extractor(content)
         targets_p = {layer: tf.identity(feats[layer]) for layer in content_layers}  # (1, h, w, N)
     targets_a = {}
-    if style_layers:
-        feats = extractor(style)
-        targets_a = {layer: losses.gram_matrix(feats[layer]) for layer in style_layers}  # (1, N, N)
+    positions = extractor.positions(*out_shape[1:3])  # {layer: M_l of the output}
+    for w, img in zip(blend, styles):
+        if not style_layers or w == 0:
+            continue
+        feats = extractor(img)
+        for layer in style_layers:
+            m_style = feats[layer].shape[1] * feats[layer].shape[2]  # M_l of this style image
+            a = losses.gram_matrix(feats[layer]) * (w * positions[layer] / m_style)  # (1 or B, N, N)
+            targets_a[layer] = a if layer not in targets_a else targets_a[layer] + a
 
     x = tf.Variable(_initial_image(init, out_shape, content, seed), dtype=tf.float32,
                     name="image")  # (B, H, W, 3)
-    adam = tf.keras.optimizers.Adam(learning_rate=learning_rate)  # a new one per run
+    if isinstance(optimizer, keras.optimizers.Optimizer):
+        adam, optimizer_name = optimizer, type(optimizer).__name__.lower()
+        learning_rate = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
+    else:
+        adam = keras.optimizers.Adam(learning_rate=learning_rate)  # a new one per run
+        optimizer_name = optimizer
     # float16 gradients can underflow: scale the loss up for the backward pass, then down.
     loss_scale = 2.0 ** 15 if extractor.precision == "mixed_float16" else 1.0
     zeros = tf.zeros([batch], tf.float32)
@@ -391,7 +466,7 @@ def synthesize(content=None, style=None, *, content_layers=PAPER_CONTENT_LAYERS,
     from tqdm.auto import tqdm
 
     history = {k: [] for k in ("total", "content", "style", "tv")}
-    bar = tqdm(total=steps, disable=not progress, desc=f"synthesis ({extractor.backbone}, {optimizer})",
+    bar = tqdm(total=steps, disable=not progress, desc=f"synthesis ({extractor.backbone}, {optimizer_name})",
                leave=False)
 
     def record(i, terms) -> bool:
@@ -404,21 +479,28 @@ def synthesize(content=None, style=None, *, content_layers=PAPER_CONTENT_LAYERS,
                             style=f"{terms['style'].sum():.3g}")
         return bool(callback is not None and callback(i, x, {k: v.copy() for k, v in terms.items()}))
 
-    stopped = None
+    stopped, interrupted = None, False
     start = time.perf_counter()
-    if optimizer == "lbfgs":
-        stopped = _lbfgs(x, objective, steps, record)
-    else:
-        for i in range(steps):
-            terms, finite = step()
-            terms = {k: v.numpy() for k, v in terms.items()}
-            if not bool(finite):
-                stopped = (f"non-finite loss or gradient at step {i}; kept the last finite image "
-                           f"(lower the learning rate or alpha/beta)")
-                break
-            if record(i, terms):
-                stopped = f"stopped by the callback after step {i}"
-                break
+    try:
+        if optimizer == "lbfgs":
+            stopped = _lbfgs(x, objective, steps, record)
+        else:
+            for i in range(steps):
+                terms, finite = step()
+                terms = {k: v.numpy() for k, v in terms.items()}
+                if not bool(finite):
+                    stopped = (f"non-finite loss or gradient at step {i}; kept the last finite image "
+                               f"(lower the learning rate or alpha/beta)")
+                    break
+                if record(i, terms):
+                    stopped = f"stopped by the callback after step {i}"
+                    break
+    except KeyboardInterrupt:  # x holds the last completed step: keep it (raised again below)
+        interrupted = True
+        done = min(len(v) for v in history.values())  # a step may have been recorded only in part
+        for v in history.values():
+            del v[done:]
+        stopped = f"interrupted (Ctrl-C) after {done} of {steps} steps"
     bar.close()
     final = {k: v.numpy() for k, v in objective(x).items()}  # (B,) each, for the result
     wall = time.perf_counter() - start
@@ -430,17 +512,21 @@ def synthesize(content=None, style=None, *, content_layers=PAPER_CONTENT_LAYERS,
         "style_weights": {k: np.asarray(v).tolist() for k, v in style_weights.items()},
         "alpha": alpha_t.numpy().tolist(), "beta": beta_t.numpy().tolist(),
         "tv_weight": tv_weight, "steps": steps,
-        "learning_rate": learning_rate if optimizer == "adam" else None, "optimizer": optimizer,
+        "learning_rate": learning_rate if optimizer != "lbfgs" else None, "optimizer": optimizer_name,
+        "style_blend": blend if several else None, "style_scale": style_scale,
         "seed": seed,
         "size": list(out_shape[1:3]), "batch": batch, "pooling": extractor.pooling,
         "normalize": extractor.normalize, "precision": extractor.precision,
         "backbone": extractor.backbone,
     }
-    return SynthesisResult(
+    result = SynthesisResult(
         image=tf.convert_to_tensor(x), settings=settings,
         history={k: np.asarray(v, np.float64).reshape(steps_done, batch) for k, v in history.items()},
         final=final, backbone=extractor.backbone, backbone_description=extractor.description,
         wall_time=wall, steps_done=steps_done, stopped=stopped)
+    if interrupted:
+        raise SynthesisInterrupted(result)
+    return result
 
 
 
@@ -461,11 +547,20 @@ def coarse_to_fine(content=None, style=None, *, sizes=(256, 512, 1024), steps=50
     init = kwargs.pop("init", "noise")
     results = []
     for size, n in zip(sizes, per_stage):
-        result = synthesize(content, style, size=size, steps=n, init=init, **kwargs)
+        try:
+            result = synthesize(content, style, size=size, steps=n, init=init, **kwargs)
+        except SynthesisInterrupted as e:  # report the stages done as well, then stop
+            results.append(e.result)
+            raise SynthesisInterrupted(_joined(results, sizes, per_stage)) from None
         results.append(result)
         if result.stopped:
             break
         init = result.image  # upsampled to the next size by synthesize's init handling
+    return _joined(results, sizes, per_stage)
+
+
+def _joined(results, sizes, per_stage) -> SynthesisResult:
+    """The last stage's result with the histories, steps and time of all stages."""
     last = results[-1]
     last.history = {k: np.concatenate([r.history[k] for r in results]) for k in last.history}
     last.wall_time = sum(r.wall_time for r in results)

@@ -39,7 +39,9 @@ the image cache.
 from __future__ import annotations
 
 import difflib
+import contextlib
 import functools
+import io
 import importlib.util
 import os
 import socket
@@ -104,7 +106,8 @@ def _check_layers(layers, arch: str, backbone: str) -> tuple[str, ...]:
         if name not in valid:
             if name in layer_names("vgg19"):
                 raise InputError(
-                    f"layer {raw!r} exists only in VGG19; backbone {backbone!r} is a VGG16 "
+                    f"layer {raw!r} exists only in VGG19; backbone {backbone!r}"
+                    f"{' (the offline stand-in)' if backbone == 'vgg16-hed' else ''} is a VGG16 "
                     f"(its block-{name[4]} convs end at conv{name[4]}_3). Use another layer or "
                     f"backbone='vgg19'.")
             close = difflib.get_close_matches(name, valid, n=1)
@@ -206,7 +209,8 @@ def _imagenet_vgg19_available() -> bool:
     old = socket.getdefaulttimeout()
     socket.setdefaulttimeout(30)
     try:
-        _weights("vgg19")
+        with contextlib.redirect_stdout(io.StringIO()):  # Keras prints "Downloading data from"
+            _weights("vgg19")
         return True
     except Exception:  # noqa: BLE001 - any failure means "not available"
         return False
@@ -440,6 +444,12 @@ class FeatureExtractor:
         self.model = keras.Model(inputs, outputs, name=f"{arch}_{pooling}_to_{trunk[-1]}")
         pools_before = sum(n.startswith("pool") for n in trunk)
         self.min_size = 2 ** pools_before  # each pooling halves (floors) the size
+        self._pools = {n: sum(p.startswith("pool") for p in trunk[: trunk.index(n)]) for n in self.layers}
+
+    def positions(self, height: int, width: int) -> dict:
+        """M_l, the number of positions of each layer for an input of height x width:
+        (height // 2^k) * (width // 2^k) after k poolings (each floors the size by 2)."""
+        return {n: (height // 2 ** k) * (width // 2 ** k) for n, k in self._pools.items()}
 
     def check_size(self, height: int, width: int) -> None:
         """Clear error if an image is too small to leave a position in the deepest layer."""

@@ -1,0 +1,148 @@
+"""Beyond the paper: ``stylize`` paints your own photo with the controls people expect.
+
+The paper's transfer (``synthesize``) plus what the reference command-line tools
+(jcjohnson/neural-style and its ports) and the authors' follow-up paper (Gatys et al.
+2017, ``styletf.color``) offer: several styles blended, style scale, keeping the photo's
+colours, init, optimiser, seed, snapshots, coarse-to-fine. The command line
+``python -m styletf stylize`` (``styletf.__main__``) is a thin layer over it.
+"""
+from __future__ import annotations
+
+import os
+
+from . import color
+from .errors import InputError
+from .images import load_image
+from .synthesis import (DEFAULT_LEARNING_RATE, SynthesisInterrupted, SynthesisResult, _number,
+                        coarse_to_fine as _coarse_to_fine, synthesize)
+from .vgg import PAPER_CONTENT_LAYERS, PAPER_STYLE_LAYERS
+
+__all__ = ["stylize", "DEFAULT_ALPHA_BETA"]
+
+#: The paper's alpha/beta for most of Figure 2, in the units of the normalised network.
+DEFAULT_ALPHA_BETA = 1e-3
+
+
+def stylize(content, style, *, size=512, steps=500, alpha_beta=DEFAULT_ALPHA_BETA,
+            content_layers=PAPER_CONTENT_LAYERS, style_layers=PAPER_STYLE_LAYERS,
+            style_blend=None, style_scale=1.0, preserve_colors="none", init="noise",
+            optimizer="adam", learning_rate=DEFAULT_LEARNING_RATE, tv_weight=0.0, pooling="avg",
+            backbone="auto", normalize="auto", precision="float32", seed=0, coarse_to_fine=None,
+            snapshot_every=None, snapshot=None, progress=True) -> SynthesisResult:
+    """Paint ``content`` in the style of ``style`` (one image or a list), with the controls
+    beyond the paper. Returns the ``SynthesisResult`` whose image is the final picture
+    (after the colour step, if any).
+
+    size: the output's long side in px (with ``coarse_to_fine``: its last size).
+    steps: optimiser steps (with ``coarse_to_fine``: per stage, an int or one per size).
+    alpha_beta: alpha/beta (alpha = 1, beta = 1 / alpha_beta): in the paper's units on the
+        normalised network.
+    normalize: True, False, or "auto" (default): the normalised network, in whose units the
+        paper's alpha/beta are given, except on the offline stand-in, where normalisation
+        leaves the colours unmatched (the conv1_1 term becomes negligible; README,
+        "Backbones") and the raw network is used - with the same alpha/beta values it
+        gives recognisable paintings.
+    style_blend, style_scale: as ``synthesize``.
+    preserve_colors: "none"; "luminance" - transfer on luminance only (the style's matched
+        to the content's mean and spread), then the content's colour channels (Gatys et al.
+        2017, 5.1); "histogram" - the style images recoloured to the content's colour mean
+        and covariance before the transfer (5.2). See ``styletf.color``.
+    init: "noise" (the paper's), "content", or an image (path, key, array).
+    coarse_to_fine: increasing long sides, e.g. (256, 512, 1024): optimise small, upsample,
+        go on (``styletf.coarse_to_fine``).
+    snapshot_every, snapshot: call ``snapshot(step, image)`` every ``snapshot_every`` steps
+        (counted over all stages) with the picture as it would be saved.
+    Other arguments as ``synthesize``. Ctrl-C raises ``SynthesisInterrupted`` whose
+    ``result`` holds the picture so far, colour step included.
+    """
+    if preserve_colors not in color.PRESERVE_COLORS:
+        raise InputError(f"preserve_colors must be one of {', '.join(color.PRESERVE_COLORS)}, "
+                         f"got {preserve_colors!r}")
+    alpha_beta = _number("alpha_beta", alpha_beta, positive=True)
+    if normalize == "auto":
+        from .vgg import resolve_backbone
+
+        backbone = resolve_backbone(backbone) if isinstance(backbone, str) else backbone
+        normalize = backbone != "vgg16-hed"
+    elif not isinstance(normalize, bool):
+        raise InputError(f"normalize must be True, False or 'auto', got {normalize!r}")
+    sizes = None
+    if coarse_to_fine is not None:
+        sizes = [_number("coarse_to_fine", s, positive=True, integer=True) for s in coarse_to_fine]
+        if not sizes or sizes != sorted(set(sizes)):
+            raise InputError(f"coarse-to-fine sizes must be increasing long sides, e.g. 256,512,1024; "
+                             f"got {sizes}")
+        if size is not None and size != sizes[-1]:
+            raise InputError(f"size {size} differs from the last coarse-to-fine size {sizes[-1]}: "
+                             f"drop size or make it the last of the sizes")
+        size = sizes[-1] if sizes else size
+    size = _number("size", size, positive=True, integer=True)
+    style_scale = _number("style_scale", style_scale, positive=True)
+    if snapshot_every is not None:
+        snapshot_every = _number("snapshot_every", snapshot_every, positive=True, integer=True)
+
+    photo = _load(content, size, "content")  # (1, H, W, 3)
+    styles = style if isinstance(style, (list, tuple)) else [style]
+    if not styles:
+        raise InputError("give at least one style image")
+    # each style at the largest size any stage needs; synthesize resizes it per stage
+    paintings = [_load(s, max(1, round(size * style_scale)), f"style {k + 1}" if len(styles) > 1 else "style")
+                 for k, s in enumerate(styles)]
+    start = init if isinstance(init, str) and init in ("noise", "content") else _load(init, None, "init")
+
+    if preserve_colors == "histogram":
+        paintings = [color.match_color(p, photo) for p in paintings]
+    elif preserve_colors == "luminance":
+        photo_y = color.luminance(photo)  # (1, H, W, 1)
+        paintings = [color.as_gray(color.match_luminance(color.luminance(p), photo_y)) for p in paintings]
+        if not isinstance(start, str):
+            start = color.as_gray(color.luminance(start))
+
+    def finish(image):  # the optimised image -> the picture to save
+        return color.with_content_colors(image, photo) if preserve_colors == "luminance" else image
+
+    source = color.as_gray(color.luminance(photo)) if preserve_colors == "luminance" else photo
+    counter = {"step": 0}
+
+    def on_step(i, x, losses):
+        counter["step"] += 1
+        if snapshot is not None and snapshot_every and counter["step"] % snapshot_every == 0:
+            snapshot(counter["step"], finish(x))
+        return False
+
+    kwargs = dict(content_layers=content_layers, style_layers=style_layers, style_blend=style_blend,
+                  style_scale=style_scale, alpha=1.0, beta=1.0 / alpha_beta, tv_weight=tv_weight,
+                  init=start, learning_rate=learning_rate, optimizer=optimizer, pooling=pooling,
+                  backbone=backbone, normalize=normalize, precision=precision, seed=seed,
+                  callback=on_step, progress=progress)
+    try:
+        if sizes:
+            result = _coarse_to_fine(source, paintings, sizes=sizes, steps=steps, **kwargs)
+        else:
+            result = synthesize(source, paintings, steps=steps, **kwargs)
+    except SynthesisInterrupted as e:
+        e.result.image = finish(e.result.image)
+        e.result.settings.update(_settings(content, styles, init, alpha_beta, preserve_colors, sizes))
+        raise
+    result.image = finish(result.image)
+    result.settings.update(_settings(content, styles, init, alpha_beta, preserve_colors, sizes))
+    return result
+
+
+def _load(source, max_size, name):
+    if not isinstance(source, (str, os.PathLike)):
+        return load_image(source, max_size)
+    try:
+        return load_image(source, max_size)
+    except InputError as e:
+        raise InputError(f"{name}: {e}") from None
+
+
+def _describe(source):
+    return os.fspath(source) if isinstance(source, (str, os.PathLike)) else f"image {getattr(source, 'shape', '')}"
+
+
+def _settings(content, styles, init, alpha_beta, preserve_colors, sizes) -> dict:
+    return {"content": _describe(content), "style": [_describe(s) for s in styles],
+            "init": init if isinstance(init, str) else _describe(init),
+            "alpha_beta": alpha_beta, "preserve_colors": preserve_colors, "coarse_to_fine": sizes}

