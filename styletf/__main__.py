@@ -71,9 +71,9 @@ def add_stylize(sub) -> argparse.ArgumentParser:
                    help="content/style weight ratio in the paper's units (default %(default)g; the "
                         "paper uses 1e-3 and 1e-4; larger keeps more of the photo)")
     p.add_argument("--content-layers", type=_names, default=list(PAPER_CONTENT_LAYERS),
-                   help="comma-separated (default: %(default)s)")
+                   help="comma-separated paper layer names (default: conv4_2)")
     p.add_argument("--style-layers", type=_names, default=list(PAPER_STYLE_LAYERS),
-                   help="comma-separated (default: conv1_1..conv5_1)")
+                   help="comma-separated (default: conv1_1,conv2_1,conv3_1,conv4_1,conv5_1)")
     p.add_argument("--style-blend", type=_floats, default=None,
                    help="one weight per style image, e.g. 0.7,0.3 (default: equal)")
     p.add_argument("--style-scale", type=float, default=1.0,
@@ -177,6 +177,9 @@ def stylize(args) -> int:
     from .vgg import StandInWarning, describe_backbone, resolve_backbone, resolve_precision
 
     out = _check_output(args.output)
+    for source in [args.content, *args.style, args.init]:
+        if Path(source).expanduser().resolve() in (out.resolve(), out.with_suffix(".json").resolve()):
+            raise InputError(f"output {args.output} would overwrite the input {source}; choose another name")
     steps = args.steps[0] if len(args.steps) == 1 else args.steps
     if isinstance(steps, list) and not args.coarse_to_fine:
         raise InputError("--steps takes one number (several only with --coarse-to-fine, one per size)")

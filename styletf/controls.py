@@ -40,7 +40,7 @@ def stylize(content, style, *, size=512, steps=500, alpha_beta=DEFAULT_ALPHA_BET
     normalize: True, False, or "auto" (default): the normalised network, in whose units the
         paper's alpha/beta are given, except on the offline stand-in, where normalisation
         leaves the colours unmatched (the conv1_1 term becomes negligible; README,
-        "Backbones") and the raw network is used - with the same alpha/beta values it
+        "Stylise your own photo") and the raw network is used - with the same alpha/beta values it
         gives recognisable paintings.
     style_blend, style_scale: as ``synthesize``.
     preserve_colors: "none"; "luminance" - transfer on luminance only (the style's matched
@@ -130,8 +130,7 @@ def stylize(content, style, *, size=512, steps=500, alpha_beta=DEFAULT_ALPHA_BET
 
 
 def _load(source, max_size, name):
-    if not isinstance(source, (str, os.PathLike)):
-        return load_image(source, max_size)
+    """``load_image``, its errors prefixed with the input's role."""
     try:
         return load_image(source, max_size)
     except InputError as e:

@@ -168,10 +168,10 @@ def test_save_every_writes_snapshots(files):
 
 
 def test_coarse_to_fine_ends_at_the_last_size(files):
-    assert stylize(files, "--backbone", "random", "--steps", "3", "--coarse-to-fine", "32,64") == 0
+    assert stylize(files, "--backbone", "random", "--steps", "3,2", "--coarse-to-fine", "32,64") == 0
     assert max(Image.open(files["out"]).size) == 64
     meta = json.loads(files["out"].with_suffix(".json").read_text())
-    assert meta["settings"]["coarse_to_fine"] == [32, 64] and meta["steps_done"] == 6
+    assert meta["settings"]["coarse_to_fine"] == [32, 64] and meta["steps_done"] == 5
 
 
 @pytest.mark.parametrize("option, key, expected", [
@@ -298,6 +298,13 @@ def test_bad_output_path_fails_before_any_work(files, tmp_path, capsys, where, w
     assert "backbone" not in captured.out  # nothing started
 
 
+def test_output_never_overwrites_an_input(files, capsys):
+    before = Path(files["photo"]).read_bytes()
+    assert main(["stylize", files["photo"], files["painting"], "-o", files["photo"], *FAST]) == 2
+    assert "would overwrite the input" in capsys.readouterr().err
+    assert Path(files["photo"]).read_bytes() == before
+
+
 def test_a_traceback_never_reaches_a_user(tmp_path):
     (tmp_path / "photo.jpg").write_text("hello")
     r = subprocess.run([sys.executable, "-m", "styletf", "stylize", str(tmp_path / "photo.jpg"), "starry_night",
@@ -323,11 +330,14 @@ def test_ctrl_c_saves_the_latest_image_and_a_sidecar_marked_interrupted(files, t
                              "--save-every", "3", "--quiet"], stderr=subprocess.PIPE, text=True,
                             # a test run in the background inherits SIGINT ignored: give Ctrl-C back
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    deadline = time.time() + 120
-    while not (tmp_path / "long_00003.png").exists() and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.2)
-    proc.send_signal(signal.SIGINT)
-    err = proc.communicate(timeout=120)[1]
+    try:
+        deadline = time.time() + 120
+        while not (tmp_path / "long_00003.png").exists() and time.time() < deadline and proc.poll() is None:
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGINT)
+        err = proc.communicate(timeout=120)[1]
+    finally:
+        proc.kill()  # never leave a 100000-step run behind
     assert proc.returncode == 130, err
     assert "interrupted" in err and "Traceback" not in err
     meta = json.loads(out.with_suffix(".json").read_text())
