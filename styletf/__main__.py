@@ -11,6 +11,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import shlex
 import sys
 import tempfile
@@ -106,11 +107,18 @@ def add_stylize(sub) -> argparse.ArgumentParser:
 
 def _check_output(path: str) -> Path:
     """The output path must be writable, before any computation starts."""
+    if not path.strip():
+        raise InputError("the output name is empty; give a file name such as out.png")
     out = Path(path).expanduser()
     if out.is_dir():
         raise InputError(f"output {path} is a folder; give a file name such as {out / 'out.png'}")
     if out.suffix.lower() not in OUTPUT_SUFFIXES:
         raise InputError(f"output {path} must end in .png (the image is saved losslessly as PNG)")
+    if out.with_suffix(".json").is_dir():
+        raise InputError(f"the sidecar {out.with_suffix('.json')} would be written over a folder; "
+                         f"choose another output name")
+    if out.parent.exists() and not out.parent.is_dir():
+        raise InputError(f"output folder {out.parent} is a file, not a folder; choose another output path")
     if not out.parent.is_dir():
         raise InputError(f"output folder {out.parent} does not exist; create it first (mkdir -p)")
     try:
@@ -119,6 +127,41 @@ def _check_output(path: str) -> Path:
     except OSError as e:
         raise InputError(f"cannot write to folder {out.parent}: {e.strerror}") from None
     return out
+
+
+#: Peak memory per output pixel of a synthesis step (float32, to conv5_1), and per style pixel
+#: (its targets), measured on the CPU: bench/RESULTS.md, "Scaling with image size".
+BYTES_PER_PIXEL, BYTES_PER_STYLE_PIXEL = 5_000, 2_000
+
+
+def _check_memory(args) -> None:
+    """Refuse, before any work, a size that cannot fit in this CPU machine's free memory."""
+    import tensorflow as tf
+
+    if tf.config.list_physical_devices("GPU"):
+        return  # TensorFlow reports a GPU's out-of-memory itself (exit 1, one line)
+    try:  # MemAvailable counts reclaimable caches; elsewhere, the physical memory
+        meminfo = Path("/proc/meminfo").read_text()
+        free = int(re.search(r"MemAvailable:\s+(\d+) kB", meminfo).group(1)) * 1024
+    except (OSError, AttributeError):
+        try:
+            free = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (ValueError, OSError, AttributeError):
+            return
+    side = (args.coarse_to_fine or [args.size or 512])[-1]
+    try:  # the photo's aspect ratio from its header, when it is a file; else square
+        from PIL import Image
+
+        with Image.open(Path(args.content).expanduser()) as img:
+            aspect = min(img.size) / max(img.size)
+    except Exception:  # noqa: BLE001 - a bad file is reported when it is loaded
+        aspect = 1.0
+    style_side = side * args.style_scale if args.style_scale > 0 else side
+    need = BYTES_PER_PIXEL * side * side * aspect + BYTES_PER_STYLE_PIXEL * style_side ** 2
+    if need > free:
+        raise InputError(f"a {side} px output with --style-scale {args.style_scale:g} needs about "
+                         f"{need / 2**30:.0f} GiB, and {free / 2**30:.0f} GiB are free: use a smaller "
+                         f"--size or --style-scale")
 
 
 def _source(text: str) -> str:
@@ -138,11 +181,11 @@ def _sha256(text: str) -> str | None:
         return None
 
 
-def _command(args, out: Path) -> list[str]:
+def _command(args, out: Path, steps=None) -> list[str]:
     """Every setting as an explicit command line, so that the sidecar reproduces the image."""
     cmd = ["python", "-m", "styletf", "stylize", _source(args.content), *map(_source, args.style),
            "-o", str(out)]
-    opts = {"--size": args.size or (None if args.coarse_to_fine else 512), "--steps": ",".join(map(str, args.steps)),
+    opts = {"--size": args.size or (None if args.coarse_to_fine else 512), "--steps": steps or ",".join(map(str, args.steps)),
             "--alpha-beta": repr(args.alpha_beta), "--content-layers": ",".join(args.content_layers),
             "--style-layers": ",".join(args.style_layers),
             "--style-blend": ",".join(map(repr, args.style_blend)) if args.style_blend else None,
@@ -163,7 +206,9 @@ def _write(result: SynthesisResult, out: Path, args, status: str) -> None:
     meta = json.loads(out.with_suffix(".json").read_text())
     meta.update({
         "status": status,  # "done", "interrupted" or "failed"
-        "command": shlex.join(_command(args, out)),
+        # an interrupted or failed run: the command that makes the image written, not the one asked
+        "command": shlex.join(_command(args, out, None if status == "done" or args.coarse_to_fine
+                                       else str(result.steps_done))),
         "inputs_sha256": {str(p): _sha256(p) for p in [args.content, *args.style]
                           + ([args.init] if args.init not in ("noise", "content") else [])},
     })
@@ -177,9 +222,17 @@ def stylize(args) -> int:
     from .vgg import StandInWarning, describe_backbone, resolve_backbone, resolve_precision
 
     out = _check_output(args.output)
+    snapshot_name = re.compile(rf"{re.escape(out.stem)}_\d{{5}}{re.escape(out.suffix)}")
     for source in [args.content, *args.style, args.init]:
-        if Path(source).expanduser().resolve() in (out.resolve(), out.with_suffix(".json").resolve()):
-            raise InputError(f"output {args.output} would overwrite the input {source}; choose another name")
+        path = Path(source).expanduser().resolve()
+        if path in (out.resolve(), out.with_suffix(".json").resolve()) or (
+                args.save_every and path.parent == out.resolve().parent and snapshot_name.fullmatch(path.name)):
+            raise InputError(f"output {args.output} (or its sidecar or snapshots) would overwrite the input "
+                             f"{source}; choose another name")
+    if args.style_layers == []:
+        raise InputError("--style-layers is empty; name at least one layer (or leave the option out "
+                         "for the paper's conv1_1..conv5_1)")
+    _check_memory(args)
     steps = args.steps[0] if len(args.steps) == 1 else args.steps
     if isinstance(steps, list) and not args.coarse_to_fine:
         raise InputError("--steps takes one number (several only with --coarse-to-fine, one per size)")
@@ -332,6 +385,9 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except OSError as e:  # e.g. the disk filled up while writing
+        print(f"error: {e.strerror or e}{f': {e.filename}' if e.filename else ''}", file=sys.stderr)
+        return 1
     except Exception as e:  # noqa: BLE001 - out of memory gets one line; anything else, a traceback
         if not isinstance(e, MemoryError) and type(e).__name__ != "ResourceExhaustedError":
             raise

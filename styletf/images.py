@@ -30,10 +30,17 @@ __all__ = ["load_image", "save_image", "to_backbone", "from_backbone", "atomic_w
 # ImageNet channel means of the Caffe VGG models, in BGR order (PAPER.md, "Input").
 CAFFE_BGR_MEAN = (103.939, 116.779, 123.68)
 
-#: Largest image (in pixels, width x height) that ``load_image`` opens; bigger
+#: Largest image (in pixels, width x height) that ``load_image`` opens by default; bigger
 #: headers are refused before any pixel memory is allocated. Raise it with the
-#: environment variable STYLETF_MAX_PIXELS.
-MAX_PIXELS = int(os.environ.get("STYLETF_MAX_PIXELS", 100_000_000))
+#: environment variable STYLETF_MAX_PIXELS (read at each load).
+MAX_PIXELS = 100_000_000
+
+
+def _max_pixels() -> int:
+    text = os.environ.get("STYLETF_MAX_PIXELS", str(MAX_PIXELS)).strip()
+    if not text.isdigit() or int(text) < 1:
+        raise InputError(f"STYLETF_MAX_PIXELS must be a whole number of pixels, e.g. 200000000; got {text!r}")
+    return int(text)
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -51,7 +58,8 @@ def _open_source(source) -> tuple[Image.Image, str]:
             with urllib.request.urlopen(source, timeout=data.DOWNLOAD_TIMEOUT_S) as r:
                 return _decode(io.BytesIO(r.read()), source), source
         except OSError as e:
-            raise InputError(f"cannot download image {source}: {e}") from None
+            raise InputError(f"cannot download image {source} ({e}); check the address and the "
+                             f"connection, or download it and pass the file's path") from None
     else:
         path = Path(text).expanduser()
         if not path.exists():
@@ -67,7 +75,7 @@ def _open_source(source) -> tuple[Image.Image, str]:
 def _decode(fp, name: str) -> Image.Image:
     """Open and fully decode an image, turning Pillow's errors into one clear line."""
     old = Image.MAX_IMAGE_PIXELS
-    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+    limit = Image.MAX_IMAGE_PIXELS = _max_pixels()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -75,7 +83,7 @@ def _decode(fp, name: str) -> Image.Image:
             img.load()  # decode now, so a truncated file fails here
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise InputError(
-            f"{name}: image is larger than the limit of {MAX_PIXELS} pixels; if it is genuine, "
+            f"{name}: image is larger than the limit of {limit} pixels; if it is genuine, "
             f"raise the limit with the environment variable STYLETF_MAX_PIXELS") from None
     except UnidentifiedImageError:
         raise InputError(f"{name}: not an image file that Pillow can read "

@@ -27,7 +27,7 @@ import tensorflow as tf
 from . import losses
 from .errors import InputError
 from .images import atomic_write, load_image, save_image
-from .vgg import PAPER_CONTENT_LAYERS, PAPER_STYLE_LAYERS, FeatureExtractor
+from .vgg import PAPER_CONTENT_LAYERS, PAPER_STYLE_LAYERS, FeatureExtractor, _paper_name
 
 __all__ = ["synthesize", "coarse_to_fine", "SynthesisResult", "SynthesisInterrupted",
            "DEFAULT_LEARNING_RATE", "psnr"]
@@ -370,17 +370,18 @@ def synthesize(content=None, style=None, *, content_layers=PAPER_CONTENT_LAYERS,
     tv_weight = _number("tv_weight", tv_weight)
     alpha_t = _per_image("alpha", alpha, batch)  # (B,)
     beta_t = _per_image("beta", beta, batch)  # (B,)
-    content_layers = tuple(content_layers) if content is not None else ()
-    style_layers = tuple(style_layers) if style is not None else ()
+    # paper names (Keras' block1_conv1 is conv1_1); unknown names are reported by the extractor
+    content_layers = tuple(_paper_name(str(n)) for n in content_layers) if content is not None else ()
+    style_layers = tuple(_paper_name(str(n)) for n in style_layers) if style is not None else ()
     if not content_layers and not style_layers:
         raise InputError("no layers to match: give content_layers and/or style_layers")
     if style_weights is None:
         style_weights = {layer: 1.0 / len(style_layers) for layer in style_layers}
     else:
-        unknown = set(style_weights) - set(style_layers)
+        unknown = {_paper_name(str(n)) for n in style_weights} - set(style_layers)
         if unknown:
             raise InputError(f"style_weights names layers not in style_layers: {sorted(unknown)}")
-        style_weights = {layer: _per_image(f"style_weights[{layer}]", w, batch)
+        style_weights = {_paper_name(str(layer)): _per_image(f"style_weights[{layer}]", w, batch)
                          for layer, w in style_weights.items()}
 
     if extractor is None:
@@ -459,8 +460,12 @@ def synthesize(content=None, style=None, *, content_layers=PAPER_CONTENT_LAYERS,
         finite = tf.logical_and(tf.reduce_all(tf.math.is_finite(terms["total"])),
                                 tf.reduce_all(tf.math.is_finite(grad)))
         if finite:
+            before = tf.identity(x)
             adam.apply_gradients([(grad, x)])
             x.assign(tf.clip_by_value(x, 0.0, 1.0))
+            if not tf.reduce_all(tf.math.is_finite(x)):  # e.g. Adam's g^2 overflowed: undo
+                x.assign(before)
+                finite = tf.constant(False)
         return terms, finite
 
     from tqdm.auto import tqdm
@@ -480,6 +485,7 @@ def synthesize(content=None, style=None, *, content_layers=PAPER_CONTENT_LAYERS,
         return bool(callback is not None and callback(i, x, {k: v.copy() for k, v in terms.items()}))
 
     stopped, interrupted = None, False
+    first_iteration = int(adam.iterations.numpy())  # a given keras optimizer may have run before
     start = time.perf_counter()
     try:
         if optimizer == "lbfgs":
@@ -489,8 +495,9 @@ def synthesize(content=None, style=None, *, content_layers=PAPER_CONTENT_LAYERS,
                 terms, finite = step()
                 terms = {k: v.numpy() for k, v in terms.items()}
                 if not bool(finite):
-                    stopped = (f"non-finite loss or gradient at step {i}; kept the last finite image "
-                               f"(lower the learning rate or alpha/beta)")
+                    stopped = (f"non-finite loss, gradient or update at step {i}; kept the last finite "
+                               f"image (the weights - alpha, beta, tv - are too large or too far "
+                               f"apart for float32{', or use float32 precision' if extractor.precision == 'mixed_float16' else ''})")
                     break
                 if record(i, terms):
                     stopped = f"stopped by the callback after step {i}"
@@ -500,11 +507,16 @@ def synthesize(content=None, style=None, *, content_layers=PAPER_CONTENT_LAYERS,
         done = min(len(v) for v in history.values())  # a step may have been recorded only in part
         for v in history.values():
             del v[done:]
-        stopped = f"interrupted (Ctrl-C) after {done} of {steps} steps"
+        if optimizer != "lbfgs":  # the updates applied to x, which may be one more than recorded
+            applied = int(adam.iterations.numpy()) - first_iteration
+        stopped = f"interrupted (Ctrl-C) after {applied if optimizer != 'lbfgs' else done} of {steps} steps"
     bar.close()
     final = {k: v.numpy() for k, v in objective(x).items()}  # (B,) each, for the result
     wall = time.perf_counter() - start
     steps_done = len(history["total"])
+    if interrupted and optimizer != "lbfgs":
+        history = {k: v + [np.full(batch, np.nan)] * (applied - steps_done) for k, v in history.items()}
+        steps_done = applied  # the last update's losses, if not recorded, are NaN in the history
 
     settings = {
         **sources,

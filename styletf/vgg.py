@@ -246,14 +246,25 @@ def resolve_backbone(backbone: str = "auto") -> str:
 def _weights(backbone: str) -> dict:
     """Conv weights of a concrete backbone, loaded once per process."""
     if backbone == "vgg19":
-        return _load_vgg19_imagenet()
+        try:
+            return _load_vgg19_imagenet()
+        except Exception as e:  # noqa: BLE001 - Keras' download errors come in many types
+            raise DataError(
+                f"cannot get the ImageNet VGG19 weights ({type(e).__name__}; offline?): put "
+                f"vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5 into ~/.keras/models/, or pass "
+                f"its path as the backbone, or use backbone 'auto' for the offline stand-in") from None
     if backbone == "vgg16-hed":
         return _load_vgg16_hed()
     if backbone.startswith("random"):
-        seed = int(backbone.partition(":")[2] or 0)
-        return _random_weights(seed)
+        seed = backbone.partition(":")[2] or "0"
+        if not seed.isdigit():
+            raise InputError(f"backbone {backbone!r}: the seed after 'random:' must be a whole number >= 0, "
+                             f"e.g. random:3")
+        return _random_weights(int(seed))
     if Path(backbone).expanduser().is_file():
         return _load_vgg19_file(str(Path(backbone).expanduser()))
+    if backbone.endswith((".h5", ".keras")) or os.sep in backbone:
+        raise InputError(f"backbone weights file not found: {backbone}")
     raise InputError(f"unknown backbone {backbone!r}: use 'auto', 'vgg19', 'vgg16-hed', "
                      f"'random' (or 'random:SEED') or the path of a VGG19 weights file")
 
@@ -456,7 +467,7 @@ class FeatureExtractor:
         if min(height, width) < self.min_size:
             raise InputError(
                 f"image of {height}x{width} px is too small for layers {', '.join(self.layers)}: "
-                f"the smallest usable side is {self.min_size} px; use a larger image (or max_size) "
+                f"the smallest usable side is {self.min_size} px; use a larger image (max_size, --size) "
                 f"or shallower layers")
 
     def __call__(self, images) -> dict:

@@ -344,3 +344,95 @@ def test_ctrl_c_saves_the_latest_image_and_a_sidecar_marked_interrupted(files, t
     assert meta["status"] == "interrupted" and 3 <= meta["steps_done"] < 100000
     assert Image.open(out).size == (48, 36)
     assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
+    # steps_done counts exactly the updates in the image: its command makes the same bytes
+    args = shlex.split(meta["command"])[3:]
+    assert args[args.index("--steps") + 1] == str(meta["steps_done"])
+    args[args.index("-o") + 1] = str(tmp_path / "again.png")
+    assert main(args + ["--quiet"]) == 0
+    assert (tmp_path / "again.png").read_bytes() == out.read_bytes()
+
+
+# --- found by a fresh pair of eyes (inputs made without reading these tests) -----------------
+
+@pytest.mark.parametrize("args, words", [
+    (["--style-layers", ""], "--style-layers is empty"),
+    (["--style-layers", ",,"], "--style-layers is empty"),
+    (["--backbone", "random:x"], "random:3"),
+    (["--backbone", "random:-3"], "random:3"),
+    (["--backbone", "/nowhere/weights.h5"], "weights file not found"),
+    (["--style-scale", "1000"], "GiB"),
+    (["--size", "30000"], "GiB"),
+])
+def test_more_bad_settings_are_one_line_exit_2(files, capsys, args, words):
+    assert stylize(files, "--backbone", "random", "--size", "48", "--steps", "2", *args) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and words in err, err
+    assert _leftovers(files["out"].parent) == []
+
+
+def test_keras_layer_names_are_the_paper_names(files):
+    assert stylize(files, *FAST, "--style-layers", "block1_conv1,block2_conv1", "--content-layers",
+                   "block4_conv2") == 0
+    settings = json.loads(files["out"].with_suffix(".json").read_text())["settings"]
+    assert settings["style_layers"] == ["conv1_1", "conv2_1"] and settings["content_layers"] == ["conv4_2"]
+
+
+def test_bad_max_pixels_setting_is_one_line(files, capsys, monkeypatch):
+    monkeypatch.setenv("STYLETF_MAX_PIXELS", "abc")
+    assert stylize(files, *FAST) == 2
+    assert "STYLETF_MAX_PIXELS must be a whole number" in capsys.readouterr().err
+
+
+def test_update_overflow_keeps_the_last_finite_image_and_exits_1(files, capsys):
+    assert stylize(files, *FAST, "--tv", "1e20") == 1  # Adam's squared gradient overflows
+    assert "non-finite" in capsys.readouterr().err
+    assert np.all(np.isfinite(_pixels(files["out"])))
+    assert json.loads(files["out"].with_suffix(".json").read_text())["status"] == "failed"
+
+
+@pytest.mark.parametrize("case", ["snapshot", "sidecar-folder", "empty", "parent-is-file"])
+def test_outputs_that_would_clobber_or_cannot_be_are_refused_first(files, tmp_path, capsys, case):
+    folder = tmp_path / "w"
+    folder.mkdir()
+    photo = files["photo"]
+    if case == "snapshot":  # the photo has the name of a snapshot of the output
+        photo = str(folder / "out_00002.png")
+        Path(photo).write_bytes(Path(files["photo"]).read_bytes())
+        target, words = str(folder / "out.png"), "would overwrite the input"
+    elif case == "sidecar-folder":
+        (folder / "out.json").mkdir()
+        target, words = str(folder / "out.png"), "over a folder"
+    elif case == "empty":
+        target, words = "", "empty"
+    else:
+        target, words = str(Path(files["photo"]) / "out.png"), "is a file"
+    before = Path(photo).read_bytes()
+    assert main(["stylize", photo, files["painting"], "-o", target, "--save-every", "1", *FAST]) == 2
+    captured = capsys.readouterr()
+    assert words in captured.err and "backbone" not in captured.out
+    assert Path(photo).read_bytes() == before
+
+
+def test_disk_full_is_one_line_exit_1(files, capsys, monkeypatch):
+    from styletf import synthesis
+
+    def full(x, path):
+        raise OSError(28, "No space left on device", str(path))
+
+    monkeypatch.setattr(synthesis, "save_image", full)
+    assert stylize(files, *FAST, "--quiet") == 1
+    err = capsys.readouterr().err.strip()
+    assert err == f"error: No space left on device: {files['out']}"
+
+
+def test_vgg19_offline_is_one_line(files, capsys, monkeypatch):
+    from styletf import vgg
+
+    def offline():
+        raise Exception("URL fetch failure on https://storage.googleapis.com/...")
+
+    monkeypatch.setattr(vgg, "_load_vgg19_imagenet", offline)
+    vgg._weights.cache_clear()
+    assert stylize(files, "--backbone", "vgg19", "--size", "48", "--steps", "2") == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "~/.keras/models" in err
