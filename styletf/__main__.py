@@ -236,10 +236,6 @@ def stylize(args) -> int:
     steps = args.steps[0] if len(args.steps) == 1 else args.steps
     if isinstance(steps, list) and not args.coarse_to_fine:
         raise InputError("--steps takes one number (several only with --coarse-to-fine, one per size)")
-    for name in ("size", "save_every"):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            raise InputError(f"--{name.replace('_', '-')} must be a positive whole number, got {value}")
     with warnings.catch_warnings():  # the stand-in is announced below, in plain words
         warnings.simplefilter("ignore", StandInWarning)
         args.backbone_used = resolve_backbone(args.backbone)

@@ -8,13 +8,11 @@ colours, init, optimiser, seed, snapshots, coarse-to-fine. The command line
 """
 from __future__ import annotations
 
-import os
-
 from . import color
 from .errors import InputError
 from .images import load_image
-from .synthesis import (DEFAULT_LEARNING_RATE, SynthesisInterrupted, SynthesisResult, _number,
-                        coarse_to_fine as _coarse_to_fine, synthesize)
+from .synthesis import (DEFAULT_LEARNING_RATE, SynthesisInterrupted, SynthesisResult, _describe,
+                        _number, coarse_to_fine as _coarse_to_fine, synthesize)
 from .vgg import PAPER_CONTENT_LAYERS, PAPER_STYLE_LAYERS
 
 __all__ = ["stylize", "DEFAULT_ALPHA_BETA"]
@@ -137,11 +135,7 @@ def _load(source, max_size, name):
         raise InputError(f"{name}: {e}") from None
 
 
-def _describe(source):
-    return os.fspath(source) if isinstance(source, (str, os.PathLike)) else f"image {getattr(source, 'shape', '')}"
-
-
 def _settings(content, styles, init, alpha_beta, preserve_colors, sizes) -> dict:
     return {"content": _describe(content), "style": [_describe(s) for s in styles],
-            "init": init if isinstance(init, str) else _describe(init),
+            "init": _describe(init),
             "alpha_beta": alpha_beta, "preserve_colors": preserve_colors, "coarse_to_fine": sizes}
