@@ -6,11 +6,17 @@ alpha/beta = 1e-3 on the normalised network, average pooling, white-noise start 
 image in [0, 1] clipped or bounded. Optimisers, same objective and start:
   tutorial: Adam(learning_rate=0.02, beta_1=0.99, epsilon=0.1), the TF tutorial's settings;
   ours:     Adam, our default learning rate;
-  lbfgs:    SciPy's L-BFGS-B (styletf's optimizer="lbfgs").
-Each of ours and lbfgs stops as soon as its total loss is at or below the tutorial's final loss
+  lbfgs:    SciPy's L-BFGS-B (styletf's optimizer="lbfgs");
+  c2f:      coarse-to-fine L-BFGS-B: --c2f-steps iterations at --c2f-size px, upsampled, then
+            L-BFGS-B at the full size (styletf.coarse_to_fine). Its time includes the coarse stage.
+Each of ours, lbfgs and c2f stops as soon as its total loss is at or below the tutorial's final loss
 (or after --max-steps). Prints one line per optimiser and a Markdown table row.
 
     python bench/time_to_loss.py --size 256 --steps 1000
+    python bench/time_to_loss.py --target 7.312e4 --tutorial-seconds 536 --only c2f
+
+--target skips the tutorial run and uses a loss it reached before (recorded in
+bench/RESULTS.md, same machine, size and seed); --tutorial-seconds is then its time.
 """
 import argparse
 import time
@@ -27,7 +33,15 @@ def main():
     parser.add_argument("--steps", type=int, default=1000, help="the tutorial Adam's steps")
     parser.add_argument("--max-steps", type=int, default=3000, help="cap for ours and lbfgs")
     parser.add_argument("--backbone", default="vgg16-hed")
+    parser.add_argument("--only", default="tutorial,ours,lbfgs,c2f", help="rows to run, comma-separated")
+    parser.add_argument("--c2f-size", type=int, default=128, help="long side of the coarse stage, px")
+    parser.add_argument("--c2f-steps", type=int, default=150, help="L-BFGS iterations of the coarse stage")
+    parser.add_argument("--target", type=float, help="the loss to reach, instead of running the tutorial")
+    parser.add_argument("--tutorial-seconds", type=float, help="with --target: the tutorial's time")
     args = parser.parse_args()
+    only = args.only.split(",")
+    if (args.target is None) != (args.tutorial_seconds is None) or (args.target is None) != ("tutorial" in only):
+        parser.error("give --target and --tutorial-seconds together, and only without the tutorial row")
 
     content = styletf.load_image("neckarfront", args.size)
     style = styletf.load_image("starry_night", args.size)
@@ -35,27 +49,36 @@ def main():
               backbone=args.backbone, progress=False)
     rows = {}
 
-    def timed(name, target=None, **run_kw):
+    def timed(name, target=None, run=styletf.synthesize, **run_kw):
         marks = [time.perf_counter()]
         losses = []
 
-        def callback(i, x, terms):
+        def callback(i, x, terms):  # the target counts at the full size only (c2f's last stage)
             marks.append(time.perf_counter())
             losses.append(float(terms["total"][0]))
-            return target is not None and losses[-1] <= target
+            return target is not None and x.shape[1:3] == content.shape[1:3] and losses[-1] <= target
 
-        r = styletf.synthesize(callback=callback, **kw, **run_kw)
+        r = run(callback=callback, **kw, **run_kw)
         reached = target is None or losses[-1] <= target
         rows[name] = (r.steps_done, marks[-1] - marks[0], losses[-1], reached)
+        if "stages" in r.extra:
+            print(f"{name} stages (long side px, steps, s): {r.extra['stages']}")
         print(f"{name:9} {r.steps_done:5} steps, {marks[-1] - marks[0]:7.1f} s, loss {losses[-1]:.4g}"
               + ("" if reached else "  (did NOT reach the target)"), flush=True)
 
-    tutorial = keras.optimizers.Adam(learning_rate=0.02, beta_1=0.99, epsilon=0.1)
-    timed("tutorial", steps=args.steps, optimizer=tutorial)
-    target = rows["tutorial"][2]
-    timed("ours", target, steps=args.max_steps)
-    timed("lbfgs", target, steps=args.max_steps, optimizer="lbfgs")
-    t0 = rows["tutorial"][1]
+    if "tutorial" in only:
+        tutorial = keras.optimizers.Adam(learning_rate=0.02, beta_1=0.99, epsilon=0.1)
+        timed("tutorial", steps=args.steps, optimizer=tutorial)
+        target, t0 = rows["tutorial"][2], rows["tutorial"][1]
+    else:
+        target, t0 = args.target, args.tutorial_seconds
+    if "ours" in only:
+        timed("ours", target, steps=args.max_steps)
+    if "lbfgs" in only:
+        timed("lbfgs", target, steps=args.max_steps, optimizer="lbfgs")
+    if "c2f" in only:
+        timed("c2f", target, run=styletf.coarse_to_fine, sizes=(args.c2f_size, max(content.shape[1:3])),
+              steps=(args.c2f_steps, args.max_steps), optimizer="lbfgs")
     print(f"machine: {machine()}, TensorFlow {__import__('tensorflow').__version__}, backbone {args.backbone}, "
           f"{tuple(content.shape[1:3])} px")
     print("| optimiser | steps | seconds | loss | speed-up vs tutorial |\n|---|---|---|---|---|")

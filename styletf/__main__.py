@@ -21,7 +21,7 @@ from pathlib import Path
 
 from . import color, controls
 from .errors import InputError, StyleTFError
-from .images import atomic_write, save_image
+from .images import atomic_write, file_url_path, save_image
 from .synthesis import DEFAULT_LEARNING_RATE, SynthesisInterrupted, SynthesisResult
 from .vgg import PAPER_CONTENT_LAYERS, PAPER_STYLE_LAYERS
 
@@ -129,9 +129,30 @@ def _check_output(path: str) -> Path:
     return out
 
 
-#: Peak memory per output pixel of a synthesis step (float32, to conv5_1), and per style pixel
-#: (its targets), measured on the CPU: bench/RESULTS.md, "Scaling with image size".
+#: Peak memory per output pixel of a synthesis step (float32, to conv5_1, Adam), and per style
+#: pixel (the forward pass that takes its targets, before the steps start): measured on the CPU,
+#: bench/RESULTS.md, "Scaling with image size" and "A 2048 px output".
 BYTES_PER_PIXEL, BYTES_PER_STYLE_PIXEL = 5_000, 2_000
+#: L-BFGS-B keeps float64 copies of the image: x, gradient, and 10 pairs of corrections (SciPy's
+#: maxcor), 3 channels of 8 bytes each: (2 * 10 + 4) * 24.
+LBFGS_BYTES_PER_PIXEL = 576
+
+
+def _aspect(source: str) -> float:
+    """Short over long side of an input, from its header or the catalog; 1 when unknown."""
+    from . import data
+
+    try:
+        if source in data.keys():
+            w, h = data.catalog()[source]["size"]
+        else:
+            from PIL import Image
+
+            with Image.open(Path(source).expanduser()) as img:
+                w, h = img.size
+        return min(w, h) / max(w, h)
+    except Exception:  # noqa: BLE001 - URLs, bad files: a bad file is reported when it is loaded
+        return 1.0
 
 
 def _check_memory(args) -> None:
@@ -149,15 +170,12 @@ def _check_memory(args) -> None:
         except (ValueError, OSError, AttributeError):
             return
     side = (args.coarse_to_fine or [args.size or 512])[-1]
-    try:  # the photo's aspect ratio from its header, when it is a file; else square
-        from PIL import Image
-
-        with Image.open(Path(args.content).expanduser()) as img:
-            aspect = min(img.size) / max(img.size)
-    except Exception:  # noqa: BLE001 - a bad file is reported when it is loaded
-        aspect = 1.0
     style_side = side * args.style_scale if args.style_scale > 0 else side
-    need = BYTES_PER_PIXEL * side * side * aspect + BYTES_PER_STYLE_PIXEL * style_side ** 2
+    per_pixel = BYTES_PER_PIXEL + (LBFGS_BYTES_PER_PIXEL if args.optimizer == "lbfgs" else 0)
+    steps_need = per_pixel * side * side * _aspect(args.content)
+    # the styles' targets are taken one after another, before the steps: the larger of the two counts
+    targets_need = max(BYTES_PER_STYLE_PIXEL * style_side ** 2 * _aspect(s) for s in args.style)
+    need = max(steps_need, targets_need)
     if need > free:
         raise InputError(f"a {side} px output with --style-scale {args.style_scale:g} needs about "
                          f"{need / 2**30:.0f} GiB, and {free / 2**30:.0f} GiB are free: use a smaller "
@@ -222,6 +240,9 @@ def stylize(args) -> int:
     from .vgg import StandInWarning, describe_backbone, resolve_backbone, resolve_precision
 
     out = _check_output(args.output)
+    # file:// addresses are files: as paths, they get the checks, sha256 and sidecar of files
+    args.content, args.init = file_url_path(args.content), file_url_path(args.init)
+    args.style = [file_url_path(s) for s in args.style]
     snapshot_name = re.compile(rf"{re.escape(out.stem)}_\d{{5}}{re.escape(out.suffix)}")
     for source in [args.content, *args.style, args.init]:
         path = Path(source).expanduser().resolve()
@@ -276,8 +297,10 @@ def stylize(args) -> int:
         return 1
     _write(result, out, args, "done")
     losses = ", ".join(f"{k} {float(v[0]):.4g}" for k, v in result.final.items() if k != "tv" or args.tv)
+    stages = "".join(f"  {size} px: {n} steps, {seconds:.1f} s\n"  # coarse to fine
+                     for size, n, seconds in result.extra.get("stages", []))
     say(f"wrote {out} and {out.with_suffix('.json')}\n"
-        f"{result.steps_done} steps in {result.wall_time:.1f} s; final losses: {losses}\n"
+        f"{result.steps_done} steps in {result.wall_time:.1f} s; final losses: {losses}\n{stages}"
         f"backbone: {result.backbone_description}")
     return 0
 
@@ -393,4 +416,5 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
+    warnings.formatwarning = lambda message, *_, **__: f"warning: {message}\n"  # one line, no source
     sys.exit(main())

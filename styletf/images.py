@@ -8,13 +8,17 @@ Conversions done by ``load_image`` (documented, tested):
 - RGBA / LA / palette with transparency: composited onto **white**;
 - grayscale (L, 1, I, I;16, F) and palette: replicated / expanded to RGB;
 - CMYK: Pillow's CMYK -> RGB conversion (no colour profile);
-- 16-bit images keep their precision (divided by 65535, not truncated to 8 bits).
+- 16-bit images keep their precision (divided by 65535, not truncated to 8 bits);
+- animated images (GIF, APNG, WebP) and multi-page TIFFs: the first frame, with a warning;
+- ``file://`` addresses are read as paths; http(s) addresses are downloaded.
 """
 from __future__ import annotations
 
 import io
 import os
+import re
 import tempfile
+import urllib.parse
 import urllib.request
 import warnings
 from pathlib import Path
@@ -61,6 +65,11 @@ def _open_source(source) -> tuple[Image.Image, str]:
             raise InputError(f"cannot download image {source} ({e}); check the address and the "
                              f"connection, or download it and pass the file's path") from None
     else:
+        text = file_url_path(text) if isinstance(source, str) else text
+        scheme = re.match(r"([A-Za-z][A-Za-z0-9+.-]*)://", text) if isinstance(source, str) else None
+        if scheme:
+            raise InputError(f"cannot read {text}: only http:// and https:// addresses are fetched "
+                             f"({scheme.group(1)}:// is not); download the image and pass its path")
         path = Path(text).expanduser()
         if not path.exists():
             hint = f" (catalog keys: {', '.join(data.keys())})" if os.sep not in text else ""
@@ -72,6 +81,13 @@ def _open_source(source) -> tuple[Image.Image, str]:
     return _decode(path, text), text
 
 
+def file_url_path(text: str) -> str:
+    """``file:///a/b%20c.jpg`` -> ``/a/b c.jpg``; any other text unchanged."""
+    if text.lower().startswith("file://"):
+        return urllib.request.url2pathname(urllib.parse.urlparse(text).path)
+    return text
+
+
 def _decode(fp, name: str) -> Image.Image:
     """Open and fully decode an image, turning Pillow's errors into one clear line."""
     old = Image.MAX_IMAGE_PIXELS
@@ -81,6 +97,9 @@ def _decode(fp, name: str) -> Image.Image:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             img = Image.open(fp)
             img.load()  # decode now, so a truncated file fails here
+        frames = getattr(img, "n_frames", 1)
+        if frames > 1:  # animated GIF / PNG / WebP, multi-page TIFF: documented in load_image
+            warnings.warn(f"{name}: has {frames} frames; using the first", stacklevel=2)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise InputError(
             f"{name}: image is larger than the limit of {limit} pixels; if it is genuine, "

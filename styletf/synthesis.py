@@ -73,6 +73,8 @@ class SynthesisResult:
             "wall_time_s": round(self.wall_time, 3),
             "stopped": self.stopped,
         }
+        if "stages" in self.extra:  # coarse to fine: each stage's long side, steps and seconds
+            meta["stages"] = [{"size": size, "steps": n, "seconds": t} for size, n, t in self.extra["stages"]]
         atomic_write(path.with_suffix(".json"), json.dumps(meta, indent=2).encode())
         return path
 
@@ -343,7 +345,7 @@ def synthesize(content=None, style=None, *, content_layers=PAPER_CONTENT_LAYERS,
         max(shape) if shape is not None else None)
     loaded = []
     for k, source in enumerate(styles):
-        name = f"style {k + 1}" if several else "style"
+        name = f"style {k + 1}" if len(styles) > 1 else "style"
         if reference_side is not None:
             loaded.append(_as_image(source, max(1, round(reference_side * style_scale)), name))
         else:  # style reconstruction at the style's own size: scale the style itself
@@ -399,7 +401,7 @@ def synthesize(content=None, style=None, *, content_layers=PAPER_CONTENT_LAYERS,
         out_shape = (batch, int(shape[0]), int(shape[1]), 3)
     else:
         out_shape = (batch, *style.shape[1:3], 3)
-    named = [("content", content)] + [(f"style {k + 1}" if several else "style", img)
+    named = [("content", content)] + [(f"style {k + 1}" if len(styles) > 1 else "style", img)
                                       for k, img in enumerate(styles)]
     for name, img in named:
         if img is not None and img.shape[0] not in (1, batch):
@@ -427,6 +429,7 @@ def synthesize(content=None, style=None, *, content_layers=PAPER_CONTENT_LAYERS,
             m_style = feats[layer].shape[1] * feats[layer].shape[2]  # M_l of this style image
             a = losses.gram_matrix(feats[layer]) * (w * positions[layer] / m_style)  # (1 or B, N, N)
             targets_a[layer] = a if layer not in targets_a else targets_a[layer] + a
+    feats = None  # the images' feature maps are not needed during the steps: free them
 
     x = tf.Variable(_initial_image(init, out_shape, content, seed), dtype=tf.float32,
                     name="image")  # (B, H, W, 3)
@@ -545,7 +548,9 @@ def synthesize(content=None, style=None, *, content_layers=PAPER_CONTENT_LAYERS,
 def coarse_to_fine(content=None, style=None, *, sizes=(256, 512, 1024), steps=500, **kwargs) -> SynthesisResult:
     """Synthesise at each size of ``sizes`` in turn (long side, px), starting each stage from
     the previous result upsampled: most of the work is done where a step is cheap, and the
-    large stages only refine. ``steps``: per stage, an int or one per size; other arguments
+    large stages only refine. What it buys is the painting's scale at a large size: VGG's
+    features see at most 132-156 px, so a direct large run matches the Gram matrices with a
+    fine, uniform texture, reaching the same loss sooner (bench/RESULTS.md). ``steps``: per stage, an int or one per size; other arguments
     as ``synthesize`` (``init`` applies to the first stage). Returns the last stage's result
     with the histories of all stages concatenated, the total wall time, and
     ``extra["stages"]`` = [(size, steps, seconds), ...].
@@ -573,10 +578,11 @@ def coarse_to_fine(content=None, style=None, *, sizes=(256, 512, 1024), steps=50
 
 def _joined(results, sizes, per_stage) -> SynthesisResult:
     """The last stage's result with the histories, steps and time of all stages."""
+    stages = [(s_, r.steps_done, round(r.wall_time, 3)) for s_, r in zip(sizes, results)]  # before the sums
     last = results[-1]
     last.history = {k: np.concatenate([r.history[k] for r in results]) for k in last.history}
     last.wall_time = sum(r.wall_time for r in results)
     last.steps_done = sum(r.steps_done for r in results)
     last.settings = {**last.settings, "coarse_to_fine": sizes, "steps": per_stage}
-    last.extra["stages"] = [(s_, r.steps_done, round(r.wall_time, 3)) for s_, r in zip(sizes, results)]
+    last.extra["stages"] = stages
     return last

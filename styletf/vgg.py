@@ -465,10 +465,11 @@ class FeatureExtractor:
     def check_size(self, height: int, width: int) -> None:
         """Clear error if an image is too small to leave a position in the deepest layer."""
         if min(height, width) < self.min_size:
+            deepest = max(self.layers, key=self._pools.get)
             raise InputError(
-                f"image of {height}x{width} px is too small for layers {', '.join(self.layers)}: "
-                f"the smallest usable side is {self.min_size} px; use a larger image (max_size, --size) "
-                f"or shallower layers")
+                f"image of {width}x{height} px (width x height) is too small for layer {deepest}: "
+                f"its shorter side must be at least {self.min_size} px; use a larger size "
+                f"(max_size, --size; for a style image also --style-scale) or shallower layers")
 
     def __call__(self, images) -> dict:
         from .images import to_backbone

@@ -205,7 +205,7 @@ def _bad_inputs(tmp_path):
             "text": (str(tmp_path / "notes.jpg"), "not an image"),
             "empty": (str(tmp_path / "empty.png"), "empty"),
             "truncated": (str(tmp_path / "cut.jpg"), "truncated"),
-            "strip": (str(tmp_path / "strip.png"), "smallest usable")}
+            "strip": (str(tmp_path / "strip.png"), "too small")}
 
 
 @pytest.mark.parametrize("which", ["missing", "folder", "text", "empty", "truncated", "strip"])
@@ -436,3 +436,33 @@ def test_vgg19_offline_is_one_line(files, capsys, monkeypatch):
     assert stylize(files, "--backbone", "vgg19", "--size", "48", "--steps", "2") == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "~/.keras/models" in err
+
+
+def test_memory_estimate_uses_the_inputs_shapes(tmp_path):
+    from styletf import data
+    from styletf.__main__ import _aspect
+
+    with Image.open(data.fetch("neckarfront")) as img:  # the real file, not the catalog's claim
+        w, h = img.size
+    assert _aspect("neckarfront") == pytest.approx(min(w, h) / max(w, h))
+    Image.fromarray(np.zeros((30, 90, 3), np.uint8)).save(tmp_path / "wide.png")
+    assert _aspect(str(tmp_path / "wide.png")) == pytest.approx(1 / 3)
+    assert _aspect("https://example.org/x.jpg") == 1.0  # unknown: the safe side
+
+
+def test_file_url_inputs_are_files_and_coarse_to_fine_stages_are_reported(files, capsys):
+    photo_url = Path(files["photo"]).as_uri()
+    out = files["out"]
+    out.parent.mkdir(exist_ok=True)
+    args = ["stylize", photo_url, files["painting"], "-o", str(out), "--backbone", "random",
+            "--coarse-to-fine", "32,48", "--steps", "3,2"]
+    assert main(args) == 0
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert meta["inputs_sha256"][files["photo"]] == __import__("hashlib").sha256(
+        Path(files["photo"]).read_bytes()).hexdigest()  # read as the file it names
+    assert [(st["size"], st["steps"]) for st in meta["stages"]] == [(32, 3), (48, 2)]
+    printed = capsys.readouterr().out
+    assert "32 px: 3 steps" in printed and "48 px: 2 steps" in printed
+    # a file:// input is protected from being overwritten, as a path is
+    assert main(["stylize", photo_url, files["painting"], "-o", files["photo"], "--backbone", "random"]) == 2
+    assert "would overwrite the input" in capsys.readouterr().err

@@ -173,3 +173,20 @@ def test_load_from_url(http_root):
     np.testing.assert_allclose(x[0, 0], np.array([10, 20, 30]) / 255, atol=1e-6)
     with pytest.raises(InputError, match="cannot download"):
         styletf.load_image(f"{base}/missing.png")
+
+
+def test_file_urls_are_paths_and_other_schemes_are_refused(tmp_path):
+    Image.fromarray(np.full((6, 8, 3), (40, 50, 60), np.uint8)).save(tmp_path / "a b.png")
+    x = arr(styletf.load_image((tmp_path / "a b.png").as_uri()))  # file:///.../a%20b.png
+    np.testing.assert_allclose(x[0, 0], np.array([40, 50, 60]) / 255, atol=1e-6)
+    with pytest.raises(InputError, match="ftp:// is not"):
+        styletf.load_image("ftp://example.org/a.png")
+
+
+def test_animated_gif_uses_the_first_frame_and_says_so(tmp_path):
+    frames = [Image.fromarray(np.full((4, 5, 3), v, np.uint8)) for v in (0, 255)]  # black, then white
+    frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:])
+    assert Image.open(tmp_path / "anim.gif").n_frames == 2
+    with pytest.warns(UserWarning, match="2 frames; using the first"):
+        x = arr(styletf.load_image(tmp_path / "anim.gif"))
+    assert x.max() == 0.0  # the black first frame

@@ -153,11 +153,14 @@ def test_unknown_optimizer(photo):
         styletf.synthesize(content=photo, optimizer="sgd", backbone="random", progress=False)
 
 
-def test_coarse_to_fine_refines_the_upsampled_small_result():
+def test_coarse_to_fine_refines_the_upsampled_small_result(tmp_path):
     r = styletf.coarse_to_fine("neckarfront", "starry_night", sizes=(32, 64), steps=(30, 5),
                                backbone="random", progress=False)
     assert r.image.shape == (1, 48, 64, 3) and r.steps_done == 35
-    assert [s for s, _, _ in r.extra["stages"]] == [32, 64] and r.history["total"].shape == (35, 1)
+    assert [(s, n) for s, n, _ in r.extra["stages"]] == [(32, 30), (64, 5)] and r.history["total"].shape == (35, 1)
+    assert sum(t for _, _, t in r.extra["stages"]) == pytest.approx(r.wall_time, abs=0.01)
+    saved = json.loads(r.save(tmp_path / "c2f.png").with_suffix(".json").read_text())
+    assert [(st["size"], st["steps"]) for st in saved["stages"]] == [(32, 30), (64, 5)]
     noise_start = styletf.synthesize("neckarfront", "starry_night", size=64, steps=1,
                                      backbone="random", progress=False)
     # the 64 px stage starts from the 32 px result, far below a white-noise start

@@ -108,10 +108,12 @@ def test_bad_backbone_and_pooling():
 
 
 def test_too_small_image_gives_the_smallest_usable_size():
-    ex = styletf.FeatureExtractor(["conv5_1"], backbone="random")
-    assert ex.min_size == 16
-    with pytest.raises(InputError, match="16 px"):
-        ex(np.zeros((1, 8, 8, 3), np.float32))
+    ex = styletf.FeatureExtractor(["conv1_1", "conv5_1", "conv4_2"], backbone="random")
+    assert ex.min_size == 16  # four poolings before conv5_1: 2**4
+    with pytest.raises(InputError, match="16 px") as e:
+        ex(np.zeros((1, 8, 40, 3), np.float32))  # (B, H, W, 3): 8 high, 40 wide
+    message = str(e.value)
+    assert "40x8 px (width x height)" in message and "conv5_1" in message and "conv1_1" not in message
     assert ex(np.zeros((1, 16, 16, 3), np.float32))["conv5_1"].shape == (1, 1, 1, 512)
 
 
