@@ -65,8 +65,8 @@ def _open_source(source) -> tuple[Image.Image, str]:
             raise InputError(f"cannot download image {source} ({e}); check the address and the "
                              f"connection, or download it and pass the file's path") from None
     else:
-        text = file_url_path(text) if isinstance(source, str) else text
-        scheme = re.match(r"([A-Za-z][A-Za-z0-9+.-]*)://", text) if isinstance(source, str) else None
+        text = file_url_path(text)
+        scheme = re.match(r"([A-Za-z][A-Za-z0-9+.-]*)://", text)
         if scheme:
             raise InputError(f"cannot read {text}: only http:// and https:// addresses are fetched "
                              f"({scheme.group(1)}:// is not); download the image and pass its path")

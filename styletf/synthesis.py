@@ -550,10 +550,11 @@ def coarse_to_fine(content=None, style=None, *, sizes=(256, 512, 1024), steps=50
     the previous result upsampled: most of the work is done where a step is cheap, and the
     large stages only refine. What it buys is the painting's scale at a large size: VGG's
     features see at most 132-156 px, so a direct large run matches the Gram matrices with a
-    fine, uniform texture, reaching the same loss sooner (bench/RESULTS.md). ``steps``: per stage, an int or one per size; other arguments
-    as ``synthesize`` (``init`` applies to the first stage). Returns the last stage's result
-    with the histories of all stages concatenated, the total wall time, and
-    ``extra["stages"]`` = [(size, steps, seconds), ...].
+    fine, uniform texture, reaching the same loss sooner (bench/RESULTS.md).
+    ``steps``: per stage, an int or one per size; other arguments as ``synthesize``
+    (``init`` applies to the first stage). Returns the last stage's result with the histories
+    of all stages concatenated, the total wall time, and ``extra["stages"]`` =
+    [(size, steps, seconds), ...].
     """
     sizes = [int(_number("sizes", v, positive=True, integer=True)) for v in sizes]
     if not sizes or sizes != sorted(sizes):
