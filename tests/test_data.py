@@ -4,6 +4,10 @@ Downloads are tested against a throw-away HTTP server on 127.0.0.1 (conftest.htt
 import hashlib
 import json
 import os
+import shutil
+import subprocess
+import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -96,3 +100,46 @@ def test_no_way_to_get_the_file_says_what_to_do(cache, http_root, monkeypatch):
 def test_unknown_key_lists_the_known_ones():
     with pytest.raises(ValueError, match="neckarfront"):
         data.info("mona_lisa")
+
+
+def test_from_a_checkout_the_cache_is_data_cache(monkeypatch):
+    monkeypatch.delenv("STYLETF_CACHE", raising=False)
+    root = Path(__file__).resolve().parents[1]
+    assert data.CHECKOUT_DATA == root / "data"  # the tests run from a checkout
+    assert data.cache_dir() == root / "data" / "cache" / "images"
+    monkeypatch.setenv("STYLETF_CACHE", "/somewhere")  # still overrides
+    assert data.cache_dir() == Path("/somewhere/images")
+
+
+def test_a_wheel_carries_the_catalog_and_an_install_finds_it(tmp_path):
+    """What `pip install git+https://...` does (Colab): build a wheel, then import it from
+    outside any checkout. The catalog is the top-level data/ folder's, its one source."""
+    root = Path(__file__).resolve().parents[1]
+    src = tmp_path / "src"  # a clean copy: the build leaves build/ and *.egg-info behind
+    src.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(root / name, src / name)
+    shutil.copytree(root / "styletf", src / "styletf", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(root / "data", src / "data", ignore=shutil.ignore_patterns("cache"))
+    r = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path / "dist"),
+                        str(src)], capture_output=True, text=True)
+    if r.returncode and any(s in r.stdout + r.stderr for s in
+                            ("No matching distribution", "Could not find a version", "NewConnectionError")):
+        pytest.skip(f"cannot build a wheel here: pip cannot fetch the build backend ({r.stderr.strip()[-200:]})")
+    assert r.returncode == 0, r.stderr[-2000:]
+    wheel = next((tmp_path / "dist").glob("styletf-*.whl"))
+    with zipfile.ZipFile(wheel) as z:
+        assert z.read("styletf/_data/catalog.json") == (root / "data" / "catalog.json").read_bytes()
+        assert "styletf/_data/README.md" in z.namelist()
+        assert not any("cache" in n for n in z.namelist())
+        z.extractall(tmp_path / "site")
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); from styletf import data; "
+            "assert data.__file__.startswith(sys.argv[1]), data.__file__; "
+            "print(data.CHECKOUT_DATA, len(data.keys()), data.cache_dir())")
+    env = {k: v for k, v in os.environ.items() if k != "STYLETF_CACHE"}
+    r = subprocess.run([sys.executable, "-c", code, str(tmp_path / "site")], capture_output=True, text=True,
+                       cwd=tmp_path, env=env)
+    assert r.returncode == 0, r.stderr[-2000:]
+    checkout, n, cache = r.stdout.split()
+    assert checkout == "None" and int(n) == len(data.keys())  # installed: the catalog from the wheel
+    assert not cache.startswith(str(root)) and cache.endswith("images")  # the user's cache dir

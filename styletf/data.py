@@ -1,10 +1,14 @@
 """The paper's images: a catalog with hashes, fetched at run time and cached.
 
-The image files are never part of this repository (one of them is not public
-domain in the EU). ``fetch(key)`` returns a local path, trying in order:
+The catalog (``catalog.json``, and its README with sources and licences) lives in
+the repository's top-level ``data/`` folder, its one source; an installed package
+carries a copy as ``styletf/_data/`` (pyproject.toml maps that data-only package to
+``data/``). The image files are never part of the repository (one of them is not
+public domain in the EU). ``fetch(key)`` returns a local path, trying in order:
 
-1. the cache folder: ``$STYLETF_CACHE`` or the user's cache dir
-   (``platformdirs.user_cache_dir("styletf")``), sub-folder ``images``;
+1. the cache folder, sub-folder ``images`` of: ``$STYLETF_CACHE``; else, running
+   from a checkout, ``data/cache`` (ignored by git); else the user's cache dir
+   (``platformdirs.user_cache_dir("styletf")``);
 2. a mirror folder, ``$STYLETF_DATA_MIRROR`` (a folder that holds the files
    under their catalog names; CI points it at ``../shared/images``);
 3. the file's url (downloaded into the cache).
@@ -26,15 +30,22 @@ from pathlib import Path
 
 import platformdirs
 
-from ..errors import DataError, InputError
+from .errors import DataError, InputError
 
-__all__ = ["catalog", "keys", "info", "fetch", "cache_dir", "sha256_of"]
+__all__ = ["catalog", "keys", "info", "fetch", "cache_dir", "sha256_of", "CHECKOUT_DATA"]
 
 DOWNLOAD_TIMEOUT_S = 60
 
+_REPO = Path(__file__).resolve().parents[1]
+#: The repository's ``data/`` folder when styletf runs from a checkout (an editable
+#: install included); None for an installed package.
+CHECKOUT_DATA = (_REPO / "data" if (_REPO / "pyproject.toml").is_file()
+                 and (_REPO / "data" / "catalog.json").is_file() else None)
+
 
 def _load_catalog() -> dict[str, dict]:
-    text = resources.files(__package__).joinpath("catalog.json").read_text(encoding="utf-8")
+    folder = CHECKOUT_DATA or resources.files("styletf").joinpath("_data")
+    text = folder.joinpath("catalog.json").read_text(encoding="utf-8")
     return {entry["key"]: entry for entry in json.loads(text)["images"]}
 
 
@@ -42,17 +53,20 @@ _CATALOG = _load_catalog()
 
 
 def catalog() -> dict[str, dict]:
-    """All catalog entries by key (a copy): title, artist, year, url, sha256, licence, ..."""
+    """All catalog entries by key (a copy): title, artist, year, url, sha256, licence, ...
+    The images of Figures 1-3 (PAPER.md, "Images"); notebook 00 loads the first."""
     return {k: dict(v) for k, v in _CATALOG.items()}
 
 
 def keys() -> list[str]:
-    """The catalog keys, e.g. ``["neckarfront", "shipwreck_of_the_minotaur", ...]``."""
+    """The catalog keys, e.g. ``["neckarfront", "shipwreck_of_the_minotaur", ...]``: the images of
+    Figures 1-3 (PAPER.md, "Images"), the reference set of the normalisation; notebook 00."""
     return list(_CATALOG)
 
 
 def info(key: str) -> dict:
-    """The catalog entry of one image; an unknown key is an error listing the known ones."""
+    """The catalog entry of one image (title, artist, year: the captions of Figure 2, notebook 03);
+    an unknown key is an error listing the known ones."""
     try:
         return dict(_CATALOG[key])
     except KeyError:
@@ -60,13 +74,16 @@ def info(key: str) -> dict:
 
 
 def cache_dir() -> Path:
-    """Where fetched images live: ``$STYLETF_CACHE/images`` or the user's cache dir."""
-    root = os.environ.get("STYLETF_CACHE") or platformdirs.user_cache_dir("styletf")
+    """Where fetched images live: ``$STYLETF_CACHE/images``; from a checkout ``data/cache/images``;
+    else the user's cache dir (module doc). Not in the paper; notebook 00 fills it first."""
+    root = os.environ.get("STYLETF_CACHE") or (
+        CHECKOUT_DATA / "cache" if CHECKOUT_DATA else platformdirs.user_cache_dir("styletf"))
     return Path(root).expanduser() / "images"
 
 
 def sha256_of(path: str | os.PathLike) -> str:
-    """Hex sha256 of a file's bytes."""
+    """Hex sha256 of a file's bytes: how every image of Figures 1-3 is checked (PAPER.md, "Images";
+    notebook 00 fetches the first)."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -98,7 +115,8 @@ def _install(src_fileobj, dest: Path, expected: str, key: str, origin: str) -> P
 
 
 def fetch(key: str) -> Path:
-    """Local path of catalog image ``key``, checked against its sha256 (see module doc)."""
+    """Local path of catalog image ``key``, checked against its sha256 (module doc): the images of
+    Figures 1-3 (PAPER.md, "Images"); notebook 00 fetches the first."""
     entry = info(key)
     expected, name = entry["sha256"], entry["file"]
     cached = cache_dir() / name
