@@ -237,7 +237,8 @@ def stylize(args) -> int:
     """Execute a parsed ``stylize`` command; returns the exit status."""
     from tqdm.auto import tqdm
 
-    from .vgg import StandInWarning, describe_backbone, resolve_backbone, resolve_precision
+    from .backbones import StandInWarning, describe_backbone, resolve_backbone
+    from .vgg import resolve_precision
 
     out = _check_output(args.output)
     # file:// addresses are files: as paths, they get the checks, sha256 and sidecar of files

@@ -17,30 +17,34 @@ The first step (tracing) is not counted. The last line printed is
 """
 from __future__ import annotations
 
+import os
 import platform
+import resource
 import statistics
 import time
 
+import keras
 import numpy as np
+import tensorflow as tf
 
-__all__ = ["run"]
+from .backbones import conv_weights, paper_name, resolve_backbone
+from .images import load_image
+from .synthesis import synthesize
+from .vgg import resolve_precision
+
+__all__ = ["run", "machine"]
 
 
 def _tutorial_step(content, style, backbone: str):
     """A tf.function doing one step of the TF tutorial's optimisation; returns (step, image)."""
-    import keras
-    import tensorflow as tf
-
-    from . import vgg
-
     style_layers = ["block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1"]
     content_layers = ["block5_conv2"]
     base = keras.applications.VGG19(include_top=False, weights=None)
-    if vgg.resolve_backbone(backbone) != "vgg16-hed":  # load our VGG19 weights; timing needs none
-        weights = vgg._weights(vgg.resolve_backbone(backbone))
+    if resolve_backbone(backbone) != "vgg16-hed":  # load our VGG19 weights; timing needs none
+        weights = conv_weights(resolve_backbone(backbone))
         for layer in base.layers:
             if "conv" in layer.name:
-                layer.set_weights(list(weights[vgg._paper_name(layer.name)]))
+                layer.set_weights(list(weights[paper_name(layer.name)]))
     base.trainable = False
     model = keras.Model(base.input, [base.get_layer(n).output for n in style_layers + content_layers])
 
@@ -70,9 +74,8 @@ def _tutorial_step(content, style, backbone: str):
 
 
 def machine() -> str:
-    """CPU model and core count (and GPU names), for the record."""
-    import os
-
+    """CPU model and core count, for the record (bench/RESULTS.md). Not in the paper, nor in a
+    notebook."""
     model = platform.processor() or platform.machine()
     try:
         for line in open("/proc/cpuinfo"):
@@ -85,15 +88,11 @@ def machine() -> str:
 
 
 def run(size: int, steps: int, backbone: str, precision: str, reference: bool) -> float:
-    """Time ``steps`` steps after one untimed step; print a summary and ``ms_per_step=``."""
-    import tensorflow as tf
-
-    import styletf
-    from styletf import vgg
-
-    content = styletf.load_image("neckarfront", size)
-    style = styletf.load_image("starry_night", size)
-    backbone = vgg.resolve_backbone(backbone)
+    """Time ``steps`` steps after one untimed step; print a summary and ``ms_per_step=``.
+    The Figure 2 objective (PAPER.md, eq. 7; notebook 03); README, "Speed"."""
+    content = load_image("neckarfront", size)
+    style = load_image("starry_night", size)
+    backbone = resolve_backbone(backbone)
     times = []
     if reference:
         step = _tutorial_step(content, style, backbone)
@@ -105,19 +104,17 @@ def run(size: int, steps: int, backbone: str, precision: str, reference: bool) -
         what, precision = "tutorial-style step (Keras VGG19, max pooling, to block5_conv2)", "float32"
     else:
         marks = []
-        styletf.synthesize(content=content, style=style, steps=steps + 1, backbone=backbone,
+        synthesize(content=content, style=style, steps=steps + 1, backbone=backbone,
                            precision=precision, progress=False, normalize=False,
                            callback=lambda i, x, l: marks.append(time.perf_counter()))
         times = list(np.diff(marks))  # steps intervals between step ends: the first (tracing) dropped
-        precision = vgg.resolve_precision(precision)
+        precision = resolve_precision(precision)
         what = "styletf step (Figure 2 objective, avg pooling, to conv5_1)"
     ms = 1000 * statistics.median(times)
     print(f"{what}\nbackbone {backbone}, precision {precision}, {tuple(content.shape[1:3])} px, "
           f"{len(times)} timed steps: median {ms:.1f} ms, min {1000 * min(times):.1f} ms, "
           f"max {1000 * max(times):.1f} ms\nmachine: {machine()}, "
           f"TensorFlow {tf.__version__}, GPUs: {[g.name for g in tf.config.list_physical_devices('GPU')] or 'none'}")
-    import resource
-
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
     print(f"peak resident memory of this process: {peak_mb:.0f} MiB")
     print(f"ms_per_step={ms:.3f}")

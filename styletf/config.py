@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 
+from .backbones import describe_backbone
+
 __all__ = ["is_quick", "preset", "mode_name", "report"]
 
 _PRESETS = {
@@ -19,16 +21,19 @@ _PRESETS = {
 
 
 def is_quick() -> bool:
-    """True when the environment variable STYLETF_QUICK is set to 1 (or true/yes)."""
+    """True when the environment variable STYLETF_QUICK is set to 1 (or true/yes). Not in the
+    paper: every notebook's Parameters cell (notebook 00 first)."""
     return os.environ.get("STYLETF_QUICK", "").strip().lower() in ("1", "true", "yes")
 
 
 def mode_name() -> str:
+    """"quick" or "full" (``is_quick``). Not in the paper: every notebook's Setup, notebook 00 first."""
     return "quick" if is_quick() else "full"
 
 
 def preset() -> dict:
-    """The settings of the current mode, e.g. ``{"mode": "quick", "size": 64, "steps": 120}``.
+    """The settings of the current mode, e.g. ``{"mode": "quick", "size": 64, "steps": 120}``:
+    PAPER.md, "Synthesis" (about 512 px) in full mode; every notebook's Parameters (01 first).
 
     ``$STYLETF_SIZE`` and ``$STYLETF_STEPS`` override the mode's size and steps (e.g. full mode
     at 256 px on a CPU, where 512 px takes hours).
@@ -45,13 +50,12 @@ def preset() -> dict:
 
 def report(backbone: str, *, size: int, steps: int | None = None, learning_rate: float | None = None,
            pooling: str = "avg", normalize: bool = True, extra: tuple = ()) -> str:
-    """Print (and return) what a notebook runs with and how that differs from the paper.
+    """Print (and return) what a notebook runs with and how that differs from the paper (its
+    "Network" and "Synthesis" sections; every notebook's Setup, notebook 00 first).
 
-    ``backbone`` is the concrete backbone (``vgg.resolve_backbone``); ``extra`` adds
+    ``backbone`` is the concrete backbone (``backbones.resolve_backbone``); ``extra`` adds
     (paper, here) rows of the notebook's own deviations.
     """
-    from .vgg import describe_backbone
-
     quick = is_quick()
     lines = [
         f"mode      : {mode_name()}" + (" (STYLETF_QUICK=1: small and rough, checks still run)"

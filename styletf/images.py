@@ -23,9 +23,12 @@ import urllib.request
 import warnings
 from pathlib import Path
 
+import keras
 import numpy as np
+import tensorflow as tf
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from . import data
 from .errors import InputError
 
 __all__ = ["load_image", "save_image", "to_backbone", "from_backbone", "atomic_write",
@@ -52,8 +55,6 @@ os.umask(_UMASK)
 
 def _open_source(source) -> tuple[Image.Image, str]:
     """Return (PIL image, name for messages) for a path, catalog key or URL."""
-    from . import data  # local import: data imports nothing from here
-
     text = os.fspath(source)
     if isinstance(source, str) and source in data.keys():
         path = data.fetch(source)
@@ -82,7 +83,8 @@ def _open_source(source) -> tuple[Image.Image, str]:
 
 
 def file_url_path(text: str) -> str:
-    """``file:///a/b%20c.jpg`` -> ``/a/b c.jpg``; any other text unchanged."""
+    """``file:///a/b%20c.jpg`` -> ``/a/b c.jpg``; any other text unchanged. Not in the paper, nor
+    in a notebook: the command line's inputs (README, "Stylise your own photo")."""
     if text.lower().startswith("file://"):
         return urllib.request.url2pathname(urllib.parse.urlparse(text).path)
     return text
@@ -171,7 +173,8 @@ def _array_to_rgb(arr, name: str = "array") -> np.ndarray:
 
 
 def load_image(source, max_size: int | None = None):
-    """Load an image as a float32 RGB tensor in [0, 1] of shape (1, H, W, 3).
+    """Load an image as a float32 RGB tensor in [0, 1] of shape (1, H, W, 3): the photograph p
+    and the artwork a of PAPER.md, "Losses" (notebook 00 loads the first).
 
     ``source``: a catalog key (``"neckarfront"``, see ``styletf.data``), a path, an
     http(s) URL, a ``PIL.Image.Image``, or an array / tensor (see ``_array_to_rgb``).
@@ -179,8 +182,6 @@ def load_image(source, max_size: int | None = None):
     long side is ``max_size`` pixels, keeping the aspect ratio. The paper used
     about 512 px (PAPER.md, "Synthesis").
     """
-    import tensorflow as tf
-
     if isinstance(source, Image.Image):
         arr = _pil_to_array(source)
     elif isinstance(source, (str, os.PathLike)):
@@ -203,7 +204,8 @@ def load_image(source, max_size: int | None = None):
 def atomic_write(path: str | os.PathLike, data: bytes) -> Path:
     """Write bytes to ``path`` via a temporary file in the same folder and a rename.
 
-    An interrupted write leaves the old file (or none), never a half-written one.
+    An interrupted write leaves the old file (or none), never a half-written one. Not in the
+    paper: every figure and sidecar is written this way (notebook 00 saves the first).
     """
     path = Path(path)
     if not path.parent.is_dir():
@@ -223,7 +225,8 @@ def atomic_write(path: str | os.PathLike, data: bytes) -> Path:
 
 
 def to_uint8(x) -> np.ndarray:
-    """Image (1, H, W, 3) or (H, W, 3) in [0, 1] -> uint8 (H, W, 3); NaN/Inf is an error."""
+    """Image (1, H, W, 3) or (H, W, 3) in [0, 1] -> uint8 (H, W, 3); NaN/Inf is an error. Not in
+    the paper: for showing and saving every figure (notebook 00 first)."""
     a = np.asarray(x, dtype=np.float32)
     if a.ndim == 4:
         if a.shape[0] != 1:
@@ -237,7 +240,9 @@ def to_uint8(x) -> np.ndarray:
 
 
 def save_image(x, path: str | os.PathLike) -> Path:
-    """Save an image (1, H, W, 3) or (H, W, 3) in [0, 1] as a PNG, atomically."""
+    """Save an image (1, H, W, 3) or (H, W, 3) in [0, 1] as a PNG, atomically: a synthesised
+    image x (PAPER.md, "Synthesis"; ``SynthesisResult.save``, README's Quick start; the
+    notebooks save whole figures, ``plotting.save_figure``, notebook 00 first)."""
     buf = io.BytesIO()
     Image.fromarray(to_uint8(x), mode="RGB").save(buf, format="PNG")
     return atomic_write(path, buf.getvalue())
@@ -245,16 +250,15 @@ def save_image(x, path: str | os.PathLike) -> Path:
 
 def to_backbone(x):
     """RGB [0, 1] (B, H, W, 3) -> the VGG family's input: Caffe BGR, 0..255 minus the
-    ImageNet means (PAPER.md, "Input"); same as ``keras.applications.vgg19.preprocess_input``."""
-    import keras
-
+    ImageNet means (PAPER.md, "Network", input); same as ``keras.applications.vgg19.preprocess_input``.
+    Notebook 00 convolves it by hand."""
     return keras.applications.imagenet_utils.preprocess_input(x * 255.0, mode="caffe")
 
 
 def from_backbone(y):
-    """Inverse of ``to_backbone``: Caffe BGR mean-subtracted -> RGB in [0, 1] (not clipped)."""
-    import tensorflow as tf
-
+    """Inverse of ``to_backbone``: Caffe BGR mean-subtracted -> RGB in [0, 1] (not clipped)
+    (PAPER.md, "Network", input; notebook 00)."""
     y = tf.convert_to_tensor(y)
     bgr = y + tf.constant(CAFFE_BGR_MEAN, dtype=y.dtype)
     return tf.reverse(bgr, axis=[-1]) / 255.0
+

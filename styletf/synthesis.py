@@ -27,7 +27,8 @@ import tensorflow as tf
 from . import losses
 from .errors import InputError
 from .images import atomic_write, load_image, save_image
-from .vgg import PAPER_CONTENT_LAYERS, PAPER_STYLE_LAYERS, FeatureExtractor, _paper_name
+from .backbones import paper_name as _paper_name
+from .vgg import PAPER_CONTENT_LAYERS, PAPER_STYLE_LAYERS, FeatureExtractor
 
 __all__ = ["synthesize", "coarse_to_fine", "SynthesisResult", "SynthesisInterrupted",
            "DEFAULT_LEARNING_RATE", "psnr"]

