@@ -1,7 +1,8 @@
 """styletf: Gatys, Ecker & Bethge (2015), "A Neural Algorithm of Artistic Style", in TensorFlow/Keras.
 
 Modules follow the paper: ``images`` (in/out), ``data`` (the paper's images),
-``vgg`` (the network), ``losses`` (eqs. 1-5), ``synthesis`` (the optimisation);
+``backbones``, ``normalize`` and ``vgg`` (the network), ``losses`` (eqs. 1-5), ``targets``,
+``objective`` (eq. 7), ``optimize``, ``result`` and ``synthesis`` (the optimisation);
 beyond the paper: ``color`` (colour controls of the 2017 follow-up), ``controls``
 (``stylize``: your own photo; the command line is ``__main__``).
 """
@@ -10,11 +11,11 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide TensorFlow's C++ start-up chatter
 
 from .errors import DataError, InputError, StyleTFError  # noqa: E402
-from .images import load_image, save_image  # noqa: E402
+from .images import load_image, psnr, save_image  # noqa: E402
 from .losses import (content_loss, gram_matrix, style_layer_loss, style_loss,  # noqa: E402
                      total_variation_loss)
-from .synthesis import (SynthesisInterrupted, SynthesisResult, coarse_to_fine, psnr,  # noqa: E402
-                        synthesize)
+from .result import SynthesisInterrupted, SynthesisResult  # noqa: E402
+from .synthesis import coarse_to_fine, synthesize  # noqa: E402
 from .controls import stylize  # noqa: E402
 from .vgg import PAPER_CONTENT_LAYERS, PAPER_STYLE_LAYERS, FeatureExtractor  # noqa: E402
 

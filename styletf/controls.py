@@ -9,10 +9,11 @@ colours, init, optimiser, seed, snapshots, coarse-to-fine. The command line
 from __future__ import annotations
 
 from . import color
-from .errors import InputError
+from .backbones import resolve_backbone
+from .errors import InputError, check_number
 from .images import load_image
-from .synthesis import (DEFAULT_LEARNING_RATE, SynthesisInterrupted, SynthesisResult, _describe,
-                        _number, coarse_to_fine as _coarse_to_fine, synthesize)
+from .result import SynthesisInterrupted, SynthesisResult, describe
+from .synthesis import DEFAULT_LEARNING_RATE, coarse_to_fine as _coarse_to_fine, synthesize
 from .vgg import PAPER_CONTENT_LAYERS, PAPER_STYLE_LAYERS
 
 __all__ = ["stylize", "DEFAULT_ALPHA_BETA"]
@@ -28,26 +29,23 @@ def stylize(content, style, *, size=512, steps=500, alpha_beta=DEFAULT_ALPHA_BET
             backbone="auto", normalize="auto", precision="float32", seed=0, coarse_to_fine=None,
             snapshot_every=None, snapshot=None, progress=True) -> SynthesisResult:
     """Paint ``content`` in the style of ``style`` (one image or a list), with the controls
-    beyond the paper. Returns the ``SynthesisResult`` whose image is the final picture
-    (after the colour step, if any).
+    beyond the paper: Figure 2's transfer (PAPER.md, eq. 7) on your own photo; notebook 05.
+    Returns the ``SynthesisResult`` whose image is the final picture (after the colour step).
 
     size: the output's long side in px (with ``coarse_to_fine``: its last size).
     steps: optimiser steps (with ``coarse_to_fine``: per stage, an int or one per size).
-    alpha_beta: alpha/beta (alpha = 1, beta = 1 / alpha_beta): in the paper's units on the
+    alpha_beta: alpha/beta (alpha = 1, beta = 1 / alpha_beta), in the paper's units on the
         normalised network.
-    normalize: True, False, or "auto" (default): the normalised network, in whose units the
-        paper's alpha/beta are given, except on the offline stand-in, where normalisation
-        leaves the colours unmatched (the conv1_1 term becomes negligible; README,
-        "Stylise your own photo") and the raw network is used - with the same alpha/beta values it
-        gives recognisable paintings.
-    style_blend, style_scale: as ``synthesize``.
+    normalize: True, False, or "auto" (default): the normalised network, except on the offline
+        stand-in, where normalisation leaves the colours unmatched (the conv1_1 term becomes
+        negligible; README, "Stylise your own photo"): raw, the same alpha/beta values give
+        recognisable paintings.
     preserve_colors: "none"; "luminance" - transfer on luminance only (the style's matched
         to the content's mean and spread), then the content's colour channels (Gatys et al.
         2017, 5.1); "histogram" - the style images recoloured to the content's colour mean
         and covariance before the transfer (5.2). See ``styletf.color``.
     init: "noise" (the paper's), "content", or an image (path, key, array).
-    coarse_to_fine: increasing long sides, e.g. (256, 512, 1024): optimise small, upsample,
-        go on (``styletf.coarse_to_fine``).
+    coarse_to_fine: increasing long sides, e.g. (256, 512, 1024) (``styletf.coarse_to_fine``).
     snapshot_every, snapshot: call ``snapshot(step, image)`` every ``snapshot_every`` steps
         (counted over all stages) with the picture as it would be saved.
     Other arguments as ``synthesize``. Ctrl-C raises ``SynthesisInterrupted`` whose
@@ -56,17 +54,48 @@ def stylize(content, style, *, size=512, steps=500, alpha_beta=DEFAULT_ALPHA_BET
     if preserve_colors not in color.PRESERVE_COLORS:
         raise InputError(f"preserve_colors must be one of {', '.join(color.PRESERVE_COLORS)}, "
                          f"got {preserve_colors!r}")
-    alpha_beta = _number("alpha_beta", alpha_beta, positive=True)
-    if normalize == "auto":
-        from .vgg import resolve_backbone
+    alpha_beta = check_number("alpha_beta", alpha_beta, positive=True)
+    backbone, normalize = _network(backbone, normalize)
+    sizes, size = _sizes(coarse_to_fine, size)
+    style_scale = check_number("style_scale", style_scale, positive=True)
+    if snapshot_every is not None:
+        snapshot_every = check_number("snapshot_every", snapshot_every, positive=True, integer=True)
+    finish, source, paintings, start = _inputs(content, style, init, size, style_scale, preserve_colors)
+    kwargs = dict(content_layers=content_layers, style_layers=style_layers, style_blend=style_blend,
+                  style_scale=style_scale, alpha=1.0, beta=1.0 / alpha_beta, tv_weight=tv_weight,
+                  init=start, learning_rate=learning_rate, optimizer=optimizer, pooling=pooling,
+                  backbone=backbone, normalize=normalize, precision=precision, seed=seed,
+                  callback=_snapshots(snapshot, snapshot_every, finish), progress=progress)
+    settings = {"content": describe(content), "style": [describe(s) for s in _as_list(style)],
+                "init": describe(init), "alpha_beta": alpha_beta, "preserve_colors": preserve_colors,
+                "coarse_to_fine": sizes}
+    try:
+        result = (_coarse_to_fine(source, paintings, sizes=sizes, steps=steps, **kwargs) if sizes
+                  else synthesize(source, paintings, steps=steps, **kwargs))
+    except SynthesisInterrupted as e:
+        e.result.image = finish(e.result.image)
+        e.result.settings.update(settings)
+        raise
+    result.image = finish(result.image)
+    result.settings.update(settings)
+    return result
 
+
+def _network(backbone, normalize):
+    """(backbone, normalize) with normalize="auto" decided: raw on the stand-in only."""
+    if normalize == "auto":
         backbone = resolve_backbone(backbone) if isinstance(backbone, str) else backbone
         normalize = backbone != "vgg16-hed"
     elif not isinstance(normalize, bool):
         raise InputError(f"normalize must be True, False or 'auto', got {normalize!r}")
+    return backbone, normalize
+
+
+def _sizes(coarse_to_fine, size):
+    """(coarse-to-fine sizes or None, the output's long side), checked."""
     sizes = None
     if coarse_to_fine is not None:
-        sizes = [_number("coarse_to_fine", s, positive=True, integer=True) for s in coarse_to_fine]
+        sizes = [check_number("coarse_to_fine", s, positive=True, integer=True) for s in coarse_to_fine]
         if not sizes or sizes != sorted(set(sizes)):
             raise InputError(f"coarse-to-fine sizes must be increasing long sides, e.g. 256,512,1024; "
                              f"got {sizes}")
@@ -74,20 +103,24 @@ def stylize(content, style, *, size=512, steps=500, alpha_beta=DEFAULT_ALPHA_BET
             raise InputError(f"size {size} differs from the last coarse-to-fine size {sizes[-1]}: "
                              f"drop size or make it the last of the sizes")
         size = sizes[-1] if sizes else size
-    size = _number("size", size, positive=True, integer=True)
-    style_scale = _number("style_scale", style_scale, positive=True)
-    if snapshot_every is not None:
-        snapshot_every = _number("snapshot_every", snapshot_every, positive=True, integer=True)
+    return sizes, check_number("size", size, positive=True, integer=True)
 
+
+def _as_list(style) -> list:
+    return style if isinstance(style, (list, tuple)) else [style]
+
+
+def _inputs(content, style, init, size, style_scale, preserve_colors):
+    """(finish: the optimised image -> the picture to save, the image whose content is matched,
+    paintings, start), the colour step's preparation done (Gatys et al. 2017, section 5)."""
     photo = _load(content, size, "content")  # (1, H, W, 3)
-    styles = style if isinstance(style, (list, tuple)) else [style]
+    styles = _as_list(style)
     if not styles:
         raise InputError("give at least one style image")
     # each style at the largest size any stage needs; synthesize resizes it per stage
     paintings = [_load(s, max(1, round(size * style_scale)), f"style {k + 1}" if len(styles) > 1 else "style")
                  for k, s in enumerate(styles)]
     start = init if isinstance(init, str) and init in ("noise", "content") else _load(init, None, "init")
-
     if preserve_colors == "histogram":
         paintings = [color.match_color(p, photo) for p in paintings]
     elif preserve_colors == "luminance":
@@ -95,36 +128,28 @@ def stylize(content, style, *, size=512, steps=500, alpha_beta=DEFAULT_ALPHA_BET
         paintings = [color.as_gray(color.match_luminance(color.luminance(p), photo_y)) for p in paintings]
         if not isinstance(start, str):
             start = color.as_gray(color.luminance(start))
+    source = color.as_gray(color.luminance(photo)) if preserve_colors == "luminance" else photo
 
-    def finish(image):  # the optimised image -> the picture to save
+    def finish(image):
         return color.with_content_colors(image, photo) if preserve_colors == "luminance" else image
 
-    source = color.as_gray(color.luminance(photo)) if preserve_colors == "luminance" else photo
+    return finish, source, paintings, start
+
+
+def _snapshots(snapshot, every, finish):
+    """The callback that calls ``snapshot(step, picture)`` every ``every`` steps, counted over
+    all stages; None when no snapshots are asked for."""
+    if snapshot is None or not every:
+        return None
     counter = {"step": 0}
 
     def on_step(i, x, losses):
         counter["step"] += 1
-        if snapshot is not None and snapshot_every and counter["step"] % snapshot_every == 0:
+        if counter["step"] % every == 0:
             snapshot(counter["step"], finish(x))
         return False
 
-    kwargs = dict(content_layers=content_layers, style_layers=style_layers, style_blend=style_blend,
-                  style_scale=style_scale, alpha=1.0, beta=1.0 / alpha_beta, tv_weight=tv_weight,
-                  init=start, learning_rate=learning_rate, optimizer=optimizer, pooling=pooling,
-                  backbone=backbone, normalize=normalize, precision=precision, seed=seed,
-                  callback=on_step, progress=progress)
-    try:
-        if sizes:
-            result = _coarse_to_fine(source, paintings, sizes=sizes, steps=steps, **kwargs)
-        else:
-            result = synthesize(source, paintings, steps=steps, **kwargs)
-    except SynthesisInterrupted as e:
-        e.result.image = finish(e.result.image)
-        e.result.settings.update(_settings(content, styles, init, alpha_beta, preserve_colors, sizes))
-        raise
-    result.image = finish(result.image)
-    result.settings.update(_settings(content, styles, init, alpha_beta, preserve_colors, sizes))
-    return result
+    return on_step
 
 
 def _load(source, max_size, name):
@@ -133,9 +158,3 @@ def _load(source, max_size, name):
         return load_image(source, max_size)
     except InputError as e:
         raise InputError(f"{name}: {e}") from None
-
-
-def _settings(content, styles, init, alpha_beta, preserve_colors, sizes) -> dict:
-    return {"content": _describe(content), "style": [_describe(s) for s in styles],
-            "init": _describe(init),
-            "alpha_beta": alpha_beta, "preserve_colors": preserve_colors, "coarse_to_fine": sizes}

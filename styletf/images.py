@@ -1,4 +1,4 @@
-"""Images in and out: load, resize, save, and the backbone's input convention.
+"""Images in and out: load, resize, save, compare, and the backbone's input convention.
 
 Contract (DESIGN.md): images handed between functions are float32 RGB in
 [0, 1] with shape (B, H, W, 3). ``load_image`` gives B = 1.
@@ -31,7 +31,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from . import data
 from .errors import InputError
 
-__all__ = ["load_image", "save_image", "to_backbone", "from_backbone", "atomic_write",
+__all__ = ["load_image", "save_image", "to_backbone", "from_backbone", "atomic_write", "psnr",
            "CAFFE_BGR_MEAN", "MAX_PIXELS"]
 
 # ImageNet channel means of the Caffe VGG models, in BGR order (PAPER.md, "Input").
@@ -262,3 +262,8 @@ def from_backbone(y):
     bgr = y + tf.constant(CAFFE_BGR_MEAN, dtype=y.dtype)
     return tf.reverse(bgr, axis=[-1]) / 255.0
 
+
+def psnr(x, reference) -> np.ndarray:
+    """Peak signal-to-noise ratio in dB of images in [0, 1], per image: (B,). How close a content
+    reconstruction comes to the photo (Figure 1, top row; notebook 01)."""
+    return tf.image.psnr(tf.cast(x, tf.float32), tf.cast(reference, tf.float32), max_val=1.0).numpy()

@@ -414,12 +414,12 @@ def test_outputs_that_would_clobber_or_cannot_be_are_refused_first(files, tmp_pa
 
 
 def test_disk_full_is_one_line_exit_1(files, capsys, monkeypatch):
-    from styletf import synthesis
+    from styletf import result
 
     def full(x, path):
         raise OSError(28, "No space left on device", str(path))
 
-    monkeypatch.setattr(synthesis, "save_image", full)
+    monkeypatch.setattr(result, "save_image", full)
     assert stylize(files, *FAST, "--quiet") == 1
     err = capsys.readouterr().err.strip()
     assert err == f"error: No space left on device: {files['out']}"

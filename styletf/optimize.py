@@ -1,0 +1,221 @@
+"""Gradient descent on the image (PAPER.md, "Synthesis"; notebook 01, both optimisers: 05).
+
+Adam (the default) takes its gradient from ``tf.GradientTape`` and updates the image
+inside a ``tf.function``, clipping it to [0, 1] after each step. L-BFGS-B (SciPy; the
+authors' choice) keeps the image in [0, 1] by bounds. Around both, what every run
+needs: the losses of each step, a progress bar, the callback, and Ctrl-C.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+import tensorflow as tf
+from scipy.optimize import Bounds, minimize as scipy_minimize
+from tqdm.auto import tqdm
+
+from .errors import InputError
+from .objective import Objective
+
+__all__ = ["minimize", "check_optimizer", "Run"]
+
+TERMS = ("total", "content", "style", "tv")
+
+
+@dataclass
+class Run:
+    """What ``minimize`` did (PAPER.md, "Synthesis"; notebook 01)."""
+
+    history: dict  # {"total", "content", "style", "tv"}: (steps_done, B), at the start of each step
+    final: dict  # the same losses of the image left in x: (B,) each
+    steps_done: int
+    wall_time: float
+    stopped: str | None  # why it ended before ``steps``, if it did
+    interrupted: bool  # by Ctrl-C
+    optimizer: str  # its name: "adam", "lbfgs", or a Keras optimizer's class
+    learning_rate: float | None  # None for L-BFGS
+
+
+def check_optimizer(optimizer) -> None:
+    """"adam", "lbfgs" or a ``keras.optimizers.Optimizer``, else a clear error (PAPER.md,
+    "Synthesis"; notebook 05)."""
+    if not (optimizer in ("adam", "lbfgs") or isinstance(optimizer, keras.optimizers.Optimizer)):
+        raise InputError(f"optimizer must be 'adam', 'lbfgs' or a keras optimizer, got {optimizer!r}")
+
+
+class _Log:
+    """The losses of every step, the progress bar, and the callback."""
+
+    def __init__(self, x, steps, desc, callback, progress):
+        self.x, self.callback, self.progress = x, callback, progress
+        self.history = {k: [] for k in TERMS}
+        self.bar = tqdm(total=steps, disable=not progress, desc=desc, leave=False)
+
+    def record(self, i, terms) -> bool:
+        """Store step i's losses, update the bar, call the callback; True means stop."""
+        for k, v in terms.items():
+            self.history[k].append(v)
+        self.bar.update(1)
+        if self.progress and i % 10 == 0:
+            self.bar.set_postfix(total=f"{terms['total'].sum():.3g}", content=f"{terms['content'].sum():.3g}",
+                                 style=f"{terms['style'].sum():.3g}")
+        return bool(self.callback is not None and self.callback(i, self.x, {k: v.copy() for k, v in terms.items()}))
+
+    def complete_steps(self) -> int:
+        """After Ctrl-C: drop a step recorded only in part; the number of steps recorded."""
+        done = min(len(v) for v in self.history.values())
+        for v in self.history.values():
+            del v[done:]
+        return done
+
+    def arrays(self, applied=None) -> tuple[dict, int]:
+        """(history as arrays (steps_done, B), steps_done). ``applied``: after Ctrl-C, the Adam
+        updates applied to x, one more than recorded if the last one's losses were not: NaN."""
+        history, batch = self.history, self.x.shape[0]
+        steps_done = len(history["total"])
+        if applied is not None:
+            history = {k: v + [np.full(batch, np.nan)] * (applied - steps_done) for k, v in history.items()}
+            steps_done = applied
+        return {k: np.asarray(v, np.float64).reshape(steps_done, batch) for k, v in history.items()}, steps_done
+
+
+def _optimizer(optimizer, learning_rate):
+    """(Keras optimizer or None for L-BFGS, its name, its learning rate or None)."""
+    if optimizer == "lbfgs":
+        return None, "lbfgs", None
+    if isinstance(optimizer, keras.optimizers.Optimizer):
+        return optimizer, type(optimizer).__name__.lower(), float(keras.ops.convert_to_numpy(optimizer.learning_rate))
+    return keras.optimizers.Adam(learning_rate=learning_rate), optimizer, learning_rate  # a new one per run
+
+
+def minimize(x: tf.Variable, objective: Objective, *, steps: int, optimizer="adam",
+             learning_rate: float = 0.05, callback=None, progress=True) -> Run:
+    """Minimise sum_i objective(x)["total"]_i over the image ``x`` (B, H, W, 3), in place.
+
+    ``optimizer``: "adam" (a new ``keras.optimizers.Adam(learning_rate)``), a Keras optimizer
+    (used as is), or "lbfgs" (SciPy's L-BFGS-B, ``steps`` iterations, tolerances 0: it stops
+    early only if its line search fails; a batch is one problem). ``callback(step, x, losses)``
+    after each step; True stops. Ctrl-C stops with the image of the last completed step.
+    PAPER.md, "Synthesis" (the gradient from ``tf.GradientTape``); notebook 01, L-BFGS: 05.
+    """
+    adam, name, learning_rate = _optimizer(optimizer, learning_rate)
+    log = _Log(x, steps, f"synthesis ({objective.extractor.backbone}, {name})", callback, progress)
+    interrupted, applied = False, None
+    first = int(adam.iterations.numpy()) if adam else 0  # a given keras optimizer may have run before
+    start = time.perf_counter()
+    try:
+        stopped = _lbfgs(x, objective, steps, log.record) if adam is None else _adam(x, objective, adam, steps, log.record)
+    except KeyboardInterrupt:  # x holds the last completed step: keep it (the caller raises again)
+        interrupted, done = True, log.complete_steps()
+        applied = int(adam.iterations.numpy()) - first if adam else None  # may be one more than done
+        stopped = f"interrupted (Ctrl-C) after {done if adam is None else applied} of {steps} steps"
+    log.bar.close()
+    final = {k: v.numpy() for k, v in objective(x).items()}  # (B,) each, for the result
+    wall = time.perf_counter() - start
+    history, steps_done = log.arrays(applied)
+    return Run(history, final, steps_done, wall, stopped, interrupted, name, learning_rate)
+
+
+def _adam_step(x, objective, adam):
+    """One step as a ``tf.function``: losses and gradient (tape), update, clip to [0, 1]."""
+    # float16 gradients can underflow: scale the loss up for the backward pass, then down.
+    loss_scale = 2.0 ** 15 if objective.extractor.precision == "mixed_float16" else 1.0
+
+    @tf.function
+    def step():
+        with tf.GradientTape() as tape:
+            terms = objective(x)
+            loss = tf.reduce_sum(terms["total"])  # images are independent: block-diagonal
+            scaled = loss * loss_scale
+        grad = tape.gradient(scaled, x) / loss_scale
+        finite = tf.logical_and(tf.reduce_all(tf.math.is_finite(terms["total"])),
+                                tf.reduce_all(tf.math.is_finite(grad)))
+        if finite:
+            before = tf.identity(x)
+            adam.apply_gradients([(grad, x)])
+            x.assign(tf.clip_by_value(x, 0.0, 1.0))
+            if not tf.reduce_all(tf.math.is_finite(x)):  # e.g. Adam's g^2 overflowed: undo
+                x.assign(before)
+                finite = tf.constant(False)
+        return terms, finite
+
+    return step
+
+
+def _adam(x, objective, adam, steps, record) -> str | None:
+    """``steps`` Adam steps on ``x``; returns why it stopped early, or None."""
+    step = _adam_step(x, objective, adam)
+    for i in range(steps):
+        terms, finite = step()
+        terms = {k: v.numpy() for k, v in terms.items()}
+        if not bool(finite):
+            hint = ", or use float32 precision" if objective.extractor.precision == "mixed_float16" else ""
+            return (f"non-finite loss, gradient or update at step {i}; kept the last finite "
+                    f"image (the weights - alpha, beta, tv - are too large or too far "
+                    f"apart for float32{hint})")
+        if record(i, terms):
+            return f"stopped by the callback after step {i}"
+    return None
+
+
+class _NonFinite(Exception):
+    pass
+
+
+def _value_and_grad(objective, shape):
+    """The losses and the gradient of their sum at a flat image, as a ``tf.function``."""
+
+    @tf.function
+    def value_and_grad(flat):
+        image = tf.reshape(flat, shape)  # (B, H, W, 3)
+        with tf.GradientTape() as tape:
+            tape.watch(image)
+            terms = objective(image)
+            loss = tf.reduce_sum(terms["total"])
+        return terms, tf.reshape(tape.gradient(loss, image), [-1])
+
+    return value_and_grad
+
+
+def _lbfgs(x, objective, steps, record) -> str | None:
+    """Minimise with SciPy's L-BFGS-B in [0, 1], updating ``x``; returns why it stopped
+    before ``steps`` iterations, or None."""
+    shape = tuple(x.shape)
+    value_and_grad = _value_and_grad(objective, shape)
+    last, state = {}, {"i": 0, "stopped": None}
+
+    def fun(v):
+        terms, grad = value_and_grad(tf.constant(v, tf.float32))
+        terms = {k: t.numpy() for k, t in terms.items()}
+        grad = grad.numpy().astype(np.float64)
+        if not (np.all(np.isfinite(terms["total"])) and np.all(np.isfinite(grad))):
+            raise _NonFinite
+        last.update(v=v.copy(), terms=terms)
+        return float(terms["total"].sum()), grad
+
+    def on_iteration(intermediate_result):  # SciPy passes the accepted point by this name
+        v = intermediate_result.x
+        x.assign(v.reshape(shape).astype(np.float32))
+        if not np.array_equal(last.get("v"), v):
+            fun(v)
+        i = state["i"]
+        state["i"] += 1
+        if record(i, last["terms"]):
+            state["stopped"] = f"stopped by the callback after step {i}"
+            raise StopIteration
+
+    try:
+        result = scipy_minimize(fun, x.numpy().ravel().astype(np.float64), jac=True, method="L-BFGS-B",
+                                bounds=Bounds(0.0, 1.0), callback=on_iteration,
+                                options={"maxiter": steps, "maxfun": 50 * steps, "ftol": 0.0, "gtol": 0.0})
+    except _NonFinite:
+        return (f"non-finite loss or gradient after step {state['i']}; kept the last finite "
+                f"image (lower alpha/beta)")
+    if state["stopped"]:
+        return state["stopped"]
+    x.assign(result.x.reshape(shape).astype(np.float32))
+    if state["i"] < steps:
+        return f"L-BFGS-B ended after {state['i']} iterations: {result.message}"
+    return None

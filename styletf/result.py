@@ -1,0 +1,112 @@
+"""What a synthesis gives back: the image, the losses of every step, the settings and the
+backbone (notebook 01 first); saved as a PNG with a JSON sidecar (README, Quick start).
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from .images import atomic_write, save_image
+
+__all__ = ["SynthesisResult", "SynthesisInterrupted", "describe", "join_chunks", "join_stages"]
+
+
+@dataclass
+class SynthesisResult:
+    """What ``synthesize`` returns (PAPER.md, "Synthesis"; notebook 01).
+
+    image: (B, H, W, 3) float32 in [0, 1] - the last finite image.
+    history: {"total", "content", "style", "tv"}: arrays (steps_done, B), the
+        losses of the image at the start of each step (content and style
+        unweighted, total weighted).
+    final: the same four losses for the returned image, arrays (B,).
+    """
+
+    image: tf.Tensor
+    history: dict
+    final: dict
+    settings: dict
+    backbone: str
+    backbone_description: str
+    wall_time: float
+    steps_done: int
+    stopped: str | None = None  # why the run ended before ``steps``, if it did
+    extra: dict = field(default_factory=dict)
+
+    def save(self, path, index: int = 0) -> Path:
+        """Write image ``index`` as a PNG and a sidecar ``<path>.json`` (settings,
+        backbone, final losses, steps, time), both atomically. Not in the paper, nor in a
+        notebook (they save figures): README, Quick start; ``python -m styletf stylize -o``."""
+        path = Path(path)
+        save_image(self.image[index], path)
+        meta = {
+            "settings": self.settings,
+            "backbone": self.backbone,
+            "backbone_description": self.backbone_description,
+            "final_losses": {k: float(v[index]) for k, v in self.final.items()},
+            "steps_done": self.steps_done,
+            "wall_time_s": round(self.wall_time, 3),
+            "stopped": self.stopped,
+        }
+        if "stages" in self.extra:  # coarse to fine: each stage's long side, steps and seconds
+            meta["stages"] = [{"size": size, "steps": n, "seconds": t} for size, n, t in self.extra["stages"]]
+        atomic_write(path.with_suffix(".json"), json.dumps(meta, indent=2).encode())
+        return path
+
+
+class SynthesisInterrupted(KeyboardInterrupt):
+    """Ctrl-C (KeyboardInterrupt) during ``synthesize``: still a KeyboardInterrupt, carrying
+    ``result``, the ``SynthesisResult`` of the steps done so far (``stopped`` says so), so
+    that no work is lost. Not in the paper, nor in a notebook (README, exit status 130)."""
+
+    def __init__(self, result: "SynthesisResult"):
+        super().__init__(result.stopped)
+        self.result = result
+
+
+def describe(source):
+    """A JSON-able name for an image argument (paths and keys as given, arrays by shape), for
+    the settings: the p and a of PAPER.md, "Losses" (notebook 01 first)."""
+    if source is None or isinstance(source, str):
+        return source
+    if isinstance(source, os.PathLike):
+        return os.fspath(source)
+    return f"image {tuple(np.shape(source))}"
+
+
+def join_chunks(results, batch: int, batch_size: int, seed: int) -> SynthesisResult:
+    """The results of consecutive chunks of a batch as one: images and losses side by side
+    (Figure 3's twenty images in chunks, notebook 04)."""
+    steps = min(r.steps_done for r in results)
+    first = results[0]
+    first.image = tf.concat([r.image for r in results], axis=0)
+    first.history = {k: np.concatenate([r.history[k][:steps] for r in results], axis=1) for k in first.history}
+    first.final = {k: np.concatenate([r.final[k] for r in results]) for k in first.final}
+    first.wall_time = sum(r.wall_time for r in results)
+    first.steps_done = steps
+    first.stopped = next((r.stopped for r in results if r.stopped), None)
+    first.settings = {**first.settings, "batch": batch, "batch_size": batch_size, "seed": seed,
+                      "alpha": [v for r in results for v in r.settings["alpha"]],
+                      "beta": [v for r in results for v in r.settings["beta"]],
+                      "style_weights": {k: [v for r in results for v in r.settings["style_weights"][k]]
+                                        for k in first.settings["style_weights"]}}
+    first.extra["chunks"] = len(results)
+    return first
+
+
+def join_stages(results, sizes, per_stage) -> SynthesisResult:
+    """The last stage's result with the histories, steps and time of all stages (coarse to
+    fine; not in the paper, notebook 05)."""
+    stages = [(s_, r.steps_done, round(r.wall_time, 3)) for s_, r in zip(sizes, results)]  # before the sums
+    last = results[-1]
+    last.history = {k: np.concatenate([r.history[k] for r in results]) for k in last.history}
+    last.wall_time = sum(r.wall_time for r in results)
+    last.steps_done = sum(r.steps_done for r in results)
+    last.settings = {**last.settings, "coarse_to_fine": sizes, "steps": per_stage}
+    last.extra["stages"] = stages
+    return last
