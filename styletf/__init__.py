@@ -4,7 +4,7 @@ Modules follow the paper: ``images`` (in/out), ``data`` (the paper's images),
 ``backbones``, ``normalize`` and ``vgg`` (the network), ``losses`` (eqs. 1-5), ``targets``,
 ``objective`` (eq. 7), ``optimize``, ``result`` and ``synthesis`` (the optimisation);
 beyond the paper: ``color`` (colour controls of the 2017 follow-up), ``controls``
-(``stylize``: your own photo; the command line is ``__main__``).
+(``stylize``: your own photo; the command line is ``cli``).
 """
 import os
 

@@ -4,7 +4,7 @@ The paper's transfer (``synthesize``) plus what the reference command-line tools
 (jcjohnson/neural-style and its ports) and the authors' follow-up paper (Gatys et al.
 2017, ``styletf.color``) offer: several styles blended, style scale, keeping the photo's
 colours, init, optimiser, seed, snapshots, coarse-to-fine. The command line
-``python -m styletf stylize`` (``styletf.__main__``) is a thin layer over it.
+``python -m styletf stylize`` (``styletf.cli``) is a thin layer over it.
 """
 from __future__ import annotations
 

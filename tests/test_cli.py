@@ -440,7 +440,7 @@ def test_vgg19_offline_is_one_line(files, capsys, monkeypatch):
 
 def test_memory_estimate_uses_the_inputs_shapes(tmp_path):
     from styletf import data
-    from styletf.__main__ import _aspect
+    from styletf.preflight import aspect as _aspect
 
     with Image.open(data.fetch("neckarfront")) as img:  # the real file, not the catalog's claim
         w, h = img.size

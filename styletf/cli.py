@@ -1,0 +1,288 @@
+"""Command line: ``python -m styletf stylize`` paints your photo (``styletf.stylize``);
+``python -m styletf reproduce`` re-executes the notebooks and collects the figures;
+``python -m styletf bench`` times a synthesis step (``styletf.benchmark``).
+
+Exit status: 0 success, 2 bad usage or input (one line on stderr), 1 failure during the run,
+130 interrupted (Ctrl-C).
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import shlex
+import sys
+import warnings
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from . import benchmark, color, controls, data, preflight
+from .backbones import StandInWarning, describe_backbone, resolve_backbone
+from .errors import InputError, StyleTFError
+from .images import atomic_write, file_url_path, save_image
+from .reproduce import REPO_NOTEBOOKS, reproduce
+from .result import SynthesisInterrupted, SynthesisResult
+from .synthesis import DEFAULT_LEARNING_RATE
+from .vgg import PAPER_CONTENT_LAYERS, PAPER_STYLE_LAYERS, PRECISIONS, resolve_precision
+
+__all__ = ["main", "stylize", "add_stylize"]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (exit 2) pointing to --help."""
+
+    def error(self, message):
+        self.exit(2, f"error: {message} (see: {self.prog} --help)\n")
+
+
+def _floats(text):
+    try:
+        return [float(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+
+
+def _ints(text):
+    try:
+        return [int(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated whole numbers, got {text!r}") from None
+
+
+def _names(text):
+    return [v.strip() for v in text.split(",") if v.strip()]
+
+
+def add_stylize(sub) -> argparse.ArgumentParser:
+    """The ``stylize`` sub-command's options (``python -m styletf stylize --help``): Figure 2's
+    transfer (PAPER.md, eq. 7) on your own photo, with the controls of notebook 05."""
+    p = sub.add_parser(
+        "stylize", help="paint your photo in the style of one or more paintings",
+        description="Paint CONTENT in the style of STYLE (several are blended). Writes OUT and a "
+                    "sidecar OUT.json with every setting, the backbone, the losses and the time. "
+                    "Exit status: 0 done, 2 bad usage or input, 1 failed run, 130 interrupted.")
+    p.add_argument("content", help="the photo: a path, URL or catalog key (e.g. neckarfront)")
+    p.add_argument("style", nargs="+", help="one or more paintings (paths, URLs or catalog keys)")
+    p.add_argument("-o", "--output", required=True, help="output PNG; OUT.json is written beside it")
+    p.add_argument("--size", type=int, default=None, help="long side of the output in px (default 512)")
+    p.add_argument("--steps", type=_ints, default=[500],
+                   help="optimiser steps (with --coarse-to-fine: per stage, one or one per size; default 500)")
+    p.add_argument("--alpha-beta", type=float, default=controls.DEFAULT_ALPHA_BETA,
+                   help="content/style weight ratio in the paper's units (default %(default)g; the "
+                        "paper uses 1e-3 and 1e-4; larger keeps more of the photo)")
+    p.add_argument("--content-layers", type=_names, default=list(PAPER_CONTENT_LAYERS),
+                   help="comma-separated paper layer names (default: conv4_2)")
+    p.add_argument("--style-layers", type=_names, default=list(PAPER_STYLE_LAYERS),
+                   help="comma-separated (default: conv1_1,conv2_1,conv3_1,conv4_1,conv5_1)")
+    p.add_argument("--style-blend", type=_floats, default=None,
+                   help="one weight per style image, e.g. 0.7,0.3 (default: equal)")
+    p.add_argument("--style-scale", type=float, default=1.0,
+                   help="style images' size relative to the output; <1 smaller strokes (default 1)")
+    p.add_argument("--preserve-colors", choices=color.PRESERVE_COLORS, default="none",
+                   help="keep the photo's colours: luminance-only transfer, or the style recoloured "
+                        "by histogram (mean and covariance) matching (default: none)")
+    p.add_argument("--init", default="noise", help="noise (the paper's), content, or an image path")
+    p.add_argument("--optimizer", choices=("adam", "lbfgs"), default="adam")
+    p.add_argument("--lr", type=float, default=DEFAULT_LEARNING_RATE, help="Adam's step size (default %(default)g)")
+    p.add_argument("--tv", type=float, default=0.0, help="total-variation weight (default 0, the paper's)")
+    p.add_argument("--pooling", choices=("avg", "max"), default="avg", help="default: avg (the paper's)")
+    p.add_argument("--backbone", default="auto",
+                   help="auto (ImageNet VGG19 if available, else the offline stand-in), vgg19, "
+                        "vgg16-hed, random, or a .h5 weights file")
+    p.add_argument("--network", choices=("auto", "normalized", "raw"), default="auto",
+                   help="normalized: the paper's (--alpha-beta in the paper's units); raw: the "
+                        "weights as trained; auto (default): normalized, but raw on the offline "
+                        "stand-in, where normalisation leaves the colours unmatched")
+    p.add_argument("--precision", choices=PRECISIONS, default="float32")
+    p.add_argument("--seed", type=int, default=0, help="seed of the noise start (default 0)")
+    p.add_argument("--save-every", type=int, default=None, metavar="N",
+                   help="also write OUT_<step>.png every N steps")
+    p.add_argument("--coarse-to-fine", type=_ints, default=None, metavar="S1,S2,...",
+                   help="increasing sizes, e.g. 256,512,1024: optimise small, upsample, go on")
+    p.add_argument("--quiet", action="store_true", help="no progress bar and no summary (errors only)")
+    return p
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m styletf", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    add_stylize(sub)
+    rep = sub.add_parser("reproduce", help="re-execute all notebooks (all figures) in full mode",
+                         description="Execute every notebook in order and collect the figures.")
+    rep.add_argument("--out", default="outputs/reproduce", help="output folder (default: %(default)s)")
+    rep.add_argument("--quick", action="store_true", help="quick mode (STYLETF_QUICK=1): small and fast")
+    rep.add_argument("--size", type=int, help="override the mode's image size (px, long side)")
+    rep.add_argument("--steps", type=int, help="override the mode's number of steps")
+    rep.add_argument("--only", help="comma-separated notebook numbers, e.g. 01,02")
+    rep.add_argument("--notebooks", default=str(REPO_NOTEBOOKS), help="notebook folder (default: the repository's)")
+    ben = sub.add_parser("bench", help="time a synthesis step (ours, or --reference: TF-tutorial style)",
+                         description="Time one synthesis step; the last line is ms_per_step=<float>.")
+    ben.add_argument("--size", type=int, default=256, help="long side in px (default: %(default)s)")
+    ben.add_argument("--steps", type=int, default=10, help="timed steps, after one untimed (default: %(default)s)")
+    ben.add_argument("--backbone", default="random", help="default: %(default)s (VGG19 architecture)")
+    ben.add_argument("--precision", default="float32", choices=list(PRECISIONS))
+    ben.add_argument("--reference", action="store_true", help="time the TF tutorial's step instead of ours")
+    return parser
+
+
+# ---------------------------------------------------------------- stylize
+
+def _checked(args) -> tuple[Path, int | list]:
+    """Every check before work starts (``styletf.preflight``); (output path, steps)."""
+    out = preflight.check_output(args.output)
+    # file:// addresses are files: as paths, they get the checks, sha256 and sidecar of files
+    args.content, args.init = file_url_path(args.content), file_url_path(args.init)
+    args.style = [file_url_path(s) for s in args.style]
+    preflight.check_inputs_kept(out, [args.content, *args.style, args.init], bool(args.save_every), args.output)
+    if args.style_layers == []:
+        raise InputError("--style-layers is empty; name at least one layer (or leave the option out "
+                         "for the paper's conv1_1..conv5_1)")
+    preflight.check_memory((args.coarse_to_fine or [args.size or 512])[-1], args.style_scale, args.optimizer,
+                           args.content, args.style)
+    steps = args.steps[0] if len(args.steps) == 1 else args.steps
+    if isinstance(steps, list) and not args.coarse_to_fine:
+        raise InputError("--steps takes one number (several only with --coarse-to-fine, one per size)")
+    return out, steps
+
+
+def _network(args, say) -> None:
+    """The backbone, precision and network actually used, into ``args`` and said."""
+    with warnings.catch_warnings():  # the stand-in is announced below, in plain words
+        warnings.simplefilter("ignore", StandInWarning)
+        args.backbone_used = resolve_backbone(args.backbone)
+    args.precision_used = resolve_precision(args.precision)
+    args.normalize_used = {"normalized": True, "raw": False}.get(args.network,
+                                                                args.backbone_used != "vgg16-hed")
+    say(f"backbone: {describe_backbone(args.backbone_used)}; "
+        f"{'normalised' if args.normalize_used else 'raw (un-normalised)'} network")
+    if args.backbone_used == "vgg16-hed":
+        say("note: this is the offline stand-in, not the paper's ImageNet VGG19: textures and colours "
+            "differ from the paper's (README, Backbones, says how to get the real weights)")
+
+
+def stylize(args) -> int:
+    """Execute a parsed ``stylize`` command; returns the exit status (Figure 2's transfer,
+    PAPER.md eq. 7, on your own photo; notebook 05 does the same in Python)."""
+    out, steps = _checked(args)
+    say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
+    _network(args, say)
+
+    def snapshot(step, image):
+        path = out.with_name(f"{out.stem}_{step:05d}{out.suffix}")
+        save_image(image[0], path)
+        if not args.quiet:
+            tqdm.write(f"snapshot: {path}")
+
+    try:
+        result = controls.stylize(
+            args.content, args.style, size=args.size if args.coarse_to_fine else (args.size or 512),
+            steps=steps, alpha_beta=args.alpha_beta, content_layers=args.content_layers,
+            style_layers=args.style_layers, style_blend=args.style_blend, style_scale=args.style_scale,
+            preserve_colors=args.preserve_colors, init=args.init, optimizer=args.optimizer,
+            learning_rate=args.lr, tv_weight=args.tv, pooling=args.pooling, backbone=args.backbone_used,
+            normalize=args.normalize_used, precision=args.precision_used, seed=args.seed,
+            coarse_to_fine=args.coarse_to_fine, snapshot_every=args.save_every, snapshot=snapshot,
+            progress=not args.quiet)
+    except SynthesisInterrupted as e:
+        _write(e.result, out, args, "interrupted")
+        print(f"interrupted: wrote the image after {e.result.steps_done} steps to {out} "
+              f"(and {out.with_suffix('.json')})", file=sys.stderr)
+        return 130
+    if result.stopped:  # non-finite losses: the last finite image is kept and written
+        _write(result, out, args, "failed")
+        print(f"error: {result.stopped}; wrote the last finite image to {out}", file=sys.stderr)
+        return 1
+    _write(result, out, args, "done")
+    losses = ", ".join(f"{k} {float(v[0]):.4g}" for k, v in result.final.items() if k != "tv" or args.tv)
+    stages = "".join(f"  {size} px: {n} steps, {seconds:.1f} s\n"  # coarse to fine
+                     for size, n, seconds in result.extra.get("stages", []))
+    say(f"wrote {out} and {out.with_suffix('.json')}\n"
+        f"{result.steps_done} steps in {result.wall_time:.1f} s; final losses: {losses}\n{stages}"
+        f"backbone: {result.backbone_description}")
+    return 0
+
+
+def _source(text: str) -> str:
+    """An input as written in the sidecar's command: files as absolute paths."""
+    return str(Path(text).resolve()) if Path(text).is_file() else text
+
+
+def _sha256(text: str) -> str | None:
+    """sha256 of an input file (of a catalog image: the catalog's); None for URLs."""
+    if text in data.keys():
+        return data.catalog()[text]["sha256"]
+    try:
+        return hashlib.sha256(Path(text).read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def _command(args, out: Path, steps=None) -> list[str]:
+    """Every setting as an explicit command line, so that the sidecar reproduces the image."""
+    cmd = ["python", "-m", "styletf", "stylize", _source(args.content), *map(_source, args.style),
+           "-o", str(out)]
+    opts = {"--size": args.size or (None if args.coarse_to_fine else 512), "--steps": steps or ",".join(map(str, args.steps)),
+            "--alpha-beta": repr(args.alpha_beta), "--content-layers": ",".join(args.content_layers),
+            "--style-layers": ",".join(args.style_layers),
+            "--style-blend": ",".join(map(repr, args.style_blend)) if args.style_blend else None,
+            "--style-scale": repr(args.style_scale), "--preserve-colors": args.preserve_colors,
+            "--init": _source(args.init), "--optimizer": args.optimizer, "--lr": repr(args.lr),
+            "--tv": repr(args.tv), "--pooling": args.pooling, "--backbone": args.backbone_used,
+            "--precision": args.precision_used, "--seed": args.seed,
+            "--coarse-to-fine": ",".join(map(str, args.coarse_to_fine)) if args.coarse_to_fine else None}
+    for key, value in opts.items():
+        if value is not None:
+            cmd += [key, str(value)]
+    return cmd + ["--network", "normalized" if args.normalize_used else "raw"]
+
+
+def _write(result: SynthesisResult, out: Path, args, status: str) -> None:
+    """The PNG, then its sidecar (both atomic): settings, backbone, losses, steps, time."""
+    result.save(out)
+    meta = json.loads(out.with_suffix(".json").read_text())
+    meta.update({
+        "status": status,  # "done", "interrupted" or "failed"
+        # an interrupted or failed run: the command that makes the image written, not the one asked
+        "command": shlex.join(_command(args, out, None if status == "done" or args.coarse_to_fine
+                                       else str(result.steps_done))),
+        "inputs_sha256": {str(p): _sha256(p) for p in [args.content, *args.style]
+                          + ([args.init] if args.init not in ("noise", "content") else [])},
+    })
+    atomic_write(out.with_suffix(".json"), json.dumps(meta, indent=2).encode())
+
+
+# ---------------------------------------------------------------- main
+
+def main(argv=None) -> int:
+    """``python -m styletf``: parse, run the command, turn errors into exit codes (module doc).
+    Not in the paper; the command line of README, "Stylise your own photo" (notebook 05)."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    for key in ("size", "steps", "save_every"):
+        values = getattr(args, key, None)
+        if any(v < 1 for v in (values if isinstance(values, list) else [values]) if v is not None):
+            parser.error(f"--{key.replace('_', '-')} must be a positive whole number")
+    try:
+        if args.command == "stylize":
+            return stylize(args)
+        if args.command == "bench":
+            benchmark.run(args.size, args.steps, args.backbone, args.precision, args.reference)
+            return 0
+        return reproduce(args.notebooks, args.out, quick=args.quick, size=args.size, steps=args.steps,
+                         only=args.only)
+    except StyleTFError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except OSError as e:  # e.g. the disk filled up while writing
+        print(f"error: {e.strerror or e}{f': {e.filename}' if e.filename else ''}", file=sys.stderr)
+        return 1
+    except Exception as e:  # noqa: BLE001 - out of memory gets one line; anything else, a traceback
+        if not isinstance(e, MemoryError) and type(e).__name__ != "ResourceExhaustedError":
+            raise
+        print("error: out of memory at this size; use a smaller --size, or --coarse-to-fine",
+              file=sys.stderr)
+        return 1

@@ -1,0 +1,114 @@
+"""What ``python -m styletf stylize`` checks before any work starts: that the output can be
+written and would not overwrite an input, and that the size fits in memory. Not in the
+paper; README, "Stylise your own photo" (exit status 2, nothing written).
+"""
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+
+import tensorflow as tf
+from PIL import Image
+
+from . import data
+from .errors import InputError
+
+__all__ = ["check_output", "check_inputs_kept", "check_memory", "aspect",
+           "BYTES_PER_PIXEL", "BYTES_PER_STYLE_PIXEL", "LBFGS_BYTES_PER_PIXEL"]
+
+OUTPUT_SUFFIXES = (".png",)
+
+#: Peak memory per output pixel of a synthesis step (float32, to conv5_1, Adam), and per style
+#: pixel (the forward pass that takes its targets, before the steps start): measured on the CPU,
+#: bench/RESULTS.md, "Scaling with image size" and "A 2048 px output".
+BYTES_PER_PIXEL, BYTES_PER_STYLE_PIXEL = 5_000, 2_000
+#: L-BFGS-B keeps float64 copies of the image: x, gradient, and 10 pairs of corrections (SciPy's
+#: maxcor), 3 channels of 8 bytes each: (2 * 10 + 4) * 24.
+LBFGS_BYTES_PER_PIXEL = 576
+
+
+def check_output(path: str) -> Path:
+    """The output path must be writable, before any computation starts. Not in the paper, nor in
+    a notebook: the command line's (README, "Stylise your own photo")."""
+    if not path.strip():
+        raise InputError("the output name is empty; give a file name such as out.png")
+    out = Path(path).expanduser()
+    if out.is_dir():
+        raise InputError(f"output {path} is a folder; give a file name such as {out / 'out.png'}")
+    if out.suffix.lower() not in OUTPUT_SUFFIXES:
+        raise InputError(f"output {path} must end in .png (the image is saved losslessly as PNG)")
+    if out.with_suffix(".json").is_dir():
+        raise InputError(f"the sidecar {out.with_suffix('.json')} would be written over a folder; "
+                         f"choose another output name")
+    if out.parent.exists() and not out.parent.is_dir():
+        raise InputError(f"output folder {out.parent} is a file, not a folder; choose another output path")
+    if not out.parent.is_dir():
+        raise InputError(f"output folder {out.parent} does not exist; create it first (mkdir -p)")
+    try:
+        with tempfile.NamedTemporaryFile(dir=out.parent, prefix=".styletf-check-"):
+            pass
+    except OSError as e:
+        raise InputError(f"cannot write to folder {out.parent}: {e.strerror}") from None
+    return out
+
+
+def check_inputs_kept(out: Path, sources, snapshots: bool, name: str) -> None:
+    """Neither the PNG ``out``, its sidecar nor (with ``snapshots``) its snapshots
+    ``<out>_00100.png`` may be one of the input files ``sources`` (``name``: the output as
+    given). Not in the paper, nor in a notebook (README, "Stylise your own photo")."""
+    snapshot_name = re.compile(rf"{re.escape(out.stem)}_\d{{5}}{re.escape(out.suffix)}")
+    for source in sources:
+        path = Path(source).expanduser().resolve()
+        if path in (out.resolve(), out.with_suffix(".json").resolve()) or (
+                snapshots and path.parent == out.resolve().parent and snapshot_name.fullmatch(path.name)):
+            raise InputError(f"output {name} (or its sidecar or snapshots) would overwrite the input "
+                             f"{source}; choose another name")
+
+
+def aspect(source: str) -> float:
+    """Short over long side of an input, from its header or the catalog; 1 when unknown (for
+    ``check_memory``). Not in the paper, nor in a notebook (README, "Speed")."""
+    try:
+        if source in data.keys():
+            w, h = data.catalog()[source]["size"]
+        else:
+            with Image.open(Path(source).expanduser()) as img:
+                w, h = img.size
+        return min(w, h) / max(w, h)
+    except Exception:  # noqa: BLE001 - URLs, bad files: a bad file is reported when it is loaded
+        return 1.0
+
+
+def _free_memory() -> int | None:
+    """Bytes available: MemAvailable (it counts reclaimable caches), else the physical memory."""
+    try:
+        meminfo = Path("/proc/meminfo").read_text()
+        return int(re.search(r"MemAvailable:\s+(\d+) kB", meminfo).group(1)) * 1024
+    except (OSError, AttributeError):
+        try:
+            return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (ValueError, OSError, AttributeError):
+            return None
+
+
+def check_memory(side: int, style_scale: float, optimizer: str, content: str, styles) -> None:
+    """Refuse, before any work, a size that cannot fit in this CPU machine's free memory: about
+    5 kB per output pixel (``side``: the output's long side in px). Not in the paper, nor in a
+    notebook (README, "Speed")."""
+    if tf.config.list_physical_devices("GPU"):
+        return  # TensorFlow reports a GPU's out-of-memory itself (exit 1, one line)
+    free = _free_memory()
+    if free is None:
+        return
+    style_side = side * style_scale if style_scale > 0 else side
+    per_pixel = BYTES_PER_PIXEL + (LBFGS_BYTES_PER_PIXEL if optimizer == "lbfgs" else 0)
+    steps_need = per_pixel * side * side * aspect(content)
+    # the styles' targets are taken one after another, before the steps: the larger of the two counts
+    targets_need = max(BYTES_PER_STYLE_PIXEL * style_side ** 2 * aspect(s) for s in styles)
+    need = max(steps_need, targets_need)
+    if need > free:
+        raise InputError(f"a {side} px output with --style-scale {style_scale:g} needs about "
+                         f"{need / 2**30:.0f} GiB, and {free / 2**30:.0f} GiB are free: use a smaller "
+                         f"--size or --style-scale")

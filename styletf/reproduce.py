@@ -1,0 +1,86 @@
+"""``python -m styletf reproduce``: execute every notebook in order and collect the figures
+(Figures 1-3 of the paper and the rest: notebooks 00-05; README, "Reproduce all figures").
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from . import config
+from .errors import StyleTFError
+from .images import atomic_write
+
+__all__ = ["reproduce", "REPO_NOTEBOOKS"]
+
+REPO_NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+
+
+def _execute(path: Path, out: Path) -> str | None:
+    """Run one notebook, write the executed copy into ``out``; the failing check, or None."""
+    import nbformat  # the notebook tools are needed by this command only
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    nb = nbformat.read(path, as_version=4)
+    bar = tqdm(total=sum(c.cell_type == "code" for c in nb.cells), desc=path.stem, unit="cell")
+    client = NotebookClient(nb, timeout=None, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}},
+                            on_cell_executed=lambda **_: bar.update(1))
+    try:
+        client.execute()
+    except CellExecutionError as e:
+        return str(e).strip().splitlines()[-1]
+    finally:
+        bar.close()
+        atomic_write(out / path.name, nbformat.writes(nb).encode())
+    return None
+
+
+def reproduce(notebooks: str | Path = REPO_NOTEBOOKS, out: str | Path = "outputs/reproduce", *,
+              quick: bool = False, size: int | None = None, steps: int | None = None,
+              only: str | None = None) -> int:
+    """Execute every numbered notebook in order; write executed copies and figures to ``out``.
+    Returns the exit status: 1 if a notebook failed (the others still run). Figures 1-3 of
+    PAPER.md, "The figures" (notebooks 00-05)."""
+    try:
+        import nbclient  # noqa: F401 - the notebook tools are needed by this command only
+        import nbformat  # noqa: F401
+    except ImportError:
+        raise StyleTFError("reproduce needs nbclient: pip install nbclient ipykernel") from None
+    nb_dir = Path(notebooks)
+    paths = sorted(nb_dir.glob("[0-9][0-9]_*.ipynb"))
+    if only:
+        paths = [p for p in paths if p.name[:2] in only.split(",")]
+    if not paths:
+        raise StyleTFError(f"no notebooks found in {nb_dir}; run from a clone of the repository "
+                           f"or pass --notebooks DIR")
+    out = Path(out).resolve()
+    (out / "figures").mkdir(parents=True, exist_ok=True)
+    os.environ["STYLETF_OUTPUT"] = str(out / "figures")  # the kernels inherit the environment
+    os.environ["MPLBACKEND"] = "Agg"
+    if quick:
+        os.environ["STYLETF_QUICK"] = "1"
+    for key, value in (("size", size), ("steps", steps)):
+        if value:
+            os.environ[f"STYLETF_{key.upper()}"] = str(value)
+    print(f"reproducing {len(paths)} notebooks in {config.mode_name()} mode "
+          f"({config.preset()['size']} px, {config.preset()['steps']} steps) into {out}")
+    start = time.perf_counter()
+    failures = []
+    for path in paths:
+        failed = _execute(path, out)
+        if failed:  # report, and go on with the next notebook: its figures may still be wanted
+            failures.append(path.name)
+            print(f"{path.name} failed: {failed}\n(the executed notebook, up to the failing cell, "
+                  f"is in {out / path.name})", file=sys.stderr)
+    figures = sorted((out / "figures").glob("*.png"))
+    print(f"done in {time.perf_counter() - start:.0f} s: executed notebooks in {out}, "
+          f"{len(figures)} figures in {out / 'figures'}")
+    if failures:
+        print(f"{len(failures)} notebook(s) failed: {', '.join(failures)}", file=sys.stderr)
+        return 1
+    return 0
