@@ -1,10 +1,15 @@
 """styletf: Gatys, Ecker & Bethge (2015), "A Neural Algorithm of Artistic Style", in TensorFlow/Keras.
 
-Modules follow the paper: ``images`` (in/out), ``data`` (the paper's images),
-``backbones``, ``normalize`` and ``vgg`` (the network), ``losses`` (eqs. 1-5), ``targets``,
-``objective`` (eq. 7), ``optimize``, ``result`` and ``synthesis`` (the optimisation);
-beyond the paper: ``color`` (colour controls of the 2017 follow-up), ``controls``
-(``stylize``: your own photo; the command line is ``cli``).
+Modules follow the paper, each importing only those above it in this list:
+``errors``; ``data`` (the paper's images) and ``images`` (in/out); ``backbones`` (where
+the weights come from), ``normalize`` (the CVPR normalisation) and ``vgg`` (the network,
+``FeatureExtractor``); ``losses`` (eqs. 1-5); ``targets`` (P^l, A^l), ``objective``
+(eq. 7), ``optimize`` (Adam, L-BFGS), ``result`` and ``synthesis`` (``synthesize``:
+load -> targets -> objective -> optimise -> result). Beyond the paper: ``color`` (the
+2017 follow-up's colour controls), ``controls`` (``stylize``: your own photo);
+``plotting``, ``config`` (the notebooks'); ``preflight``, ``reproduce``, ``benchmark``
+and ``cli`` (``python -m styletf``). A student reads: losses -> vgg -> targets ->
+objective -> optimize -> synthesis.
 """
 import os
 

@@ -25,13 +25,14 @@ PRESERVE_COLORS = ("none", "luminance", "histogram")
 
 
 def luminance(images):
-    """Luma Y = 0.299 R + 0.587 G + 0.114 B: (B, H, W, 3) -> (B, H, W, 1)."""
+    """Luma Y = 0.299 R + 0.587 G + 0.114 B: (B, H, W, 3) -> (B, H, W, 1). The 2017 paper's
+    section 5.1 (beyond the 2015 paper; notebook 05)."""
     return tf.image.rgb_to_yuv(tf.cast(images, tf.float32))[..., :1]
 
 
 def match_luminance(style_y, content_y):
     """The style's luminance with the content's mean and standard deviation (2017 paper,
-    eq. 5: L_s' = sigma_c / sigma_s (L_s - mu_s) + mu_c), clipped to [0, 1].
+    eq. 5: L_s' = sigma_c / sigma_s (L_s - mu_s) + mu_c), clipped to [0, 1]; notebook 05.
     (B, H, W, 1) each (sizes may differ) -> like ``style_y``."""
     mu_s, sd_s = tf.reduce_mean(style_y), tf.math.reduce_std(style_y)
     mu_c, sd_c = tf.reduce_mean(content_y), tf.math.reduce_std(content_y)
@@ -39,13 +40,14 @@ def match_luminance(style_y, content_y):
 
 
 def as_gray(y):
-    """A luminance image (B, H, W, 1) as an RGB image with R = G = B = Y: (B, H, W, 3)."""
+    """A luminance image (B, H, W, 1) as an RGB image with R = G = B = Y: (B, H, W, 3), for the
+    network (the 2017 paper's section 5.1; notebook 05)."""
     return tf.repeat(y, 3, axis=-1)
 
 
 def with_content_colors(result, content):
     """The result's luminance with the content's chroma (U, V): (B, H, W, 3) in [0, 1].
-    ``content`` is resized to the result's size if needed."""
+    ``content`` is resized to the result's size if needed. The 2017 paper's section 5.1; notebook 05."""
     result = tf.cast(result, tf.float32)
     content = tf.cast(content, tf.float32)
     if content.shape[1:3] != result.shape[1:3]:
@@ -65,7 +67,7 @@ def match_color(style, content):
     """The style image recoloured to the content's colour mean and covariance (2017 paper,
     section 5.2, the "image analogies" variant), clipped to [0, 1]. A style whose colours
     lie on a line or plane (e.g. a gray image) keeps that shape: a linear map cannot add
-    colour directions it does not have.
+    colour directions it does not have; notebook 05.
     style (1, H, W, 3), content (1, H', W', 3) -> (1, H, W, 3)."""
     s = np.asarray(style, np.float64).reshape(-1, 3)  # (pixels, 3)
     c = np.asarray(content, np.float64).reshape(-1, 3)

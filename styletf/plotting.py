@@ -23,7 +23,8 @@ def _hwc(image) -> np.ndarray:
 
 
 def show_images(images, titles=None, ncols=None, panel_size=3.0, suptitle=None, insets=None):
-    """A grid of images (each (1, H, W, 3) or (H, W, 3) in [0, 1]); returns the figure.
+    """A grid of images (each (1, H, W, 3) or (H, W, 3) in [0, 1]), like the paper's Figures 1-3;
+    returns the figure (notebook 00 first).
 
     insets: optional list (None entries allowed) of small images drawn in the lower-left
     corner of each panel, as the paintings in the paper's Figure 2.
@@ -58,7 +59,8 @@ def show_images(images, titles=None, ncols=None, panel_size=3.0, suptitle=None, 
 
 def plot_losses(histories: dict, key: str = "total", ax=None, title=None):
     """Loss curves (log scale): ``histories`` maps a label to a result's ``history``
-    (or to an array of values per step); ``key`` picks total / content / style."""
+    (or to an array of values per step); ``key`` picks total / content / style: the terms of
+    PAPER.md's eq. 7 per step (notebook 01)."""
     import matplotlib.pyplot as plt
 
     if ax is None:
@@ -76,7 +78,8 @@ def plot_losses(histories: dict, key: str = "total", ax=None, title=None):
 
 
 def mark_backbone(fig, backbone: str, description: str):
-    """Write the backbone under the figure; in red capitals when it is the stand-in."""
+    """Write the backbone under the figure; in red capitals when it is the stand-in, not the
+    paper's network (PAPER.md, "Network"; notebook 00)."""
     standin = backbone == "vgg16-hed"
     text = (f"OFFLINE STAND-IN backbone ({description}); not the paper's figure" if standin
             else f"backbone: {description}")
@@ -87,7 +90,8 @@ def mark_backbone(fig, backbone: str, description: str):
 
 
 def output_dir() -> Path:
-    """Where figures go: ``$STYLETF_OUTPUT`` or ``./outputs`` (ignored by git)."""
+    """Where figures go: ``$STYLETF_OUTPUT`` or ``./outputs`` (ignored by git). Not in the
+    paper; notebook 00 saves the first figure."""
     path = Path(os.environ.get("STYLETF_OUTPUT", "outputs"))
     path.mkdir(parents=True, exist_ok=True)
     return path
@@ -95,7 +99,8 @@ def output_dir() -> Path:
 
 def save_figure(fig, name: str, settings: dict, folder=None) -> Path:
     """Save ``fig`` as ``<name>_<mode>_<backbone>_<size>px_<steps>steps.png`` with a JSON
-    sidecar holding all ``settings``; both written atomically. Returns the PNG's path."""
+    sidecar holding all ``settings``; both written atomically. Returns the PNG's path. The
+    paper's Figures 1-3 (notebooks 01-04; notebook 00 saves the first figure)."""
     parts = [name] + [str(settings[k]) + suffix for k, suffix in
                       (("mode", ""), ("backbone", ""), ("size", "px"), ("steps", "steps"))
                       if k in settings]
