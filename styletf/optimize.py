@@ -103,13 +103,16 @@ def minimize(x: tf.Variable, objective: Objective, *, steps: int, optimizer="ada
     adam, name, learning_rate = _optimizer(optimizer, learning_rate)
     log = _Log(x, steps, f"synthesis ({objective.extractor.backbone}, {name})", callback, progress)
     interrupted, applied = False, None
-    first = int(adam.iterations.numpy()) if adam else 0  # a given keras optimizer may have run before
+    first = int(adam.iterations.numpy()) if adam is not None else 0  # a given optimizer may have run
     start = time.perf_counter()
     try:
-        stopped = _lbfgs(x, objective, steps, log.record) if adam is None else _adam(x, objective, adam, steps, log.record)
+        if adam is None:
+            stopped = _lbfgs(x, objective, steps, log.record)
+        else:
+            stopped = _adam(x, objective, adam, steps, log.record)
     except KeyboardInterrupt:  # x holds the last completed step: keep it (the caller raises again)
         interrupted, done = True, log.complete_steps()
-        applied = int(adam.iterations.numpy()) - first if adam else None  # may be one more than done
+        applied = int(adam.iterations.numpy()) - first if adam is not None else None  # done, or one more
         stopped = f"interrupted (Ctrl-C) after {done if adam is None else applied} of {steps} steps"
     log.bar.close()
     final = {k: v.numpy() for k, v in objective(x).items()}  # (B,) each, for the result
@@ -129,7 +132,7 @@ def _adam_step(x, objective, adam):
             terms = objective(x)
             loss = tf.reduce_sum(terms["total"])  # images are independent: block-diagonal
             scaled = loss * loss_scale
-        grad = tape.gradient(scaled, x) / loss_scale
+        grad = tape.gradient(scaled, x) / loss_scale  # (B, H, W, 3)
         finite = tf.logical_and(tf.reduce_all(tf.math.is_finite(terms["total"])),
                                 tf.reduce_all(tf.math.is_finite(grad)))
         if finite:
@@ -187,7 +190,7 @@ def _lbfgs(x, objective, steps, record) -> str | None:
     last, state = {}, {"i": 0, "stopped": None}
 
     def fun(v):
-        terms, grad = value_and_grad(tf.constant(v, tf.float32))
+        terms, grad = value_and_grad(tf.constant(v, tf.float32))  # {term: (B,)}, (B * H * W * 3,)
         terms = {k: t.numpy() for k, t in terms.items()}
         grad = grad.numpy().astype(np.float64)
         if not (np.all(np.isfinite(terms["total"])) and np.all(np.isfinite(grad))):

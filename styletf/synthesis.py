@@ -81,7 +81,7 @@ def synthesize(content=None, style=None, *, content_layers=PAPER_CONTENT_LAYERS,
     objective = Objective(extractor, goal, alpha=opt.alpha, beta=opt.beta, style_weights=layers.weights,
                           tv_weight=opt.tv_weight)
     # From white noise, gradient descent on the image.
-    x = tf.Variable(initial_image(init, out_shape, content, opt.seed), dtype=tf.float32, name="image")
+    x = tf.Variable(initial_image(init, out_shape, content, opt.seed), dtype=tf.float32, name="image")  # (B, H, W, 3)
     run = optimize.minimize(x, objective, steps=opt.steps, optimizer=optimizer, learning_rate=opt.learning_rate,
                             callback=callback, progress=progress)
     # The result: the image, the losses of every step, the settings, the backbone.
