@@ -36,7 +36,7 @@ import numpy as np
 from .errors import DataError, InputError
 
 __all__ = ["layer_names", "paper_name", "arch_of", "resolve_backbone", "describe_backbone",
-           "conv_weights", "fingerprint", "standin_weights_path", "StandInWarning"]
+           "conv_weights", "fingerprint", "is_paper_network", "standin_weights_path", "StandInWarning"]
 
 # Convs per block.
 ARCHS = {"vgg19": (2, 2, 4, 4, 4), "vgg16": (2, 2, 3, 3, 3)}
@@ -77,6 +77,12 @@ def arch_of(backbone: str) -> str:
     """The architecture of a concrete backbone: "vgg16" for the stand-in, else "vgg19"
     (PAPER.md, "Network"; notebook 00)."""
     return "vgg16" if backbone == "vgg16-hed" else "vgg19"
+
+
+def is_paper_network(backbone: str) -> bool:
+    """Is a concrete backbone the paper's network, ImageNet VGG19 (PAPER.md, "Network";
+    notebook 00)? Its normalisation is then the paper's; any other weights get the calibration."""
+    return backbone == "vgg19"
 
 
 def describe_backbone(backbone: str) -> str:

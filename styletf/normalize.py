@@ -1,17 +1,26 @@
-"""The normalised network (PAPER.md, "Network", from the CVPR version; notebook 03).
+"""The normalised network (PAPER.md, "Network", from the CVPR version; notebook 03), and
+the offline stand-in's calibration.
 
-Every conv filter is rescaled so that its mean activation over a reference set of
-images and all positions is 1, each layer also undoing the rescaling of its inputs.
-ReLU is positively homogeneous and pooling commutes with a per-channel scale, so the
-normalised F^l is exactly F^l / s^l (one positive factor per filter): the network
-computes the same up to scale, but the relative size of the losses - the meaning of
-alpha/beta - becomes the paper's.
+Every conv filter is rescaled by a positive factor s, each layer also undoing the rescaling
+of its inputs. ReLU is positively homogeneous and pooling commutes with a per-channel scale,
+so the rescaled F^l is exactly F^l / s^l: the network computes the same up to scale, but the
+relative size of the losses - the meaning of alpha/beta - changes.
+
+- ``"mean"`` (the paper's, CVPR): s = the filter's mean activation over a reference set of
+  images and all positions, so every filter's mean activation is 1.
+- ``"calibrated"`` (the stand-in's, README "The offline stand-in's calibration"): s = the
+  filter's root-mean-square activation, so every filter's Gram diagonal G_ii / M is 1 on the
+  reference set, divided by ``CALIBRATION["scale"]`` (x ``CALIBRATION["gain"]`` per layer). On
+  the edge-tuned stand-in a few sparse filters fire rarely but strongly: at mean 1 their
+  Gram entries are ~100x the others' and swamp every style term (and conv1_1, the colours,
+  becomes negligible); at RMS 1 no filter dominates. The scale and the conv1_1 gain were
+  calibrated once, by looking at Figures 2 and 3 made with the paper's alpha/beta.
 
 Reference set: the catalog's six images (``styletf.data``), long side ``NORM_SIZE`` px.
-A filter that (almost) never fires on it - mean below ``NORM_FLOOR`` x its layer's
+A filter that (almost) never fires on it - statistic below ``NORM_FLOOR`` x its layer's
 median - is divided by that median instead: divided by ~0 it would dominate every Gram
-matrix it enters (on the stand-in: 33 of conv2_1's 128 filters). The means are cached
-on disk per backbone and pooling, next to the image cache.
+matrix it enters (on the stand-in: 33 of conv2_1's 128 filters). The statistics are cached
+on disk per weights and pooling, next to the image cache.
 """
 from __future__ import annotations
 
@@ -24,40 +33,54 @@ from . import data
 from .backbones import fingerprint
 from .images import load_image
 
-__all__ = ["reference_means", "factors", "normalized_weights", "cached_means",
-           "NORM_SIZE", "NORM_FLOOR"]
+__all__ = ["reference_stats", "factors", "calibrated_factors", "normalized_weights", "cached_stats",
+           "NORM_SIZE", "NORM_FLOOR", "CALIBRATION", "MODES"]
 
 NORM_SIZE = 256  # long side of the reference images used to normalise the network
-NORM_FLOOR = 0.01  # near-silent filters (mean < NORM_FLOOR x layer median) are scaled by the median
-NORM_VERSION = 1  # bump when the reference set or the procedure changes (invalidates caches)
+NORM_FLOOR = 0.01  # near-silent filters (statistic < NORM_FLOOR x layer median) use the median
+NORM_VERSION = 2  # bump when the reference set or the procedure changes (invalidates caches)
+MODES = ("mean", "calibrated")
+
+#: The stand-in's calibration (module doc; README, "The offline stand-in's calibration"):
+#: every filter at root-mean-square activation ``scale`` on the reference set, the layers in
+#: ``gain`` that much more; ``content_layer`` is the layer whose reconstruction keeps what the
+#: paper's conv4_2 keeps (Figure 1): on the edge-tuned stand-in conv4_2 keeps only the skyline.
+CALIBRATION = {"scale": 20.0, "gain": {"conv1_1": 3.0}, "content_layer": "conv3_2"}
 
 
-def reference_means(features) -> dict:
-    """Mean activation m^l (N_l,) of every filter over the reference set and all positions.
+def reference_stats(features) -> dict:
+    """Mean and root-mean-square activation, (N_l,) each, of every filter over the reference
+    set and all positions: ``{"mean": {conv: m^l}, "rms": {conv: r^l}}``.
 
     ``features``: the *raw* network, images (1, H, W, 3) -> ``{conv: (1, h, w, N_l)}`` for
     its ``features.layers`` (a ``FeatureExtractor``). PAPER.md, "Network" (CVPR); notebook 03.
     """
-    convs = list(features.layers)
+    convs, keys = list(features.layers), data.keys()
     sums = {n: 0.0 for n in convs}
-    for key in data.keys():
+    squares = {n: 0.0 for n in convs}
+    for key in keys:
         feats = features(load_image(key, NORM_SIZE))
         for n in convs:
-            sums[n] = sums[n] + np.asarray(feats[n], np.float64).mean(axis=(0, 1, 2))  # (N_l,)
-    return {n: (sums[n] / len(data.keys())).astype(np.float32) for n in convs}
+            f = np.asarray(feats[n], np.float64)  # (1, h, w, N_l)
+            sums[n] = sums[n] + f.mean(axis=(0, 1, 2))  # (N_l,)
+            squares[n] = squares[n] + (f ** 2).mean(axis=(0, 1, 2))
+    return {"mean": {n: (sums[n] / len(keys)).astype(np.float32) for n in convs},
+            "rms": {n: np.sqrt(squares[n] / len(keys)).astype(np.float32) for n in convs}}
 
 
-def cached_means(backbone: str, pooling: str, raw_network) -> dict:
-    """``reference_means(raw_network())`` for a concrete backbone and pooling, read from (or
+def cached_stats(backbone: str, pooling: str, raw_network) -> dict:
+    """``reference_stats(raw_network())`` for a concrete backbone and pooling, read from (or
     written to) the on-disk cache next to the image cache. PAPER.md, "Network"; notebook 03."""
     name = f"{fingerprint(backbone)}_{pooling}_{NORM_SIZE}px_v{NORM_VERSION}.npz"
     path = data.cache_dir().parent / "normalization" / name
     if path.is_file():
         with np.load(path) as saved:
-            return {k: saved[k] for k in saved.files}
-    means = reference_means(raw_network())
-    _save(path, means)
-    return means
+            flat = {k: saved[k] for k in saved.files}
+        return {kind: {k.split("/", 1)[1]: v for k, v in flat.items() if k.startswith(kind + "/")}
+                for kind in ("mean", "rms")}
+    stats = reference_stats(raw_network())
+    _save(path, {f"{kind}/{n}": v for kind, d in stats.items() for n, v in d.items()})
+    return stats
 
 
 def _save(path: Path, means: dict) -> None:
@@ -68,14 +91,24 @@ def _save(path: Path, means: dict) -> None:
 
 
 def factors(means: dict) -> dict:
-    """The positive factor s^l (N_l,) of each filter, F'^l = F^l / s^l: its mean activation m^l
-    on the reference set, or the layer's median for near-silent filters (module doc).
-    PAPER.md, "Network" (CVPR); notebook 03."""
+    """The positive factor s^l (N_l,) of each filter, F'^l = F^l / s^l: its statistic on the
+    reference set (the mean m^l for the paper's normalisation), or the layer's median for
+    near-silent filters (module doc). PAPER.md, "Network" (CVPR); notebook 03."""
     out = {}
     for name, m in means.items():
         median = float(np.median(m[m > 0])) if np.any(m > 0) else 1.0
         out[name] = np.where(m >= NORM_FLOOR * median, m, median).astype(np.float32)
     return out
+
+
+def calibrated_factors(rms: dict) -> dict:
+    """The stand-in's calibration (module doc): s^l = r^l / (scale x gain_l), from the
+    filters' root-mean-square activations r^l on the reference set, floored like ``factors``.
+    Not in the paper: it gives the paper's alpha/beta their meaning on another network
+    (README, "The offline stand-in's calibration"); notebooks 03 and 04."""
+    gain = CALIBRATION["gain"]
+    return {name: s / np.float32(CALIBRATION["scale"] * gain.get(name, 1.0))
+            for name, s in factors(rms).items()}
 
 
 def normalized_weights(weights: dict, scale: dict) -> dict:

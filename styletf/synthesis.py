@@ -17,13 +17,13 @@ import numpy as np
 import tensorflow as tf
 
 from . import optimize, targets
-from .backbones import paper_name
+from .backbones import paper_name, resolve_backbone
 from .errors import InputError, check_number
 from .objective import Objective, per_image
 from .result import SynthesisInterrupted, SynthesisResult, describe, join_chunks, join_stages
-from .vgg import PAPER_CONTENT_LAYERS, PAPER_STYLE_LAYERS, FeatureExtractor
+from .vgg import PAPER_STYLE_LAYERS, FeatureExtractor, default_content_layers, resolve_network
 
-__all__ = ["synthesize", "coarse_to_fine", "initial_image", "SynthesisResult", "SynthesisInterrupted",
+__all__ = ["synthesize", "coarse_to_fine", "stages", "initial_image", "SynthesisResult", "SynthesisInterrupted",
            "DEFAULT_LEARNING_RATE"]
 
 #: Adam's step size for images in [0, 1]. Chosen by measurement
@@ -31,7 +31,7 @@ __all__ = ["synthesize", "coarse_to_fine", "initial_image", "SynthesisResult", "
 DEFAULT_LEARNING_RATE = 0.05
 
 
-def synthesize(content=None, style=None, *, content_layers=PAPER_CONTENT_LAYERS,
+def synthesize(content=None, style=None, *, content_layers=None,
                style_layers=PAPER_STYLE_LAYERS, style_weights=None, alpha=1.0, beta=1e3,
                tv_weight=0.0, init="noise", steps=500, learning_rate=DEFAULT_LEARNING_RATE,
                seed=0, size=None, shape=None, batch=1, backbone="auto", pooling="avg",
@@ -44,7 +44,8 @@ def synthesize(content=None, style=None, *, content_layers=PAPER_CONTENT_LAYERS,
         image: a style reconstruction (alpha unused); no style image: a content reconstruction
         (beta unused). ``style`` may be a list, blended by ``style_blend`` at ``style_scale``
         (``targets.load``, ``targets.style_targets``).
-    content_layers / style_layers: paper layer names (conv4_2 / conv1_1..conv5_1); each content
+    content_layers / style_layers: paper layer names (default: conv4_2 - conv3_2 on the calibrated
+        network, ``vgg.default_content_layers`` - / conv1_1..conv5_1); each content
         layer adds its own L_content. style_weights: {layer: w_l}; default 1 / len(style_layers).
     alpha, beta: weights of L_content and L_style (the paper's alpha/beta = 1e-3 is alpha=1,
         beta=1e3); scalars or one value per image. tv_weight: total variation (0: the paper's).
@@ -55,7 +56,9 @@ def synthesize(content=None, style=None, *, content_layers=PAPER_CONTENT_LAYERS,
     batch: images optimised together, each with its own noise, alpha, beta and style weights
         (sequences of ``batch`` values); content / style: one image for all or (batch, H, W, 3).
         With Adam, image i comes out as it would alone with seed + i (tests/test_synthesis.py
-        measures how exactly). batch_size: at most this many at once (chunks in turn).
+        measures how exactly); with L-BFGS each image is its own problem, run in turn (one
+        L-BFGS over the batch shares its line search and converges far worse).
+        batch_size: at most this many at once (chunks in turn).
     backbone, pooling, normalize (True: the network in whose units the paper's alpha/beta
         are), precision: as ``FeatureExtractor``; or a ready ``extractor``. progress: a bar.
     Ctrl-C raises ``SynthesisInterrupted``, a KeyboardInterrupt whose ``result`` holds the
@@ -64,8 +67,17 @@ def synthesize(content=None, style=None, *, content_layers=PAPER_CONTENT_LAYERS,
     batch = check_number("batch", batch, positive=True, integer=True)
     if isinstance(content_layers, str) or isinstance(style_layers, str):
         raise InputError("content_layers and style_layers are lists of names, e.g. ['conv4_2']")
-    if batch_size is not None and check_number("batch_size", batch_size, positive=True, integer=True) < batch:
+    if batch_size is not None:
+        check_number("batch_size", batch_size, positive=True, integer=True)
+    if optimizer == "lbfgs" and batch > 1:
+        batch_size = 1  # one L-BFGS problem per image
+    if batch_size is not None and batch_size < batch:
         return _in_chunks(int(batch_size), dict(locals()))
+    if extractor is None:
+        backbone = resolve_backbone(backbone)  # once: "auto" may warn
+    if content_layers is None:
+        content_layers = default_content_layers(
+            extractor.network if extractor is not None else resolve_network(backbone, normalize))
     # Load: the photo p, the paintings a (at style_scale, blended by style_blend); check the rest.
     sources = _sources(content, style, init)
     style_scale = check_number("style_scale", style_scale, positive=True)
@@ -202,7 +214,7 @@ def _settings(sources, layers, opt, run, style_blend, style_scale, out_shape, ex
         "style_blend": style_blend, "style_scale": style_scale,
         "seed": opt.seed,
         "size": list(out_shape[1:3]), "batch": out_shape[0], "pooling": extractor.pooling,
-        "normalize": extractor.normalize, "precision": extractor.precision,
+        "normalize": extractor.normalize, "network": extractor.network, "precision": extractor.precision,
         "backbone": extractor.backbone,
     }
 
@@ -231,6 +243,21 @@ def _in_chunks(batch_size, kw) -> SynthesisResult:
                  for k, v in kw.items()}
         results.append(synthesize(batch=b - a, seed=seed + a, **chunk))
     return join_chunks(results, batch, batch_size, seed)
+
+
+def stages(size: int, steps: int = 100) -> tuple[list, list]:
+    """The coarse-to-fine schedule for an output of long side ``size``: (sizes, steps per
+    stage). The sizes halve from ``size`` down to at least 64 px, three at most; the first
+    stage, from white noise, gets twice ``steps``. Not in the paper (its synthesis is one
+    size, PAPER.md "Synthesis"): on the offline stand-in, white noise at full size leaves a
+    fine grain that an edge detector's features never see, so they never remove it; noise
+    at a quarter of the size, upsampled, has none. Notebooks 01-04 use it."""
+    size = check_number("size", size, positive=True, integer=True)
+    steps = check_number("steps", steps, positive=True, integer=True)
+    sizes = [size]
+    while len(sizes) < 3 and sizes[0] // 2 >= 64:
+        sizes.insert(0, sizes[0] // 2)
+    return sizes, ([2 * steps] + [steps] * (len(sizes) - 1) if len(sizes) > 1 else [steps])
 
 
 def coarse_to_fine(content=None, style=None, *, sizes=(256, 512, 1024), steps=500, **kwargs) -> SynthesisResult:

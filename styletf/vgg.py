@@ -16,18 +16,44 @@ import keras
 import tensorflow as tf
 
 from . import normalize as norm
-from .backbones import arch_of, conv_weights, describe_backbone, layer_names, paper_name, resolve_backbone
+from .backbones import (arch_of, conv_weights, describe_backbone, is_paper_network, layer_names, paper_name,
+                        resolve_backbone)
 from .errors import InputError
 from .images import to_backbone
 
-__all__ = ["FeatureExtractor", "resolve_precision", "normalization_means", "normalization_factors",
-           "PAPER_STYLE_LAYERS", "PAPER_CONTENT_LAYERS", "PRECISIONS"]
+__all__ = ["FeatureExtractor", "resolve_precision", "resolve_network", "default_content_layers",
+           "normalization_stats", "normalization_factors",
+           "PAPER_STYLE_LAYERS", "PAPER_CONTENT_LAYERS", "PRECISIONS", "NETWORKS"]
 
 # Figure 2's choice (PAPER.md): content conv4_2, style conv1_1 ... conv5_1.
 PAPER_CONTENT_LAYERS = ("conv4_2",)
 PAPER_STYLE_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
 
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16", "auto")
+NETWORKS = ("raw", "mean", "calibrated")
+
+
+def resolve_network(backbone: str, normalize) -> str:
+    """Which rescaling of the weights ``normalize`` stands for on a concrete backbone:
+    ``False``/"raw" - the weights as trained; "mean" - the paper's normalisation (mean
+    activation 1 per filter, CVPR); "calibrated" - the offline stand-in's (``styletf.normalize``);
+    ``True`` - the network in whose units the paper's alpha/beta hold: "mean" on ImageNet VGG19,
+    "calibrated" on any other weights. PAPER.md, "Network"; notebook 03."""
+    if normalize is True:
+        return "mean" if is_paper_network(backbone) else "calibrated"
+    if normalize is False or normalize is None:
+        return "raw"
+    if normalize not in NETWORKS:
+        raise InputError(f"normalize must be True, False, 'raw', 'mean' or 'calibrated', got {normalize!r}")
+    return normalize
+
+
+def default_content_layers(network: str) -> tuple:
+    """The content layers of Figure 2: the paper's conv4_2, but conv3_2 on the calibrated
+    network (``normalize.CALIBRATION``: on the edge-tuned stand-in conv4_2 keeps only the
+    skyline, conv3_2 keeps the houses as the paper's conv4_2 does). PAPER.md, Figure 2;
+    notebook 03."""
+    return (norm.CALIBRATION["content_layer"],) if network == "calibrated" else PAPER_CONTENT_LAYERS
 
 
 def _check_layers(layers, arch: str, backbone: str) -> tuple[str, ...]:
@@ -105,18 +131,24 @@ def resolve_precision(precision: str = "auto") -> str:
 
 
 @functools.lru_cache(maxsize=8)
-def normalization_means(backbone: str, pooling: str = "avg") -> dict:
-    """Mean activation m^l (N_l,) of every conv filter of the *un-normalised* network over the
-    reference set and all positions (``normalize.reference_means``), cached on disk.
+def normalization_stats(backbone: str, pooling: str = "avg") -> dict:
+    """Mean and root-mean-square activation (N_l,) of every conv filter of the *raw* network
+    over the reference set and all positions (``normalize.reference_stats``), cached on disk.
     PAPER.md, "Network" (CVPR); notebook 03."""
     convs = [n for n in layer_names(arch_of(backbone)) if n.startswith("conv")]
-    return norm.cached_means(backbone, pooling, lambda: FeatureExtractor(convs, backbone=backbone, pooling=pooling))
+    return norm.cached_stats(backbone, pooling, lambda: FeatureExtractor(convs, backbone=backbone, pooling=pooling))
 
 
-def normalization_factors(backbone: str, pooling: str = "avg") -> dict:
-    """The positive factor s^l (N_l,) of each filter, F'^l = F^l / s^l (``normalize.factors``).
+def normalization_factors(backbone: str, pooling: str = "avg", network: str = "mean") -> dict:
+    """The positive factor s^l (N_l,) of each filter, F'^l = F^l / s^l, of the "mean"
+    (``normalize.factors``) or "calibrated" (``normalize.calibrated_factors``) network.
     PAPER.md, "Network" (CVPR); notebook 03."""
-    return norm.factors(normalization_means(backbone, pooling))
+    stats = normalization_stats(backbone, pooling)
+    return norm.calibrated_factors(stats["rms"]) if network == "calibrated" else norm.factors(stats["mean"])
+
+
+_NETWORK_NOTE = {"raw": "", "mean": ", normalised (mean activation 1 per filter)",
+                 "calibrated": ", calibrated (RMS activation per filter, the stand-in's calibration)"}
 
 
 def _trunk(weights: dict, arch: str, names: list, outputs: tuple, pooling: str, precision: str) -> keras.Model:
@@ -148,34 +180,37 @@ class FeatureExtractor:
     ``pooling="avg"`` (the paper's choice) every max pooling becomes a 2x2 average
     pooling, ``"max"`` keeps VGG's own.
 
-    ``backbone``: see ``styletf.backbones``. ``normalize=True`` uses the normalised network
-    (``styletf.normalize``), in which the paper's alpha/beta values have their meaning.
+    ``backbone``: see ``styletf.backbones``. ``normalize`` (``resolve_network``): ``True`` uses
+    the network in whose units the paper's alpha/beta values have their meaning - the paper's
+    normalisation on ImageNet VGG19, the calibrated one elsewhere (``styletf.normalize``);
+    "mean" / "calibrated" pick one; ``False`` the raw weights.
     ``precision``: the convolutions' compute dtype (``resolve_precision``); the outputs then
     come in that dtype and ``styletf.losses`` casts them to float32.
 
     Attributes: ``layers`` (paper names, in request order), ``backbone`` (the
     concrete backbone used, e.g. ``"vgg16-hed"``), ``description``,
-    ``is_standin``, ``pooling``, ``normalize``, ``precision``, ``min_size`` (smallest usable
-    image side).
+    ``is_standin``, ``pooling``, ``network`` ("raw", "mean", "calibrated"), ``normalize``
+    (``network != "raw"``), ``precision``, ``min_size`` (smallest usable image side).
     """
 
-    def __init__(self, layers, backbone: str = "auto", pooling: str = "avg", normalize: bool = False,
+    def __init__(self, layers, backbone: str = "auto", pooling: str = "avg", normalize=False,
                  precision: str = "float32"):
         if pooling not in ("avg", "max"):
             raise InputError(f"pooling must be 'avg' (the paper's) or 'max', got {pooling!r}")
         self.backbone = resolve_backbone(backbone)
         self.pooling = pooling
-        self.normalize = bool(normalize)
+        self.network = resolve_network(self.backbone, normalize)
+        self.normalize = self.network != "raw"
         self.precision = resolve_precision(precision)
-        self.description = describe_backbone(self.backbone) + (", normalised" if normalize else "")
+        self.description = describe_backbone(self.backbone) + _NETWORK_NOTE[self.network]
         self.is_standin = self.backbone == "vgg16-hed"
         arch = arch_of(self.backbone)
         self.layers = _check_layers(layers, arch, self.backbone)
         order = layer_names(arch)
         trunk = order[: max(order.index(n) for n in self.layers) + 1]
         weights = conv_weights(self.backbone)
-        if normalize:
-            weights = norm.normalized_weights(weights, normalization_factors(self.backbone, pooling))
+        if self.normalize:
+            weights = norm.normalized_weights(weights, normalization_factors(self.backbone, pooling, self.network))
         self.model = _trunk(weights, arch, trunk, self.layers, pooling, self.precision)
         pools_before = sum(n.startswith("pool") for n in trunk)
         self.min_size = 2 ** pools_before  # each pooling halves (floors) the size
@@ -208,5 +243,5 @@ class FeatureExtractor:
 
     def __repr__(self) -> str:
         return (f"FeatureExtractor(layers={list(self.layers)}, backbone={self.backbone!r}, "
-                f"pooling={self.pooling!r}, normalize={self.normalize}, precision={self.precision!r})"
+                f"pooling={self.pooling!r}, normalize={self.network!r}, precision={self.precision!r})"
                 f"  # {self.description}")
