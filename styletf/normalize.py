@@ -1,4 +1,4 @@
-"""The normalised network (PAPER.md, "Network", from the CVPR version; notebook 03).
+"""The normalised network (docs/method.md, "Normalisation", from the CVPR version; notebook 03).
 
 Every conv filter is rescaled so that its mean activation over a reference set of
 images and all positions is 1, each layer also undoing the rescaling of its inputs.
@@ -11,7 +11,9 @@ Reference set: the catalog's six images (``styletf.data``), long side ``NORM_SIZ
 A filter that (almost) never fires on it - mean below ``NORM_FLOOR`` x its layer's
 median - is divided by that median instead: divided by ~0 it would dominate every Gram
 matrix it enters (on the stand-in: 33 of conv2_1's 128 filters). The means are cached
-on disk per backbone and pooling, next to the image cache.
+on disk next to the image cache, keyed by the weights themselves (``backbones.fingerprint``,
+a hash of the conv arrays: other weights under the same name or path never reuse stale
+means) and the pooling.
 """
 from __future__ import annotations
 
@@ -36,7 +38,7 @@ def reference_means(features) -> dict:
     """Mean activation m^l (N_l,) of every filter over the reference set and all positions.
 
     ``features``: the *raw* network, images (1, H, W, 3) -> ``{conv: (1, h, w, N_l)}`` for
-    its ``features.layers`` (a ``FeatureExtractor``). PAPER.md, "Network" (CVPR); notebook 03.
+    its ``features.layers`` (a ``FeatureExtractor``). docs/method.md, "Normalisation" (CVPR); notebook 03.
     """
     convs = list(features.layers)
     sums = {n: 0.0 for n in convs}
@@ -49,7 +51,8 @@ def reference_means(features) -> dict:
 
 def cached_means(backbone: str, pooling: str, raw_network) -> dict:
     """``reference_means(raw_network())`` for a concrete backbone and pooling, read from (or
-    written to) the on-disk cache next to the image cache. PAPER.md, "Network"; notebook 03."""
+    written to) the on-disk cache next to the image cache, keyed by the fingerprint of the
+    backbone's weights (their content, not their name). docs/method.md, "Network"; notebook 03."""
     name = f"{fingerprint(backbone)}_{pooling}_{NORM_SIZE}px_v{NORM_VERSION}.npz"
     path = data.cache_dir().parent / "normalization" / name
     if path.is_file():
@@ -70,7 +73,7 @@ def _save(path: Path, means: dict) -> None:
 def factors(means: dict) -> dict:
     """The positive factor s^l (N_l,) of each filter, F'^l = F^l / s^l: its mean activation m^l
     on the reference set, or the layer's median for near-silent filters (module doc).
-    PAPER.md, "Network" (CVPR); notebook 03."""
+    docs/method.md, "Normalisation" (CVPR); notebook 03."""
     out = {}
     for name, m in means.items():
         median = float(np.median(m[m > 0])) if np.any(m > 0) else 1.0
@@ -82,7 +85,7 @@ def normalized_weights(weights: dict, scale: dict) -> dict:
     """Rescale conv l by 1/s^l on its outputs and by s^(l-1) on its inputs, so that
     F'^l = F^l / s^l. ``weights``: ``{conv: (kernel (3, 3, C_in, N), bias (N,))}`` in network
     order (``backbones.conv_weights``); ``scale``: ``{conv: s^l}`` (``factors``).
-    PAPER.md, "Network" (CVPR); notebook 03."""
+    docs/method.md, "Normalisation" (CVPR); notebook 03."""
     out, prev = {}, None
     for name, (kernel, bias) in weights.items():
         m = scale[name]  # (N,)

@@ -1,6 +1,6 @@
 """The network as the paper uses it: VGG conv trunks, paper layer names, average pooling.
 
-PAPER.md, "Network": the 16 conv and 5 pooling layers of ImageNet VGG-19, max pooling
+docs/method.md, "Network": the 16 conv and 5 pooling layers of ImageNet VGG-19, max pooling
 replaced by average pooling. A layer name such as ``conv4_2`` is the output of the 2nd
 conv of block 4 **after ReLU** (Keras ``block4_conv2``, whose Conv2D has the ReLU fused
 in). The weights come from ``styletf.backbones``; ``normalize=True`` rescales them as
@@ -16,14 +16,15 @@ import keras
 import tensorflow as tf
 
 from . import normalize as norm
-from .backbones import arch_of, conv_weights, describe_backbone, layer_names, paper_name, resolve_backbone
+from .backbones import (arch_of, conv_weights, describe_backbone, is_paper_network, layer_names, paper_name,
+                        resolve_backbone)
 from .errors import InputError
 from .images import to_backbone
 
 __all__ = ["FeatureExtractor", "resolve_precision", "normalization_means", "normalization_factors",
            "PAPER_STYLE_LAYERS", "PAPER_CONTENT_LAYERS", "PRECISIONS"]
 
-# Figure 2's choice (PAPER.md): content conv4_2, style conv1_1 ... conv5_1.
+# Figure 2's choice (docs/method.md): content conv4_2, style conv1_1 ... conv5_1.
 PAPER_CONTENT_LAYERS = ("conv4_2",)
 PAPER_STYLE_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
 
@@ -108,14 +109,14 @@ def resolve_precision(precision: str = "auto") -> str:
 def normalization_means(backbone: str, pooling: str = "avg") -> dict:
     """Mean activation m^l (N_l,) of every conv filter of the *un-normalised* network over the
     reference set and all positions (``normalize.reference_means``), cached on disk.
-    PAPER.md, "Network" (CVPR); notebook 03."""
+    docs/method.md, "Normalisation" (CVPR); notebook 03."""
     convs = [n for n in layer_names(arch_of(backbone)) if n.startswith("conv")]
     return norm.cached_means(backbone, pooling, lambda: FeatureExtractor(convs, backbone=backbone, pooling=pooling))
 
 
 def normalization_factors(backbone: str, pooling: str = "avg") -> dict:
     """The positive factor s^l (N_l,) of each filter, F'^l = F^l / s^l (``normalize.factors``).
-    PAPER.md, "Network" (CVPR); notebook 03."""
+    docs/method.md, "Normalisation" (CVPR); notebook 03."""
     return norm.factors(normalization_means(backbone, pooling))
 
 
@@ -139,7 +140,7 @@ def _trunk(weights: dict, arch: str, names: list, outputs: tuple, pooling: str, 
 
 
 class FeatureExtractor:
-    """Maps images to the responses F^l of the requested layers (PAPER.md, "Representations";
+    """Maps images to the responses F^l of the requested layers (docs/method.md, "Representations";
     notebook 00).
 
     ``extractor(images)`` takes images as ``load_image`` gives them, float RGB in
@@ -155,7 +156,8 @@ class FeatureExtractor:
 
     Attributes: ``layers`` (paper names, in request order), ``backbone`` (the
     concrete backbone used, e.g. ``"vgg16-hed"``), ``description``,
-    ``is_standin``, ``pooling``, ``normalize``, ``precision``, ``min_size`` (smallest usable
+    ``is_standin``, ``is_paper_network`` (ImageNet VGG19 as Keras publishes it, md5 checked:
+    ``backbones.is_paper_network``), ``pooling``, ``normalize``, ``precision``, ``min_size`` (smallest usable
     image side).
     """
 
@@ -169,6 +171,7 @@ class FeatureExtractor:
         self.precision = resolve_precision(precision)
         self.description = describe_backbone(self.backbone) + (", normalised" if normalize else "")
         self.is_standin = self.backbone == "vgg16-hed"
+        self.is_paper_network = is_paper_network(self.backbone)
         arch = arch_of(self.backbone)
         self.layers = _check_layers(layers, arch, self.backbone)
         order = layer_names(arch)
@@ -184,12 +187,12 @@ class FeatureExtractor:
     def positions(self, height: int, width: int) -> dict:
         """M_l, the number of positions of each layer for an input of height x width:
         (height // 2^k) * (width // 2^k) after k poolings (each floors the size by 2).
-        PAPER.md, "Representations"; notebook 02."""
+        docs/method.md, "Representations"; notebook 02."""
         return {n: (height // 2 ** k) * (width // 2 ** k) for n, k in self._pools.items()}
 
     def check_size(self, height: int, width: int) -> None:
         """Clear error if an image is too small to leave a position in the deepest layer
-        (M_l >= 1, PAPER.md, "Representations"; notebook 01)."""
+        (M_l >= 1, docs/method.md, "Representations"; notebook 01)."""
         if min(height, width) < self.min_size:
             deepest = max(self.layers, key=self._pools.get)
             raise InputError(
