@@ -14,8 +14,11 @@ lists every layer (input, convs, poolings); each layer is a group with an attrib
 ``weight_names``; a conv's kernel and bias are the datasets ``<layer>_W_1:0`` and
 ``<layer>_b_1:0`` of its group.
 
-    python tools/make_vgg19_standin.py              # into $KERAS_HOME/models/ (or ~/.keras/models/)
-    python tools/make_vgg19_standin.py OUT.h5       # anywhere
+    KERAS_HOME=/tmp/k python tools/make_vgg19_standin.py   # into $KERAS_HOME/models/
+    python tools/make_vgg19_standin.py OUT.h5                # anywhere
+
+Without an output path it needs ``$KERAS_HOME``: it never writes into your real Keras cache
+(``~/.keras``) by default, where every later "auto" would take it for ImageNet VGG19's place.
 """
 from __future__ import annotations
 
@@ -78,17 +81,14 @@ def write_keras_h5(path, weights: dict, arch: str = "vgg19") -> Path:
     return path
 
 
-def keras_cache_file() -> Path:
-    """Where Keras keeps the ImageNet file: ``$KERAS_HOME/models/`` or ``~/.keras/models/``."""
-    home = os.environ.get("KERAS_HOME") or str(Path.home() / ".keras")
-    return Path(home) / "models" / KERAS_FILE
-
-
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("out", nargs="?", help=f"output file (default: $KERAS_HOME/models/{KERAS_FILE})")
     args = p.parse_args(argv)
-    out = Path(args.out) if args.out else keras_cache_file()
+    if not args.out and not os.environ.get("KERAS_HOME"):
+        print("give the output path, or set KERAS_HOME to a scratch folder (never ~/.keras)", file=sys.stderr)
+        return 2
+    out = Path(args.out) if args.out else Path(os.environ["KERAS_HOME"]) / "models" / KERAS_FILE
     if out.exists():
         print(f"{out} exists: not overwritten (delete it first)", file=sys.stderr)
         return 2
