@@ -106,3 +106,18 @@ def test_reproduce_reports_a_failing_notebook_and_runs_the_rest(tmp_path):
     executed = nbformat.read(out / "02_good.ipynb", as_version=4)
     assert "fine" in executed.cells[0].outputs[0]["text"]  # the next notebook still ran
     assert (out / "01_bad.ipynb").is_file()
+
+
+def test_the_code_cites_sections_and_equations_that_docs_method_has():
+    method = (ROOT / "docs" / "method.md").read_text()
+    sections = set(re.findall(r"^## (.+)$", method, re.M))
+    equations = set(re.findall(r"^> \((\d)\)", method, re.M))
+    cited, numbers = set(), set()
+    for path in sorted((ROOT / "styletf").glob("*.py")):
+        text = path.read_text()
+        cited |= set(re.findall(r'docs/method\.md,? "([^"]+)"', text))
+        numbers |= {n for group in re.findall(r"docs/method\.md,? eqs?\. ([\d–-]+)", text)
+                    for n in re.findall(r"\d", group)}
+    assert cited and cited <= sections, cited - sections
+    assert numbers and numbers <= equations, numbers - equations
+    assert not any("PAPER.md" in p.read_text() for p in (ROOT / "styletf").glob("*.py"))
