@@ -1,5 +1,6 @@
 """The project around the library: presets, the README's promises, the main command,
 the badge script, and a notebook that runs alone."""
+import importlib.util
 import json
 import math
 import re
@@ -121,3 +122,13 @@ def test_the_code_cites_sections_and_equations_that_docs_method_has():
     assert cited and cited <= sections, cited - sections
     assert numbers and numbers <= equations, numbers - equations
     assert not any("PAPER.md" in p.read_text() for p in (ROOT / "styletf").glob("*.py"))
+
+
+def test_readme_shows_the_setup_cell_that_the_notebooks_have():
+    spec = importlib.util.spec_from_file_location("badges", ROOT / "tools" / "badges.py")
+    badges = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(badges)
+    cell = badges.SETUP.format(url=badges.settings()["install"])
+    shown = re.search(r"## Colab, and forks\n.*?```python\n(.+?)\n```", README, re.S).group(1)
+    assert all(line.strip() in cell for line in shown.splitlines()), shown
+    assert "PAPER.md" not in README and "(docs/method.md)" in README
