@@ -202,3 +202,17 @@ def test_normalisation_and_stylize_run_on_the_vgg19_path(standin_vgg19):
     result = styletf.stylize("neckarfront", "starry_night", size=32, steps=2, backbone=path, progress=False)
     assert result.backbone == path and "md5 differs" in result.backbone_description
     assert np.all(np.isfinite(result.image.numpy()))
+
+
+def test_the_command_line_warns_in_one_line_and_uses_the_file(standin_vgg19, keras_home, tmp_path, capsys):
+    from conftest import need_mirror
+    from styletf.cli import main
+    need_mirror()
+    cached = shutil.copy(standin_vgg19, keras_home / weightfiles.KERAS_FILE)
+    out = tmp_path / "out.png"
+    assert main(["stylize", "neckarfront", "starry_night", "-o", str(out), "--backbone", "vgg19",
+                 "--size", "32", "--steps", "1"]) == 0
+    captured = capsys.readouterr()
+    said = [line for line in captured.err.splitlines() if "warning" in line.lower()]  # (the rest: progress)
+    assert len(said) == 1 and said[0].startswith(f"warning: {cached} is not Keras' published"), said
+    assert "md5 differs" in captured.out and out.is_file() and Path(cached).is_file()
