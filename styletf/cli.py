@@ -18,7 +18,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from . import benchmark, color, controls, data, preflight
-from .backbones import StandInWarning, describe_backbone, resolve_backbone
+from .backbones import StandInWarning, WeightsFileWarning, describe_backbone, resolve_backbone
 from .errors import InputError, StyleTFError
 from .images import atomic_write, file_url_path, save_image
 from .reproduce import REPO_NOTEBOOKS, reproduce
@@ -56,7 +56,7 @@ def _names(text):
 
 def add_stylize(sub) -> argparse.ArgumentParser:
     """The ``stylize`` sub-command's options (``python -m styletf stylize --help``): Figure 2's
-    transfer (PAPER.md, eq. 7) on your own photo, with the controls of notebook 05."""
+    transfer (docs/method.md, eq. 7) on your own photo, with the controls of notebook 05."""
     p = sub.add_parser(
         "stylize", help="paint your photo in the style of one or more paintings",
         description="Paint CONTENT in the style of STYLE (several are blended). Writes OUT and a "
@@ -148,9 +148,15 @@ def _checked(args) -> tuple[Path, int | list]:
 
 def _network(args, say) -> None:
     """The backbone, precision and network actually used, into ``args`` and said."""
-    with warnings.catch_warnings():  # the stand-in is announced below, in plain words
+    with warnings.catch_warnings(record=True) as caught:  # said below in plain words, one line each
         warnings.simplefilter("ignore", StandInWarning)
+        warnings.simplefilter("always", WeightsFileWarning)
         args.backbone_used = resolve_backbone(args.backbone)
+    for w in caught:
+        if issubclass(w.category, WeightsFileWarning) and not args.quiet:
+            print(f"warning: {w.message}", file=sys.stderr)
+        elif not issubclass(w.category, WeightsFileWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     args.precision_used = resolve_precision(args.precision)
     args.normalize_used = {"normalized": True, "raw": False}.get(args.network,
                                                                 args.backbone_used != "vgg16-hed")
@@ -163,7 +169,7 @@ def _network(args, say) -> None:
 
 def stylize(args) -> int:
     """Execute a parsed ``stylize`` command; returns the exit status (Figure 2's transfer,
-    PAPER.md eq. 7, on your own photo; notebook 05 does the same in Python)."""
+    docs/method.md eq. 7, on your own photo; notebook 05 does the same in Python)."""
     out, steps = _checked(args)
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
     _network(args, say)

@@ -1,6 +1,6 @@
 """Quick and full presets (``STYLETF_QUICK=1`` selects quick).
 
-Full mode follows the paper (PAPER.md, "Synthesis"): about 512 px on the long
+Full mode follows the paper (docs/method.md, "Synthesis"): about 512 px on the long
 side and enough Adam steps to converge. Quick mode shrinks sizes and steps so
 that every notebook together re-executes in minutes on a 2-core CPU (the
 figures are then small and rough, but every check still runs).
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from .backbones import describe_backbone
+from .backbones import describe_backbone, is_paper_network
 
 __all__ = ["is_quick", "preset", "mode_name", "report"]
 
@@ -33,7 +33,7 @@ def mode_name() -> str:
 
 def preset() -> dict:
     """The settings of the current mode, e.g. ``{"mode": "quick", "size": 64, "steps": 120}``:
-    PAPER.md, "Synthesis" (about 512 px) in full mode; every notebook's Parameters (01 first).
+    docs/method.md, "Synthesis" (about 512 px) in full mode; every notebook's Parameters (01 first).
 
     ``$STYLETF_SIZE`` and ``$STYLETF_STEPS`` override the mode's size and steps (e.g. full mode
     at 256 px on a CPU, where 512 px takes hours).
@@ -68,7 +68,7 @@ def report(backbone: str, *, size: int, steps: int | None = None, learning_rate:
     if steps is not None:
         lines.append(f"optimiser : Adam, {steps} steps, learning rate {learning_rate} (images in [0, 1])")
     rows = [("paper", "here")]
-    if backbone != "vgg19":
+    if not is_paper_network(backbone):
         rows.append(("ImageNet VGG-19", describe_backbone(backbone)))
     if steps is not None:
         rows.append(("L-BFGS (authors' code)", f"Adam, {steps} steps"))

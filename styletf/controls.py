@@ -29,7 +29,7 @@ def stylize(content, style, *, size=512, steps=500, alpha_beta=DEFAULT_ALPHA_BET
             backbone="auto", normalize="auto", precision="float32", seed=0, coarse_to_fine=None,
             snapshot_every=None, snapshot=None, progress=True) -> SynthesisResult:
     """Paint ``content`` in the style of ``style`` (one image or a list), with the controls
-    beyond the paper: Figure 2's transfer (PAPER.md, eq. 7) on your own photo; notebook 05.
+    beyond the paper: Figure 2's transfer (docs/method.md, eq. 7) on your own photo; notebook 05.
     Returns the ``SynthesisResult`` whose image is the final picture (after the colour step).
 
     size: the output's long side in px (with ``coarse_to_fine``: its last size).

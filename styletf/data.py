@@ -54,13 +54,13 @@ _CATALOG = _load_catalog()
 
 def catalog() -> dict[str, dict]:
     """All catalog entries by key (a copy): title, artist, year, url, sha256, licence, ...
-    The images of Figures 1-3 (PAPER.md, "Images"); notebook 00 loads the first."""
+    The images of Figures 1-3 (docs/method.md, "Images"); notebook 00 loads the first."""
     return {k: dict(v) for k, v in _CATALOG.items()}
 
 
 def keys() -> list[str]:
     """The catalog keys, e.g. ``["neckarfront", "shipwreck_of_the_minotaur", ...]``: the images of
-    Figures 1-3 (PAPER.md, "Images"), the reference set of the normalisation; notebook 00."""
+    Figures 1-3 (docs/method.md, "Images"), the reference set of the normalisation; notebook 00."""
     return list(_CATALOG)
 
 
@@ -82,7 +82,7 @@ def cache_dir() -> Path:
 
 
 def sha256_of(path: str | os.PathLike) -> str:
-    """Hex sha256 of a file's bytes: how every image of Figures 1-3 is checked (PAPER.md, "Images";
+    """Hex sha256 of a file's bytes: how every image of Figures 1-3 is checked (docs/method.md, "Images";
     notebook 00 fetches the first)."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -116,7 +116,7 @@ def _install(src_fileobj, dest: Path, expected: str, key: str, origin: str) -> P
 
 def fetch(key: str) -> Path:
     """Local path of catalog image ``key``, checked against its sha256 (module doc): the images of
-    Figures 1-3 (PAPER.md, "Images"); notebook 00 fetches the first."""
+    Figures 1-3 (docs/method.md, "Images"); notebook 00 fetches the first."""
     entry = info(key)
     expected, name = entry["sha256"], entry["file"]
     cached = cache_dir() / name

@@ -22,7 +22,7 @@ class InputError(StyleTFError, ValueError):
 
 
 class DataError(StyleTFError, OSError):
-    """An image or weights file that cannot be had or does not match its sha256 (PAPER.md,
+    """An image or weights file that cannot be had or does not match its sha256 (docs/method.md,
     "Images"; notebook 00 fetches the first image)."""
 
 

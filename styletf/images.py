@@ -34,7 +34,7 @@ from .errors import InputError
 __all__ = ["load_image", "save_image", "to_backbone", "from_backbone", "atomic_write", "psnr",
            "CAFFE_BGR_MEAN", "MAX_PIXELS"]
 
-# ImageNet channel means of the Caffe VGG models, in BGR order (PAPER.md, "Input").
+# ImageNet channel means of the Caffe VGG models, in BGR order (docs/method.md, "Network", input).
 CAFFE_BGR_MEAN = (103.939, 116.779, 123.68)
 
 #: Largest image (in pixels, width x height) that ``load_image`` opens by default; bigger
@@ -174,13 +174,13 @@ def _array_to_rgb(arr, name: str = "array") -> np.ndarray:
 
 def load_image(source, max_size: int | None = None):
     """Load an image as a float32 RGB tensor in [0, 1] of shape (1, H, W, 3): the photograph p
-    and the artwork a of PAPER.md, "Losses" (notebook 00 loads the first).
+    and the artwork a of docs/method.md, "Losses" (notebook 00 loads the first).
 
     ``source``: a catalog key (``"neckarfront"``, see ``styletf.data``), a path, an
     http(s) URL, a ``PIL.Image.Image``, or an array / tensor (see ``_array_to_rgb``).
     ``max_size``: if given, the image is resized (antialiased Lanczos) so that its
     long side is ``max_size`` pixels, keeping the aspect ratio. The paper used
-    about 512 px (PAPER.md, "Synthesis").
+    about 512 px (docs/method.md, "Synthesis").
     """
     if isinstance(source, Image.Image):
         arr = _pil_to_array(source)
@@ -241,7 +241,7 @@ def to_uint8(x) -> np.ndarray:
 
 def save_image(x, path: str | os.PathLike) -> Path:
     """Save an image (1, H, W, 3) or (H, W, 3) in [0, 1] as a PNG, atomically: a synthesised
-    image x (PAPER.md, "Synthesis"; ``SynthesisResult.save``, README's Quick start; the
+    image x (docs/method.md, "Synthesis"; ``SynthesisResult.save``, README's Quick start; the
     notebooks save whole figures, ``plotting.save_figure``, notebook 00 first)."""
     buf = io.BytesIO()
     Image.fromarray(to_uint8(x), mode="RGB").save(buf, format="PNG")
@@ -250,14 +250,14 @@ def save_image(x, path: str | os.PathLike) -> Path:
 
 def to_backbone(x):
     """RGB [0, 1] (B, H, W, 3) -> the VGG family's input: Caffe BGR, 0..255 minus the
-    ImageNet means (PAPER.md, "Network", input); same as ``keras.applications.vgg19.preprocess_input``.
+    ImageNet means (docs/method.md, "Network", input); same as ``keras.applications.vgg19.preprocess_input``.
     Notebook 00 convolves it by hand."""
     return keras.applications.imagenet_utils.preprocess_input(x * 255.0, mode="caffe")
 
 
 def from_backbone(y):
     """Inverse of ``to_backbone``: Caffe BGR mean-subtracted -> RGB in [0, 1] (not clipped)
-    (PAPER.md, "Network", input; notebook 00)."""
+    (docs/method.md, "Network", input; notebook 00)."""
     y = tf.convert_to_tensor(y)
     bgr = y + tf.constant(CAFFE_BGR_MEAN, dtype=y.dtype)
     return tf.reverse(bgr, axis=[-1]) / 255.0

@@ -1,4 +1,4 @@
-"""The paper's losses (PAPER.md, "Losses"), batched: each returns shape (B,).
+"""The paper's losses (docs/method.md, "Losses"), batched: each returns shape (B,).
 Notebook 00 checks each against numpy and its analytic gradient.
 
 Notation: a layer l has N_l filters and M_l = h * w positions; our F is stored
@@ -18,7 +18,7 @@ def _f32(x):
 
 
 def gram_matrix(features):
-    """G^l_ij = sum_k F^l_ik F^l_jk, not normalised (PAPER.md, "Representations"; eq. 3;
+    """G^l_ij = sum_k F^l_ik F^l_jk, not normalised (docs/method.md, "Representations"; eq. 3;
     notebook 00).
 
     features (B, h, w, N) -> (B, N, N).
@@ -28,7 +28,7 @@ def gram_matrix(features):
 
 
 def content_loss(features, target):
-    """L_content = 1/2 * sum_ij (F^l_ij - P^l_ij)^2 (PAPER.md, eq. 1; notebook 00, then 01).
+    """L_content = 1/2 * sum_ij (F^l_ij - P^l_ij)^2 (docs/method.md, eq. 1; notebook 00, then 01).
 
     features (B, h, w, N), target (B or 1, h, w, N) -> (B,).
     """
@@ -37,7 +37,7 @@ def content_loss(features, target):
 
 
 def style_layer_loss(features, target_gram):
-    """E_l = 1 / (4 N_l^2 M_l^2) * sum_ij (G^l_ij - A^l_ij)^2 (PAPER.md, eq. 4; notebook 00, then 02).
+    """E_l = 1 / (4 N_l^2 M_l^2) * sum_ij (G^l_ij - A^l_ij)^2 (docs/method.md, eq. 4; notebook 00, then 02).
 
     features (B, h, w, N), target_gram A (B or 1, N, N) -> (B,). Computed as
     sum(((G - A) / (2 N M))^2), the same value, to stay inside float32's range
@@ -52,7 +52,7 @@ def style_layer_loss(features, target_gram):
 
 
 def style_loss(features: dict, target_grams: dict, weights=None):
-    """L_style = sum_l w_l E_l (PAPER.md, eq. 5; notebook 02).
+    """L_style = sum_l w_l E_l (docs/method.md, eq. 5; notebook 02).
 
     features / target_grams: {layer: (B, h, w, N)} / {layer: (B or 1, N, N)}.
     weights: {layer: w_l} (a float, or a (B,) tensor for per-image weights);
@@ -74,7 +74,7 @@ def style_loss(features: dict, target_grams: dict, weights=None):
 def total_variation_loss(images):
     """Anisotropic total variation: sum over pixels and channels of |x[i+1,j] - x[i,j]|
     + |x[i,j+1] - x[i,j]| (``tf.image.total_variation``). Not in the paper: a common
-    extra against high-frequency noise (PAPER.md, "Synthesis"; notebook 05).
+    extra against high-frequency noise (docs/method.md, "Synthesis"; notebook 05).
     images (B, H, W, 3) in [0, 1] -> (B,).
     """
     return tf.image.total_variation(_f32(images))

@@ -1,5 +1,5 @@
-"""The normalised network (PAPER.md, "Network", from the CVPR version; notebook 03), and
-the offline stand-in's calibration.
+"""The normalised network (docs/method.md, "Normalisation", from the CVPR version; notebook 03),
+and the offline stand-in's calibration (docs/method.md, "The offline stand-in and its calibration").
 
 Every conv filter is rescaled by a positive factor s, each layer also undoing the rescaling
 of its inputs. ReLU is positively homogeneous and pooling commutes with a per-channel scale,
@@ -8,7 +8,7 @@ relative size of the losses - the meaning of alpha/beta - changes.
 
 - ``"mean"`` (the paper's, CVPR): s = the filter's mean activation over a reference set of
   images and all positions, so every filter's mean activation is 1.
-- ``"calibrated"`` (the stand-in's, README "The offline stand-in's calibration"): s = the
+- ``"calibrated"`` (the stand-in's, docs/method.md, "The offline stand-in and its calibration"): s = the
   filter's root-mean-square activation, so every filter's Gram diagonal G_ii / M is 1 on the
   reference set, divided by ``CALIBRATION["scale"]`` (x ``CALIBRATION["gain"]`` per layer). On
   the edge-tuned stand-in a few sparse filters fire rarely but strongly: at mean 1 their
@@ -20,7 +20,9 @@ Reference set: the catalog's six images (``styletf.data``), long side ``NORM_SIZ
 A filter that (almost) never fires on it - statistic below ``NORM_FLOOR`` x its layer's
 median - is divided by that median instead: divided by ~0 it would dominate every Gram
 matrix it enters (on the stand-in: 33 of conv2_1's 128 filters). The statistics are cached
-on disk per weights and pooling, next to the image cache.
+on disk next to the image cache, keyed by the weights themselves (``backbones.fingerprint``,
+a hash of the conv arrays: other weights under the same name or path never reuse stale
+statistics) and the pooling.
 """
 from __future__ import annotations
 
@@ -41,7 +43,7 @@ NORM_FLOOR = 0.01  # near-silent filters (statistic < NORM_FLOOR x layer median)
 NORM_VERSION = 2  # bump when the reference set or the procedure changes (invalidates caches)
 MODES = ("mean", "calibrated")
 
-#: The stand-in's calibration (module doc; README, "The offline stand-in's calibration"):
+#: The stand-in's calibration (module doc; docs/method.md, "The offline stand-in and its calibration"):
 #: every filter at root-mean-square activation ``scale`` on the reference set, the layers in
 #: ``gain`` that much more; ``content_layer`` is the layer whose reconstruction keeps what the
 #: paper's conv4_2 keeps (Figure 1): on the edge-tuned stand-in conv4_2 keeps only the skyline.
@@ -53,7 +55,7 @@ def reference_stats(features) -> dict:
     set and all positions: ``{"mean": {conv: m^l}, "rms": {conv: r^l}}``.
 
     ``features``: the *raw* network, images (1, H, W, 3) -> ``{conv: (1, h, w, N_l)}`` for
-    its ``features.layers`` (a ``FeatureExtractor``). PAPER.md, "Network" (CVPR); notebook 03.
+    its ``features.layers`` (a ``FeatureExtractor``). docs/method.md, "Normalisation" (CVPR); notebook 03.
     """
     convs, keys = list(features.layers), data.keys()
     sums = {n: 0.0 for n in convs}
@@ -70,7 +72,8 @@ def reference_stats(features) -> dict:
 
 def cached_stats(backbone: str, pooling: str, raw_network) -> dict:
     """``reference_stats(raw_network())`` for a concrete backbone and pooling, read from (or
-    written to) the on-disk cache next to the image cache. PAPER.md, "Network"; notebook 03."""
+    written to) the on-disk cache next to the image cache, keyed by the fingerprint of the
+    backbone's weights (their content, not their name). docs/method.md, "Normalisation"; notebook 03."""
     name = f"{fingerprint(backbone)}_{pooling}_{NORM_SIZE}px_v{NORM_VERSION}.npz"
     path = data.cache_dir().parent / "normalization" / name
     if path.is_file():
@@ -93,7 +96,7 @@ def _save(path: Path, means: dict) -> None:
 def factors(means: dict) -> dict:
     """The positive factor s^l (N_l,) of each filter, F'^l = F^l / s^l: its statistic on the
     reference set (the mean m^l for the paper's normalisation), or the layer's median for
-    near-silent filters (module doc). PAPER.md, "Network" (CVPR); notebook 03."""
+    near-silent filters (module doc). docs/method.md, "Normalisation" (CVPR); notebook 03."""
     out = {}
     for name, m in means.items():
         median = float(np.median(m[m > 0])) if np.any(m > 0) else 1.0
@@ -105,7 +108,7 @@ def calibrated_factors(rms: dict) -> dict:
     """The stand-in's calibration (module doc): s^l = r^l / (scale x gain_l), from the
     filters' root-mean-square activations r^l on the reference set, floored like ``factors``.
     Not in the paper: it gives the paper's alpha/beta their meaning on another network
-    (README, "The offline stand-in's calibration"); notebooks 03 and 04."""
+    (docs/method.md, "The offline stand-in and its calibration"); notebooks 03 and 04."""
     gain = CALIBRATION["gain"]
     return {name: s / np.float32(CALIBRATION["scale"] * gain.get(name, 1.0))
             for name, s in factors(rms).items()}
@@ -115,7 +118,7 @@ def normalized_weights(weights: dict, scale: dict) -> dict:
     """Rescale conv l by 1/s^l on its outputs and by s^(l-1) on its inputs, so that
     F'^l = F^l / s^l. ``weights``: ``{conv: (kernel (3, 3, C_in, N), bias (N,))}`` in network
     order (``backbones.conv_weights``); ``scale``: ``{conv: s^l}`` (``factors``).
-    PAPER.md, "Network" (CVPR); notebook 03."""
+    docs/method.md, "Normalisation" (CVPR); notebook 03."""
     out, prev = {}, None
     for name, (kernel, bias) in weights.items():
         m = scale[name]  # (N,)

@@ -1,4 +1,4 @@
-"""The objective (PAPER.md, "Losses", eq. 7), per image of a batch (notebook 03):
+"""The objective (docs/method.md, "Losses", eq. 7), per image of a batch (notebook 03):
 
     L_total(p, a, x) = alpha * L_content(p, x) + beta * L_style(a, x)   (+ tv_weight * TV(x))
 
@@ -21,7 +21,7 @@ __all__ = ["Objective", "per_image"]
 
 def per_image(name, value, batch):
     """A scalar or a length-``batch`` sequence of numbers >= 0 -> (B,) float32 tensor: alpha,
-    beta or w_l per image (PAPER.md, eq. 7; Figure 3, notebook 04)."""
+    beta or w_l per image (docs/method.md, eq. 7; Figure 3, notebook 04)."""
     values = list(value) if isinstance(value, (list, tuple, np.ndarray)) else [value] * batch
     if len(values) != batch:
         raise InputError(f"{name} has {len(values)} values for a batch of {batch}")
@@ -30,7 +30,7 @@ def per_image(name, value, batch):
 
 class Objective:
     """``objective(x)`` -> ``{"total", "content", "style", "tv"}``, each (B,): L_total of eq. 7
-    and its unweighted terms, for images x (B, H, W, 3) in [0, 1] (PAPER.md, "Losses";
+    and its unweighted terms, for images x (B, H, W, 3) in [0, 1] (docs/method.md, "Losses";
     notebook 03).
 
     ``alpha``, ``beta``: (B,) tensors (``per_image``); ``style_weights``: {layer: w_l}, a float

@@ -1,4 +1,4 @@
-"""Gradient descent on the image (PAPER.md, "Synthesis"; notebook 01, both optimisers: 05).
+"""Gradient descent on the image (docs/method.md, "Synthesis"; notebook 01, both optimisers: 05).
 
 Adam (the default) takes its gradient from ``tf.GradientTape`` and updates the image
 inside a ``tf.function``, clipping it to [0, 1] after each step. L-BFGS-B (SciPy; the
@@ -26,7 +26,7 @@ TERMS = ("total", "content", "style", "tv")
 
 @dataclass
 class Run:
-    """What ``minimize`` did (PAPER.md, "Synthesis"; notebook 01)."""
+    """What ``minimize`` did (docs/method.md, "Synthesis"; notebook 01)."""
 
     history: dict  # {"total", "content", "style", "tv"}: (steps_done, B), at the start of each step
     final: dict  # the same losses of the image left in x: (B,) each
@@ -39,7 +39,7 @@ class Run:
 
 
 def check_optimizer(optimizer) -> None:
-    """"adam", "lbfgs" or a ``keras.optimizers.Optimizer``, else a clear error (PAPER.md,
+    """"adam", "lbfgs" or a ``keras.optimizers.Optimizer``, else a clear error (docs/method.md,
     "Synthesis"; notebook 05)."""
     if not (optimizer in ("adam", "lbfgs") or isinstance(optimizer, keras.optimizers.Optimizer)):
         raise InputError(f"optimizer must be 'adam', 'lbfgs' or a keras optimizer, got {optimizer!r}")
@@ -98,7 +98,7 @@ def minimize(x: tf.Variable, objective: Objective, *, steps: int, optimizer="ada
     (used as is), or "lbfgs" (SciPy's L-BFGS-B, ``steps`` iterations, tolerances 0: it stops
     early only if its line search fails; a batch is one problem). ``callback(step, x, losses)``
     after each step; True stops. Ctrl-C stops with the image of the last completed step.
-    PAPER.md, "Synthesis" (the gradient from ``tf.GradientTape``); notebook 01, L-BFGS: 05.
+    docs/method.md, "Synthesis" (the gradient from ``tf.GradientTape``); notebook 01, L-BFGS: 05.
     """
     adam, name, learning_rate = _optimizer(optimizer, learning_rate)
     log = _Log(x, steps, f"synthesis ({objective.extractor.backbone}, {name})", callback, progress)

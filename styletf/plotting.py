@@ -60,7 +60,7 @@ def show_images(images, titles=None, ncols=None, panel_size=3.0, suptitle=None, 
 def plot_losses(histories: dict, key: str = "total", ax=None, title=None):
     """Loss curves (log scale): ``histories`` maps a label to a result's ``history``
     (or to an array of values per step); ``key`` picks total / content / style: the terms of
-    PAPER.md's eq. 7 per step (notebook 01)."""
+    docs/method.md's eq. 7 per step (notebook 01)."""
     import matplotlib.pyplot as plt
 
     if ax is None:
@@ -79,7 +79,7 @@ def plot_losses(histories: dict, key: str = "total", ax=None, title=None):
 
 def mark_backbone(fig, backbone: str, description: str):
     """Write the backbone under the figure; in red capitals when it is the stand-in, not the
-    paper's network (PAPER.md, "Network"; notebook 00)."""
+    paper's network (docs/method.md, "Network"; notebook 00)."""
     standin = backbone == "vgg16-hed"
     text = (f"OFFLINE STAND-IN backbone ({description}); not the paper's figure" if standin
             else f"backbone: {description}")
@@ -98,12 +98,15 @@ def output_dir() -> Path:
 
 
 def save_figure(fig, name: str, settings: dict, folder=None) -> Path:
-    """Save ``fig`` as ``<name>_<mode>_<backbone>_<size>px_<steps>steps.png`` with a JSON
-    sidecar holding all ``settings``; both written atomically. Returns the PNG's path. The
+    """Save ``fig`` as ``<name>_<mode>_<backbone>_<size>px_<steps>steps.png`` (a weights file as
+    ``file-<its name>``) with a JSON sidecar holding all ``settings``; both written atomically. Returns the PNG's path. The
     paper's Figures 1-3 (notebooks 01-04; notebook 00 saves the first figure)."""
-    parts = [name] + [str(settings[k]) + suffix for k, suffix in
+    shown = dict(settings)
+    if "backbone" in shown and Path(str(shown["backbone"])).name != str(shown["backbone"]):
+        shown["backbone"] = "file-" + Path(str(shown["backbone"])).stem  # a weights file: its name only
+    parts = [name] + [str(shown[k]) + suffix for k, suffix in
                       (("mode", ""), ("backbone", ""), ("size", "px"), ("steps", "steps"))
-                      if k in settings]
+                      if k in shown]
     stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", "_".join(parts))
     folder = Path(folder) if folder is not None else output_dir()
     buf = io.BytesIO()

@@ -45,7 +45,7 @@ def reproduce(notebooks: str | Path = REPO_NOTEBOOKS, out: str | Path = "outputs
               only: str | None = None) -> int:
     """Execute every numbered notebook in order; write executed copies and figures to ``out``.
     Returns the exit status: 1 if a notebook failed (the others still run). Figures 1-3 of
-    PAPER.md, "The figures" (notebooks 00-05)."""
+    docs/method.md, "The figures" (notebooks 00-05)."""
     try:
         import nbclient  # noqa: F401 - the notebook tools are needed by this command only
         import nbformat  # noqa: F401

@@ -18,7 +18,7 @@ __all__ = ["SynthesisResult", "SynthesisInterrupted", "describe", "join_chunks",
 
 @dataclass
 class SynthesisResult:
-    """What ``synthesize`` returns (PAPER.md, "Synthesis"; notebook 01).
+    """What ``synthesize`` returns (docs/method.md, "Synthesis"; notebook 01).
 
     image: (B, H, W, 3) float32 in [0, 1] - the last finite image.
     history: {"total", "content", "style", "tv"}: arrays (steps_done, B), the
@@ -71,7 +71,7 @@ class SynthesisInterrupted(KeyboardInterrupt):
 
 def describe(source):
     """A JSON-able name for an image argument (paths and keys as given, arrays by shape), for
-    the settings: the p and a of PAPER.md, "Losses" (notebook 01 first)."""
+    the settings: the p and a of docs/method.md, "Losses" (notebook 01 first)."""
     if source is None or isinstance(source, str):
         return source
     if isinstance(source, os.PathLike):

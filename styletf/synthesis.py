@@ -1,4 +1,4 @@
-"""Synthesis by gradient descent on the image (PAPER.md, "Synthesis"; notebooks 01-04).
+"""Synthesis by gradient descent on the image (docs/method.md, "Synthesis"; notebooks 01-04).
 
 ``synthesize`` follows the paper's Methods: load the images, take the targets once
 (``styletf.targets``), build the objective of eq. 7 (``styletf.objective``), start from
@@ -38,7 +38,7 @@ def synthesize(content=None, style=None, *, content_layers=None,
                normalize=False, precision="float32", optimizer="adam", batch_size=None,
                style_blend=None, style_scale=1.0, extractor=None, callback=None,
                progress=True) -> SynthesisResult:
-    """Optimise an image so its VGG responses match the targets (PAPER.md, eq. 7; notebooks 01-04).
+    """Optimise an image so its VGG responses match the targets (docs/method.md, eq. 7; notebooks 01-04).
 
     content, style: images (anything ``load_image`` takes, or (1, H, W, 3) tensors); no content
         image: a style reconstruction (alpha unused); no style image: a content reconstruction
@@ -177,7 +177,7 @@ def _output_shape(extractor, content, styles, shape, batch) -> tuple:
 
 
 def initial_image(init, shape, content, seed):
-    """(B, H, W, 3) starting image: seeded white noise (the paper's: PAPER.md, "Synthesis"),
+    """(B, H, W, 3) starting image: seeded white noise (the paper's: docs/method.md, "Synthesis"),
     the content image, or a given image (notebook 01; the other starts: notebook 05)."""
     b, h, w, _ = shape
     if isinstance(init, str) and init == "noise":
@@ -249,7 +249,7 @@ def stages(size: int, steps: int = 100) -> tuple[list, list]:
     """The coarse-to-fine schedule for an output of long side ``size``: (sizes, steps per
     stage). The sizes halve from ``size`` down to at least 64 px, three at most; the first
     stage, from white noise, gets twice ``steps``. Not in the paper (its synthesis is one
-    size, PAPER.md "Synthesis"): on the offline stand-in, white noise at full size leaves a
+    size, docs/method.md "Synthesis"): on the offline stand-in, white noise at full size leaves a
     fine grain that an edge detector's features never see, so they never remove it; noise
     at a quarter of the size, upsampled, has none. Notebooks 01-04 use it."""
     size = check_number("size", size, positive=True, integer=True)

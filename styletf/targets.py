@@ -1,4 +1,4 @@
-"""What the synthesised image must match, computed once (PAPER.md, "Losses"; notebooks 01-03).
+"""What the synthesised image must match, computed once (docs/method.md, "Losses"; notebooks 01-03).
 
 P^l: the photo's responses F^l(p) on the content layers. A^l: the painting's Gram
 matrices G^l(a) on the style layers. Beyond the paper (notebook 05): several paintings
@@ -21,7 +21,7 @@ __all__ = ["Targets", "load", "compute", "content_targets", "style_targets", "as
 
 @dataclass
 class Targets:
-    """P^l and A^l of PAPER.md, "Losses" (notebooks 01-03)."""
+    """P^l and A^l of docs/method.md, "Losses" (notebooks 01-03)."""
 
     content: dict  # P^l: {layer: (1 or B, h, w, N_l)}
     style: dict  # A^l: {layer: (1 or B, N_l, N_l)}, blended, for the output's M_l
@@ -30,7 +30,7 @@ class Targets:
 def as_image(source, size, name):
     """``load_image(source, size)``, its errors prefixed with the input's ``name``; a (B, H, W, 3)
     tensor is taken as it is when no ``size`` is asked. None stays None. The images p and a of
-    PAPER.md, "Losses" (notebook 01 first)."""
+    docs/method.md, "Losses" (notebook 01 first)."""
     if source is None:
         return None
     if isinstance(source, (tf.Tensor, tf.Variable)) and size is None:
@@ -51,7 +51,7 @@ def load(content, style, *, size=None, shape=None, style_scale=1.0, style_blend=
     output's long side (``size``, else the photo's, else ``shape``'s; with none of them, at
     ``style_scale`` times its own), so 0.5 gives strokes half as large. ``style_blend``: one
     weight per painting (default equal), scaled to sum 1. Returns (content (1 or B, H, W, 3)
-    or None, [painting (1 or B, H', W', 3)], [w_s]). PAPER.md, "Losses"; notebooks 01-03, 05.
+    or None, [painting (1 or B, H', W', 3)], [w_s]). docs/method.md, "Losses"; notebooks 01-03, 05.
     """
     styles = list(style) if isinstance(style, (list, tuple)) else ([] if style is None else [style])
     content = as_image(content, size, "content")
@@ -88,7 +88,7 @@ def _blend_weights(style_blend, styles) -> list[float]:
 
 
 def content_targets(extractor: FeatureExtractor, content, layers) -> dict:
-    """P^l = F^l(p) on each content layer: {layer: (1 or B, h, w, N_l)} (PAPER.md, "Losses";
+    """P^l = F^l(p) on each content layer: {layer: (1 or B, h, w, N_l)} (docs/method.md, "Losses";
     Figure 1, top row; notebook 01)."""
     if not layers:
         return {}
@@ -103,7 +103,7 @@ def style_targets(extractor: FeatureExtractor, styles, blend, layers, out_hw) ->
     M_l(a_s) the painting's, so a painting of another size or shape asks for the same
     texture per position. The blend's loss differs from sum_s w_s E_l(s) by a constant only,
     so its gradient is that of the weighted sum of per-style losses (jcjohnson's
-    neural-style blends that way), at the cost of one. PAPER.md, "Losses"; Figure 1, bottom
+    neural-style blends that way), at the cost of one. docs/method.md, "Losses"; Figure 1, bottom
     row; notebook 02 (blends and scale: notebook 05).
     """
     grams = {}
@@ -121,7 +121,7 @@ def style_targets(extractor: FeatureExtractor, styles, blend, layers, out_hw) ->
 
 def compute(extractor: FeatureExtractor, content, styles, blend, content_layers, style_layers,
             out_hw) -> Targets:
-    """P^l of the photo and A^l of the paintings, once, before the steps (PAPER.md, "Losses";
+    """P^l of the photo and A^l of the paintings, once, before the steps (docs/method.md, "Losses";
     notebook 03)."""
     return Targets(content=content_targets(extractor, content, content_layers),
                    style=style_targets(extractor, styles, blend, style_layers, out_hw))

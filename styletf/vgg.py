@@ -1,6 +1,6 @@
 """The network as the paper uses it: VGG conv trunks, paper layer names, average pooling.
 
-PAPER.md, "Network": the 16 conv and 5 pooling layers of ImageNet VGG-19, max pooling
+docs/method.md, "Network": the 16 conv and 5 pooling layers of ImageNet VGG-19, max pooling
 replaced by average pooling. A layer name such as ``conv4_2`` is the output of the 2nd
 conv of block 4 **after ReLU** (Keras ``block4_conv2``, whose Conv2D has the ReLU fused
 in). The weights come from ``styletf.backbones``; ``normalize=True`` rescales them as
@@ -25,7 +25,7 @@ __all__ = ["FeatureExtractor", "resolve_precision", "resolve_network", "default_
            "normalization_stats", "normalization_factors",
            "PAPER_STYLE_LAYERS", "PAPER_CONTENT_LAYERS", "PRECISIONS", "NETWORKS"]
 
-# Figure 2's choice (PAPER.md): content conv4_2, style conv1_1 ... conv5_1.
+# Figure 2's choice (docs/method.md): content conv4_2, style conv1_1 ... conv5_1.
 PAPER_CONTENT_LAYERS = ("conv4_2",)
 PAPER_STYLE_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
 
@@ -38,7 +38,7 @@ def resolve_network(backbone: str, normalize) -> str:
     ``False``/"raw" - the weights as trained; "mean" - the paper's normalisation (mean
     activation 1 per filter, CVPR); "calibrated" - the offline stand-in's (``styletf.normalize``);
     ``True`` - the network in whose units the paper's alpha/beta hold: "mean" on ImageNet VGG19,
-    "calibrated" on any other weights. PAPER.md, "Network"; notebook 03."""
+    "calibrated" on any other weights. docs/method.md, "The offline stand-in and its calibration"; notebook 03."""
     if normalize is True:
         return "mean" if is_paper_network(backbone) else "calibrated"
     if normalize is False or normalize is None:
@@ -51,7 +51,7 @@ def resolve_network(backbone: str, normalize) -> str:
 def default_content_layers(network: str) -> tuple:
     """The content layers of Figure 2: the paper's conv4_2, but conv3_2 on the calibrated
     network (``normalize.CALIBRATION``: on the edge-tuned stand-in conv4_2 keeps only the
-    skyline, conv3_2 keeps the houses as the paper's conv4_2 does). PAPER.md, Figure 2;
+    skyline, conv3_2 keeps the houses as the paper's conv4_2 does). docs/method.md, "The figures";
     notebook 03."""
     return (norm.CALIBRATION["content_layer"],) if network == "calibrated" else PAPER_CONTENT_LAYERS
 
@@ -134,7 +134,7 @@ def resolve_precision(precision: str = "auto") -> str:
 def normalization_stats(backbone: str, pooling: str = "avg") -> dict:
     """Mean and root-mean-square activation (N_l,) of every conv filter of the *raw* network
     over the reference set and all positions (``normalize.reference_stats``), cached on disk.
-    PAPER.md, "Network" (CVPR); notebook 03."""
+    docs/method.md, "Normalisation" (CVPR); notebook 03."""
     convs = [n for n in layer_names(arch_of(backbone)) if n.startswith("conv")]
     return norm.cached_stats(backbone, pooling, lambda: FeatureExtractor(convs, backbone=backbone, pooling=pooling))
 
@@ -142,7 +142,7 @@ def normalization_stats(backbone: str, pooling: str = "avg") -> dict:
 def normalization_factors(backbone: str, pooling: str = "avg", network: str = "mean") -> dict:
     """The positive factor s^l (N_l,) of each filter, F'^l = F^l / s^l, of the "mean"
     (``normalize.factors``) or "calibrated" (``normalize.calibrated_factors``) network.
-    PAPER.md, "Network" (CVPR); notebook 03."""
+    docs/method.md, "Normalisation" (CVPR); notebook 03."""
     stats = normalization_stats(backbone, pooling)
     return norm.calibrated_factors(stats["rms"]) if network == "calibrated" else norm.factors(stats["mean"])
 
@@ -171,7 +171,7 @@ def _trunk(weights: dict, arch: str, names: list, outputs: tuple, pooling: str, 
 
 
 class FeatureExtractor:
-    """Maps images to the responses F^l of the requested layers (PAPER.md, "Representations";
+    """Maps images to the responses F^l of the requested layers (docs/method.md, "Representations";
     notebook 00).
 
     ``extractor(images)`` takes images as ``load_image`` gives them, float RGB in
@@ -189,8 +189,9 @@ class FeatureExtractor:
 
     Attributes: ``layers`` (paper names, in request order), ``backbone`` (the
     concrete backbone used, e.g. ``"vgg16-hed"``), ``description``,
-    ``is_standin``, ``pooling``, ``network`` ("raw", "mean", "calibrated"), ``normalize``
-    (``network != "raw"``), ``precision``, ``min_size`` (smallest usable image side).
+    ``is_standin``, ``is_paper_network`` (ImageNet VGG19 as Keras publishes it, md5 checked:
+    ``backbones.is_paper_network``), ``pooling``, ``network`` ("raw", "mean", "calibrated"),
+    ``normalize`` (``network != "raw"``), ``precision``, ``min_size`` (smallest usable image side).
     """
 
     def __init__(self, layers, backbone: str = "auto", pooling: str = "avg", normalize=False,
@@ -204,6 +205,7 @@ class FeatureExtractor:
         self.precision = resolve_precision(precision)
         self.description = describe_backbone(self.backbone) + _NETWORK_NOTE[self.network]
         self.is_standin = self.backbone == "vgg16-hed"
+        self.is_paper_network = is_paper_network(self.backbone)
         arch = arch_of(self.backbone)
         self.layers = _check_layers(layers, arch, self.backbone)
         order = layer_names(arch)
@@ -219,12 +221,12 @@ class FeatureExtractor:
     def positions(self, height: int, width: int) -> dict:
         """M_l, the number of positions of each layer for an input of height x width:
         (height // 2^k) * (width // 2^k) after k poolings (each floors the size by 2).
-        PAPER.md, "Representations"; notebook 02."""
+        docs/method.md, "Representations"; notebook 02."""
         return {n: (height // 2 ** k) * (width // 2 ** k) for n, k in self._pools.items()}
 
     def check_size(self, height: int, width: int) -> None:
         """Clear error if an image is too small to leave a position in the deepest layer
-        (M_l >= 1, PAPER.md, "Representations"; notebook 01)."""
+        (M_l >= 1, docs/method.md, "Representations"; notebook 01)."""
         if min(height, width) < self.min_size:
             deepest = max(self.layers, key=self._pools.get)
             raise InputError(

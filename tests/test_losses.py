@@ -1,4 +1,4 @@
-"""styletf.losses against numpy transcriptions of PAPER.md's formulas, and the
+"""styletf.losses against numpy transcriptions of docs/method.md's formulas, and the
 paper's analytic gradients against tf.GradientTape."""
 import numpy as np
 import pytest
@@ -94,7 +94,7 @@ def test_losses_are_float32_for_bfloat16_features(batch):
     assert losses.style_layer_loss(fb, losses.gram_matrix(p)).dtype == tf.float32
 
 
-# --- PAPER.md's analytic gradients, against autodiff ------------------------------------------
+# --- docs/method.md's analytic gradients, against autodiff -----------------------------------
 # F = ReLU(Z) as in the network; the paper's dL/dF is zero where F <= 0, so we compare
 # autodiff's dL/dZ (= dL/dF * 1[F > 0]) with the formulas.
 

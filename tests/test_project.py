@@ -1,5 +1,6 @@
 """The project around the library: presets, the README's promises, the main command,
 the badge script, and a notebook that runs alone."""
+import importlib.util
 import json
 import math
 import re
@@ -106,3 +107,28 @@ def test_reproduce_reports_a_failing_notebook_and_runs_the_rest(tmp_path):
     executed = nbformat.read(out / "02_good.ipynb", as_version=4)
     assert "fine" in executed.cells[0].outputs[0]["text"]  # the next notebook still ran
     assert (out / "01_bad.ipynb").is_file()
+
+
+def test_the_code_cites_sections_and_equations_that_docs_method_has():
+    method = (ROOT / "docs" / "method.md").read_text()
+    sections = set(re.findall(r"^## (.+)$", method, re.M))
+    equations = set(re.findall(r"^> \((\d)\)", method, re.M))
+    cited, numbers = set(), set()
+    for path in sorted((ROOT / "styletf").glob("*.py")):
+        text = path.read_text()
+        cited |= set(re.findall(r'docs/method\.md,? "([^"]+)"', text))
+        numbers |= {n for group in re.findall(r"docs/method\.md,? eqs?\. ([\d–-]+)", text)
+                    for n in re.findall(r"\d", group)}
+    assert cited and cited <= sections, cited - sections
+    assert numbers and numbers <= equations, numbers - equations
+    assert not any("PAPER.md" in p.read_text() for p in (ROOT / "styletf").glob("*.py"))
+
+
+def test_readme_shows_the_setup_cell_that_the_notebooks_have():
+    spec = importlib.util.spec_from_file_location("badges", ROOT / "tools" / "badges.py")
+    badges = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(badges)
+    cell = badges.SETUP.format(url=badges.settings()["install"])
+    shown = re.search(r"## Colab, and forks\n.*?```python\n(.+?)\n```", README, re.S).group(1)
+    assert all(line.strip() in cell for line in shown.splitlines()), shown
+    assert "PAPER.md" not in README and "(docs/method.md)" in README

@@ -41,6 +41,6 @@ def test_public_functions_name_the_paper_and_a_notebook():
             if node.name.startswith("_"):
                 continue
             doc = ast.get_docstring(node) or ""
-            if "notebook" not in doc.lower() or not any(s in doc for s in ("PAPER.md", "eq.", "Figure", "paper")):
+            if "notebook" not in doc.lower() or not any(s in doc for s in ("docs/method.md", "eq.", "Figure", "paper")):
                 missing.append(f"{name}.{node.name}")
     assert missing == []

