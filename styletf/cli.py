@@ -8,23 +8,20 @@ Exit status: 0 success, 2 bad usage or input (one line on stderr), 1 failure dur
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
-import shlex
 import sys
 import warnings
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from . import benchmark, color, controls, data, preflight
+from . import benchmark, color, controls, preflight, sidecar
 from .backbones import StandInWarning, WeightsFileWarning, describe_backbone, resolve_backbone
 from .errors import InputError, StyleTFError
-from .images import atomic_write, file_url_path, save_image
+from .images import file_url_path, save_image
 from .reproduce import REPO_NOTEBOOKS, reproduce
-from .result import SynthesisInterrupted, SynthesisResult
+from .result import SynthesisInterrupted
 from .synthesis import DEFAULT_LEARNING_RATE
-from .vgg import PAPER_CONTENT_LAYERS, PAPER_STYLE_LAYERS, PRECISIONS, resolve_precision
+from .vgg import PAPER_STYLE_LAYERS, PRECISIONS, resolve_network, resolve_precision
 
 __all__ = ["main", "stylize", "add_stylize"]
 
@@ -50,6 +47,10 @@ def _ints(text):
         raise argparse.ArgumentTypeError(f"expected comma-separated whole numbers, got {text!r}") from None
 
 
+def _stages(text):
+    return text if text in ("auto", "none") else _ints(text)
+
+
 def _names(text):
     return [v.strip() for v in text.split(",") if v.strip()]
 
@@ -66,13 +67,15 @@ def add_stylize(sub) -> argparse.ArgumentParser:
     p.add_argument("style", nargs="+", help="one or more paintings (paths, URLs or catalog keys)")
     p.add_argument("-o", "--output", required=True, help="output PNG; OUT.json is written beside it")
     p.add_argument("--size", type=int, default=None, help="long side of the output in px (default 512)")
-    p.add_argument("--steps", type=_ints, default=[500],
-                   help="optimiser steps (with --coarse-to-fine: per stage, one or one per size; default 500)")
+    p.add_argument("--steps", type=_ints, default=None,
+                   help="optimiser steps: per stage, one or one per size (default: 100 per stage and 200 "
+                        "in the first; without stages 300 for lbfgs, 500 for adam)")
     p.add_argument("--alpha-beta", type=float, default=controls.DEFAULT_ALPHA_BETA,
                    help="content/style weight ratio in the paper's units (default %(default)g; the "
                         "paper uses 1e-3 and 1e-4; larger keeps more of the photo)")
-    p.add_argument("--content-layers", type=_names, default=list(PAPER_CONTENT_LAYERS),
-                   help="comma-separated paper layer names (default: conv4_2)")
+    p.add_argument("--content-layers", type=_names, default=None,
+                   help="comma-separated paper layer names (default: conv4_2; conv3_2 on the "
+                        "calibrated offline stand-in)")
     p.add_argument("--style-layers", type=_names, default=list(PAPER_STYLE_LAYERS),
                    help="comma-separated (default: conv1_1,conv2_1,conv3_1,conv4_1,conv5_1)")
     p.add_argument("--style-blend", type=_floats, default=None,
@@ -83,23 +86,26 @@ def add_stylize(sub) -> argparse.ArgumentParser:
                    help="keep the photo's colours: luminance-only transfer, or the style recoloured "
                         "by histogram (mean and covariance) matching (default: none)")
     p.add_argument("--init", default="noise", help="noise (the paper's), content, or an image path")
-    p.add_argument("--optimizer", choices=("adam", "lbfgs"), default="adam")
+    p.add_argument("--optimizer", choices=("lbfgs", "adam"), default="lbfgs",
+                   help="lbfgs (default, the authors': SciPy's L-BFGS-B) or adam")
     p.add_argument("--lr", type=float, default=DEFAULT_LEARNING_RATE, help="Adam's step size (default %(default)g)")
     p.add_argument("--tv", type=float, default=0.0, help="total-variation weight (default 0, the paper's)")
     p.add_argument("--pooling", choices=("avg", "max"), default="avg", help="default: avg (the paper's)")
     p.add_argument("--backbone", default="auto",
                    help="auto (ImageNet VGG19 if available, else the offline stand-in), vgg19, "
                         "vgg16-hed, random, or a .h5 weights file")
-    p.add_argument("--network", choices=("auto", "normalized", "raw"), default="auto",
-                   help="normalized: the paper's (--alpha-beta in the paper's units); raw: the "
-                        "weights as trained; auto (default): normalized, but raw on the offline "
-                        "stand-in, where normalisation leaves the colours unmatched")
+    p.add_argument("--network", choices=("auto", "normalized", "calibrated", "raw"), default="auto",
+                   help="auto (default): the network in whose units --alpha-beta is the paper's - "
+                        "normalized on ImageNet VGG19, calibrated on the offline stand-in; normalized: "
+                        "the paper's mean-activation normalisation; calibrated: the stand-in's; raw: "
+                        "the weights as trained")
     p.add_argument("--precision", choices=PRECISIONS, default="float32")
     p.add_argument("--seed", type=int, default=0, help="seed of the noise start (default 0)")
     p.add_argument("--save-every", type=int, default=None, metavar="N",
                    help="also write OUT_<step>.png every N steps")
-    p.add_argument("--coarse-to-fine", type=_ints, default=None, metavar="S1,S2,...",
-                   help="increasing sizes, e.g. 256,512,1024: optimise small, upsample, go on")
+    p.add_argument("--coarse-to-fine", type=_stages, default="auto", metavar="S1,S2,...",
+                   help="increasing sizes, e.g. 256,512,1024: optimise small, upsample, go on; auto "
+                        "(default): halvings of --size down to 64 px, three at most; none: one size")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary (errors only)")
     return p
 
@@ -138,11 +144,12 @@ def _checked(args) -> tuple[Path, int | list]:
     if args.style_layers == []:
         raise InputError("--style-layers is empty; name at least one layer (or leave the option out "
                          "for the paper's conv1_1..conv5_1)")
-    preflight.check_memory((args.coarse_to_fine or [args.size or 512])[-1], args.style_scale, args.optimizer,
-                           args.content, args.style)
-    steps = args.steps[0] if len(args.steps) == 1 else args.steps
-    if isinstance(steps, list) and not args.coarse_to_fine:
-        raise InputError("--steps takes one number (several only with --coarse-to-fine, one per size)")
+    explicit = isinstance(args.coarse_to_fine, list)
+    preflight.check_memory((args.coarse_to_fine if explicit else [args.size or 512])[-1], args.style_scale,
+                           args.optimizer, args.content, args.style)
+    steps = args.steps[0] if args.steps and len(args.steps) == 1 else args.steps
+    if isinstance(steps, list) and not explicit:
+        raise InputError("--steps takes one number (several only with --coarse-to-fine S1,S2,..., one per size)")
     return out, steps
 
 
@@ -158,13 +165,16 @@ def _network(args, say) -> None:
         elif not issubclass(w.category, WeightsFileWarning):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     args.precision_used = resolve_precision(args.precision)
-    args.normalize_used = {"normalized": True, "raw": False}.get(args.network,
-                                                                args.backbone_used != "vgg16-hed")
-    say(f"backbone: {describe_backbone(args.backbone_used)}; "
-        f"{'normalised' if args.normalize_used else 'raw (un-normalised)'} network")
+    args.normalize_used = resolve_network(args.backbone_used, {"auto": True, "normalized": "mean", "raw": False}.get(
+        args.network, args.network))
+    say(f"backbone: {describe_backbone(args.backbone_used)}; {_NETWORK_WORDS[args.normalize_used]} network")
     if args.backbone_used == "vgg16-hed":
         say("note: this is the offline stand-in, not the paper's ImageNet VGG19: textures and colours "
             "differ from the paper's (README, Backbones, says how to get the real weights)")
+
+
+_NETWORK_WORDS = {"raw": "raw (un-normalised)", "mean": "normalised (the paper's)",
+                  "calibrated": "calibrated (the offline stand-in's, docs/method.md)"}
 
 
 def stylize(args) -> int:
@@ -182,24 +192,26 @@ def stylize(args) -> int:
 
     try:
         result = controls.stylize(
-            args.content, args.style, size=args.size if args.coarse_to_fine else (args.size or 512),
+            args.content, args.style,
+            size=args.size if isinstance(args.coarse_to_fine, list) else (args.size or 512),
             steps=steps, alpha_beta=args.alpha_beta, content_layers=args.content_layers,
             style_layers=args.style_layers, style_blend=args.style_blend, style_scale=args.style_scale,
             preserve_colors=args.preserve_colors, init=args.init, optimizer=args.optimizer,
             learning_rate=args.lr, tv_weight=args.tv, pooling=args.pooling, backbone=args.backbone_used,
             normalize=args.normalize_used, precision=args.precision_used, seed=args.seed,
-            coarse_to_fine=args.coarse_to_fine, snapshot_every=args.save_every, snapshot=snapshot,
+            coarse_to_fine=None if args.coarse_to_fine == "none" else args.coarse_to_fine,
+            snapshot_every=args.save_every, snapshot=snapshot,
             progress=not args.quiet)
     except SynthesisInterrupted as e:
-        _write(e.result, out, args, "interrupted")
+        sidecar.write(e.result, out, args, "interrupted")
         print(f"interrupted: wrote the image after {e.result.steps_done} steps to {out} "
               f"(and {out.with_suffix('.json')})", file=sys.stderr)
         return 130
     if result.stopped:  # non-finite losses: the last finite image is kept and written
-        _write(result, out, args, "failed")
+        sidecar.write(result, out, args, "failed")
         print(f"error: {result.stopped}; wrote the last finite image to {out}", file=sys.stderr)
         return 1
-    _write(result, out, args, "done")
+    sidecar.write(result, out, args, "done")
     losses = ", ".join(f"{k} {float(v[0]):.4g}" for k, v in result.final.items() if k != "tv" or args.tv)
     stages = "".join(f"  {size} px: {n} steps, {seconds:.1f} s\n"  # coarse to fine
                      for size, n, seconds in result.extra.get("stages", []))
@@ -207,55 +219,6 @@ def stylize(args) -> int:
         f"{result.steps_done} steps in {result.wall_time:.1f} s; final losses: {losses}\n{stages}"
         f"backbone: {result.backbone_description}")
     return 0
-
-
-def _source(text: str) -> str:
-    """An input as written in the sidecar's command: files as absolute paths."""
-    return str(Path(text).resolve()) if Path(text).is_file() else text
-
-
-def _sha256(text: str) -> str | None:
-    """sha256 of an input file (of a catalog image: the catalog's); None for URLs."""
-    if text in data.keys():
-        return data.catalog()[text]["sha256"]
-    try:
-        return hashlib.sha256(Path(text).read_bytes()).hexdigest()
-    except OSError:
-        return None
-
-
-def _command(args, out: Path, steps=None) -> list[str]:
-    """Every setting as an explicit command line, so that the sidecar reproduces the image."""
-    cmd = ["python", "-m", "styletf", "stylize", _source(args.content), *map(_source, args.style),
-           "-o", str(out)]
-    opts = {"--size": args.size or (None if args.coarse_to_fine else 512), "--steps": steps or ",".join(map(str, args.steps)),
-            "--alpha-beta": repr(args.alpha_beta), "--content-layers": ",".join(args.content_layers),
-            "--style-layers": ",".join(args.style_layers),
-            "--style-blend": ",".join(map(repr, args.style_blend)) if args.style_blend else None,
-            "--style-scale": repr(args.style_scale), "--preserve-colors": args.preserve_colors,
-            "--init": _source(args.init), "--optimizer": args.optimizer, "--lr": repr(args.lr),
-            "--tv": repr(args.tv), "--pooling": args.pooling, "--backbone": args.backbone_used,
-            "--precision": args.precision_used, "--seed": args.seed,
-            "--coarse-to-fine": ",".join(map(str, args.coarse_to_fine)) if args.coarse_to_fine else None}
-    for key, value in opts.items():
-        if value is not None:
-            cmd += [key, str(value)]
-    return cmd + ["--network", "normalized" if args.normalize_used else "raw"]
-
-
-def _write(result: SynthesisResult, out: Path, args, status: str) -> None:
-    """The PNG, then its sidecar (both atomic): settings, backbone, losses, steps, time."""
-    result.save(out)
-    meta = json.loads(out.with_suffix(".json").read_text())
-    meta.update({
-        "status": status,  # "done", "interrupted" or "failed"
-        # an interrupted or failed run: the command that makes the image written, not the one asked
-        "command": shlex.join(_command(args, out, None if status == "done" or args.coarse_to_fine
-                                       else str(result.steps_done))),
-        "inputs_sha256": {str(p): _sha256(p) for p in [args.content, *args.style]
-                          + ([args.init] if args.init not in ("noise", "content") else [])},
-    })
-    atomic_write(out.with_suffix(".json"), json.dumps(meta, indent=2).encode())
 
 
 # ---------------------------------------------------------------- main

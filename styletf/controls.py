@@ -9,12 +9,11 @@ colours, init, optimiser, seed, snapshots, coarse-to-fine. The command line
 from __future__ import annotations
 
 from . import color
-from .backbones import resolve_backbone
 from .errors import InputError, check_number
 from .images import load_image
 from .result import SynthesisInterrupted, SynthesisResult, describe
-from .synthesis import DEFAULT_LEARNING_RATE, coarse_to_fine as _coarse_to_fine, synthesize
-from .vgg import PAPER_CONTENT_LAYERS, PAPER_STYLE_LAYERS
+from .synthesis import DEFAULT_LEARNING_RATE, coarse_to_fine as _coarse_to_fine, stages, synthesize
+from .vgg import NETWORKS, PAPER_STYLE_LAYERS
 
 __all__ = ["stylize", "DEFAULT_ALPHA_BETA"]
 
@@ -22,30 +21,33 @@ __all__ = ["stylize", "DEFAULT_ALPHA_BETA"]
 DEFAULT_ALPHA_BETA = 1e-3
 
 
-def stylize(content, style, *, size=512, steps=500, alpha_beta=DEFAULT_ALPHA_BETA,
-            content_layers=PAPER_CONTENT_LAYERS, style_layers=PAPER_STYLE_LAYERS,
+def stylize(content, style, *, size=512, steps=None, alpha_beta=DEFAULT_ALPHA_BETA,
+            content_layers=None, style_layers=PAPER_STYLE_LAYERS,
             style_blend=None, style_scale=1.0, preserve_colors="none", init="noise",
-            optimizer="adam", learning_rate=DEFAULT_LEARNING_RATE, tv_weight=0.0, pooling="avg",
-            backbone="auto", normalize="auto", precision="float32", seed=0, coarse_to_fine=None,
+            optimizer="lbfgs", learning_rate=DEFAULT_LEARNING_RATE, tv_weight=0.0, pooling="avg",
+            backbone="auto", normalize=True, precision="float32", seed=0, coarse_to_fine="auto",
             snapshot_every=None, snapshot=None, progress=True) -> SynthesisResult:
     """Paint ``content`` in the style of ``style`` (one image or a list), with the controls
     beyond the paper: Figure 2's transfer (docs/method.md, eq. 7) on your own photo; notebook 05.
     Returns the ``SynthesisResult`` whose image is the final picture (after the colour step).
 
     size: the output's long side in px (with ``coarse_to_fine``: its last size).
-    steps: optimiser steps (with ``coarse_to_fine``: per stage, an int or one per size).
+    coarse_to_fine: "auto" (default: ``synthesis.stages(size)``, e.g. 128, 256, 512 px), None
+        (one size, from white noise at full size), or increasing long sides, e.g. (256, 512, 1024).
+    steps: optimiser steps; None (default): 100 per stage, 200 in the first (``stages``), or 300
+        (L-BFGS) / 500 (Adam) in one size; with ``coarse_to_fine``: an int per stage (the first
+        twice that with "auto") or one per size.
+    optimizer: "lbfgs" (default, the authors'), "adam", or a Keras optimizer.
     alpha_beta: alpha/beta (alpha = 1, beta = 1 / alpha_beta), in the paper's units on the
         normalised network.
-    normalize: True, False, or "auto" (default): the normalised network, except on the offline
-        stand-in, where normalisation leaves the colours unmatched (the conv1_1 term becomes
-        negligible; README, "Stylise your own photo"): raw, the same alpha/beta values give
-        recognisable paintings.
+    normalize: True (default): the network in whose units the paper's alpha/beta hold - the
+        paper's normalisation on ImageNet VGG19, the calibration on the offline stand-in
+        (``vgg.resolve_network``); "mean", "calibrated", or False (raw weights).
     preserve_colors: "none"; "luminance" - transfer on luminance only (the style's matched
         to the content's mean and spread), then the content's colour channels (Gatys et al.
         2017, 5.1); "histogram" - the style images recoloured to the content's colour mean
         and covariance before the transfer (5.2). See ``styletf.color``.
     init: "noise" (the paper's), "content", or an image (path, key, array).
-    coarse_to_fine: increasing long sides, e.g. (256, 512, 1024) (``styletf.coarse_to_fine``).
     snapshot_every, snapshot: call ``snapshot(step, image)`` every ``snapshot_every`` steps
         (counted over all stages) with the picture as it would be saved.
     Other arguments as ``synthesize``. Ctrl-C raises ``SynthesisInterrupted`` whose
@@ -55,8 +57,8 @@ def stylize(content, style, *, size=512, steps=500, alpha_beta=DEFAULT_ALPHA_BET
         raise InputError(f"preserve_colors must be one of {', '.join(color.PRESERVE_COLORS)}, "
                          f"got {preserve_colors!r}")
     alpha_beta = check_number("alpha_beta", alpha_beta, positive=True)
-    backbone, normalize = _network(backbone, normalize)
-    sizes, size = _sizes(coarse_to_fine, size)
+    _check_network(normalize)
+    sizes, steps, size = _schedule(coarse_to_fine, size, steps, optimizer)
     style_scale = check_number("style_scale", style_scale, positive=True)
     if snapshot_every is not None:
         snapshot_every = check_number("snapshot_every", snapshot_every, positive=True, integer=True)
@@ -81,19 +83,28 @@ def stylize(content, style, *, size=512, steps=500, alpha_beta=DEFAULT_ALPHA_BET
     return result
 
 
-def _network(backbone, normalize):
-    """(backbone, normalize) with normalize="auto" decided: raw on the stand-in only."""
-    if normalize == "auto":
-        backbone = resolve_backbone(backbone) if isinstance(backbone, str) else backbone
-        normalize = backbone != "vgg16-hed"
-    elif not isinstance(normalize, bool):
-        raise InputError(f"normalize must be True, False or 'auto', got {normalize!r}")
-    return backbone, normalize
+def _check_network(normalize):
+    if not (isinstance(normalize, bool) or normalize in NETWORKS):
+        raise InputError(f"normalize must be True, False or one of {', '.join(NETWORKS)}, got {normalize!r}")
+
+
+def _schedule(coarse_to_fine, size, steps, optimizer):
+    """(coarse-to-fine sizes or None, steps: an int or one per stage, the output's long side),
+    checked, with the defaults filled in."""
+    sizes, size = _sizes(coarse_to_fine, size)
+    if sizes is None:
+        return None, steps if steps is not None else (300 if optimizer == "lbfgs" else 500), size
+    if coarse_to_fine == "auto":
+        sizes, per_stage = stages(size, 100 if steps is None else steps)
+        return (sizes, per_stage, size) if len(sizes) > 1 else (None, per_stage[0], size)
+    return sizes, 100 if steps is None else steps, size
 
 
 def _sizes(coarse_to_fine, size):
-    """(coarse-to-fine sizes or None, the output's long side), checked."""
+    """(coarse-to-fine sizes or None, the output's long side), checked ("auto": filled in later)."""
     sizes = None
+    if coarse_to_fine == "auto":
+        return [], check_number("size", size, positive=True, integer=True)
     if coarse_to_fine is not None:
         sizes = [check_number("coarse_to_fine", s, positive=True, integer=True) for s in coarse_to_fine]
         if not sizes or sizes != sorted(set(sizes)):

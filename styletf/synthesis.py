@@ -44,9 +44,9 @@ def synthesize(content=None, style=None, *, content_layers=None,
         image: a style reconstruction (alpha unused); no style image: a content reconstruction
         (beta unused). ``style`` may be a list, blended by ``style_blend`` at ``style_scale``
         (``targets.load``, ``targets.style_targets``).
-    content_layers / style_layers: paper layer names (default: conv4_2 - conv3_2 on the calibrated
-        network, ``vgg.default_content_layers`` - / conv1_1..conv5_1); each content
-        layer adds its own L_content. style_weights: {layer: w_l}; default 1 / len(style_layers).
+    content_layers / style_layers: paper layer names (default: ``vgg.default_content_layers``,
+        conv4_2 / conv1_1..conv5_1); each content layer adds its own L_content.
+        style_weights: {layer: w_l}; default 1 / len(style_layers).
     alpha, beta: weights of L_content and L_style (the paper's alpha/beta = 1e-3 is alpha=1,
         beta=1e3); scalars or one value per image. tv_weight: total variation (0: the paper's).
     init: "noise" (seeded uniform white noise, the paper's), "content", or an image.
@@ -56,35 +56,24 @@ def synthesize(content=None, style=None, *, content_layers=None,
     batch: images optimised together, each with its own noise, alpha, beta and style weights
         (sequences of ``batch`` values); content / style: one image for all or (batch, H, W, 3).
         With Adam, image i comes out as it would alone with seed + i (tests/test_synthesis.py
-        measures how exactly); with L-BFGS each image is its own problem, run in turn (one
-        L-BFGS over the batch shares its line search and converges far worse).
-        batch_size: at most this many at once (chunks in turn).
+        measures how exactly). batch_size: at most this many at once (chunks in turn); L-BFGS
+        takes one at a time (a joint L-BFGS shares one line search and converges far worse).
     backbone, pooling, normalize (True: the network in whose units the paper's alpha/beta
         are), precision: as ``FeatureExtractor``; or a ready ``extractor``. progress: a bar.
-    Ctrl-C raises ``SynthesisInterrupted``, a KeyboardInterrupt whose ``result`` holds the
-    image and losses of the steps done.
+    Ctrl-C raises ``SynthesisInterrupted`` (a KeyboardInterrupt) holding the steps done.
     """
     batch = check_number("batch", batch, positive=True, integer=True)
-    if isinstance(content_layers, str) or isinstance(style_layers, str):
-        raise InputError("content_layers and style_layers are lists of names, e.g. ['conv4_2']")
-    if batch_size is not None:
-        check_number("batch_size", batch_size, positive=True, integer=True)
-    if optimizer == "lbfgs" and batch > 1:
-        batch_size = 1  # one L-BFGS problem per image
-    if batch_size is not None and batch_size < batch:
-        return _in_chunks(int(batch_size), dict(locals()))
-    if extractor is None:
-        backbone = resolve_backbone(backbone)  # once: "auto" may warn
-    if content_layers is None:
-        content_layers = default_content_layers(
-            extractor.network if extractor is not None else resolve_network(backbone, normalize))
+    if _chunk(batch, batch_size, optimizer) < batch:
+        return _in_chunks(_chunk(batch, batch_size, optimizer), dict(locals()))
+    backbone = resolve_backbone(backbone) if extractor is None else backbone  # once: "auto" may warn
+    network = extractor.network if extractor else resolve_network(backbone, normalize)
     # Load: the photo p, the paintings a (at style_scale, blended by style_blend); check the rest.
     sources = _sources(content, style, init)
     style_scale = check_number("style_scale", style_scale, positive=True)
     content, styles, blend = targets.load(content, style, size=size, shape=shape, style_scale=style_scale,
                                           style_blend=style_blend)
     opt = _options(steps, seed, learning_rate, optimizer, tv_weight, alpha, beta, batch)
-    layers = _layers(content_layers, style_layers, style_weights, content, styles, batch)
+    layers = _layers(content_layers, style_layers, style_weights, content, styles, batch, network)
     extractor = _extractor(extractor, layers, backbone, pooling, normalize, precision)
     out_shape = _output_shape(extractor, content, styles, shape, batch)  # (B, H, W, 3)
     # Targets, once: P^l of the photo, A^l (Gram matrices) of the paintings.
@@ -102,6 +91,13 @@ def synthesize(content=None, style=None, *, content_layers=None,
     if run.interrupted:
         raise SynthesisInterrupted(result)
     return result
+
+
+def _chunk(batch, batch_size, optimizer) -> int:
+    """How many images are optimised at once: ``batch_size`` (all by default), one for L-BFGS."""
+    if batch_size is not None:
+        check_number("batch_size", batch_size, positive=True, integer=True)
+    return 1 if optimizer == "lbfgs" else min(batch, int(batch_size or batch))
 
 
 def _sources(content, style, init) -> dict:
@@ -122,8 +118,13 @@ def _options(steps, seed, learning_rate, optimizer, tv_weight, alpha, beta, batc
                            alpha=per_image("alpha", alpha, batch), beta=per_image("beta", beta, batch))
 
 
-def _layers(content_layers, style_layers, style_weights, content, styles, batch) -> SimpleNamespace:
-    """Content and style layers as paper names (Keras' block1_conv1 is conv1_1), and w_l."""
+def _layers(content_layers, style_layers, style_weights, content, styles, batch, network) -> SimpleNamespace:
+    """Content and style layers as paper names (Keras' block1_conv1 is conv1_1), and w_l; the
+    content layers by default those of the ``network`` (``vgg.default_content_layers``)."""
+    if isinstance(content_layers, str) or isinstance(style_layers, str):
+        raise InputError("content_layers and style_layers are lists of names, e.g. ['conv4_2']")
+    if content_layers is None:
+        content_layers = default_content_layers(network)
     # unknown names are reported by the extractor
     content_layers = tuple(paper_name(str(n)) for n in content_layers) if content is not None else ()
     style_layers = tuple(paper_name(str(n)) for n in style_layers) if styles else ()

@@ -17,6 +17,7 @@ from PIL import Image
 from styletf.__main__ import main
 
 FAST = ["--backbone", "random", "--size", "48", "--steps", "4"]
+ADAM = ["--optimizer", "adam", "--network", "normalized"]  # what these tests were written for
 
 
 def _write_photo(path, w=64, h=48, seed=0):
@@ -86,9 +87,10 @@ def test_auto_backbone_offline_says_stand_in(files, capsys, monkeypatch):
     monkeypatch.setattr(backbones, "_imagenet_vgg19", lambda: None)
     assert stylize(files, "--size", "48", "--steps", "2") == 0
     out = capsys.readouterr().out
-    assert "stand-in" in out and "raw (un-normalised) network" in out
+    assert "stand-in" in out and "calibrated (the offline stand-in's" in out
     meta = json.loads(files["out"].with_suffix(".json").read_text())
-    assert meta["backbone"] == "vgg16-hed" and meta["settings"]["normalize"] is False
+    assert meta["backbone"] == "vgg16-hed" and meta["settings"]["network"] == "calibrated"
+    assert meta["settings"]["content_layers"] == ["conv3_2"]  # the calibration's content layer
 
 
 def test_sidecar_command_reproduces_the_image_in_another_process(files, tmp_path):
@@ -141,7 +143,7 @@ def test_tv_weight_smooths_the_image(files, tmp_path):
         x = _pixels(path)
         return np.abs(np.diff(x, axis=0)).sum() + np.abs(np.diff(x, axis=1)).sum()
 
-    args = ["--backbone", "random", "--size", "48", "--steps", "30"]
+    args = ["--backbone", "random", "--size", "48", "--steps", "30", *ADAM]
     stylize(files, *args, out=tmp_path / "plain.png")
     stylize(files, *args, "--tv", "100", out=tmp_path / "smooth.png")
     assert tv(tmp_path / "smooth.png") < 0.5 * tv(tmp_path / "plain.png")
@@ -150,7 +152,7 @@ def test_tv_weight_smooths_the_image(files, tmp_path):
 @pytest.mark.parametrize("init", ["content", "path"])
 def test_init_content_or_image_starts_there(files, tmp_path, init):
     source = files["photo"] if init == "path" else "content"
-    slow = [*FAST, "--lr", "0.005"]  # small steps: the image stays near where it started
+    slow = [*FAST, *ADAM, "--lr", "0.005"]  # small steps: the image stays near where it started
     stylize(files, *slow, "--init", source, out=tmp_path / "init.png")
     stylize(files, *slow, out=tmp_path / "noise.png")
     photo = np.asarray(Image.open(files["photo"]).resize((48, 36), Image.LANCZOS), np.float64) / 255
@@ -182,12 +184,14 @@ def test_coarse_to_fine_ends_at_the_last_size(files):
     (["--content-layers", "conv3_1"], "content_layers", ["conv3_1"]),
     (["--style-layers", "conv1_1,conv2_1"], "style_layers", ["conv1_1", "conv2_1"]),
     (["--style-scale", "0.5"], "style_scale", 0.5),
-    (["--network", "normalized"], "normalize", True),
+    (["--network", "normalized"], "network", "mean"),
+    (["--network", "calibrated"], "network", "calibrated"),
+    (["--network", "raw"], "normalize", False),
     (["--alpha-beta", "1e-4"], "beta", [10000.0]),
 ])
 def test_options_reach_the_run(files, option, key, expected):
     # settings are recorded by synthesize from what it used (e.g. the extractor's pooling)
-    assert stylize(files, *FAST, *option) == 0
+    assert stylize(files, *FAST, *ADAM, *option) == 0
     assert json.loads(files["out"].with_suffix(".json").read_text())["settings"][key] == expected
 
 
@@ -385,7 +389,7 @@ def test_bad_max_pixels_setting_is_one_line(files, capsys, monkeypatch):
 
 
 def test_update_overflow_keeps_the_last_finite_image_and_exits_1(files, capsys):
-    assert stylize(files, *FAST, "--tv", "1e20") == 1  # Adam's squared gradient overflows
+    assert stylize(files, *FAST, *ADAM, "--tv", "1e20") == 1  # Adam's squared gradient overflows
     assert "non-finite" in capsys.readouterr().err
     assert np.all(np.isfinite(_pixels(files["out"])))
     assert json.loads(files["out"].with_suffix(".json").read_text())["status"] == "failed"

@@ -180,7 +180,7 @@ def test_normalised_mean_activations_on_the_reference_set_are_one(backbone):
     convs = [n for n in vgg.layer_names("vgg16" if backbone == "vgg16-hed" else "vgg19")
              if n.startswith("conv")]
     raw = styletf.FeatureExtractor(convs, backbone=backbone)
-    norm = styletf.FeatureExtractor(convs, backbone=backbone, normalize=True)
+    norm = styletf.FeatureExtractor(convs, backbone=backbone, normalize="mean")
     raw_sum, norm_sum = {n: 0.0 for n in convs}, {n: 0.0 for n in convs}
     keys = styletf.data.keys()
     for key in keys:  # the documented reference set: the catalog's images at NORM_SIZE px

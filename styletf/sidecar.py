@@ -1,0 +1,74 @@
+"""What a ``stylize`` run leaves beside its PNG: the sidecar JSON, with the command line that
+makes the same image again (README, "Stylise your own photo"). Not in the paper; notebook 05
+shows the Python side."""
+from __future__ import annotations
+
+import hashlib
+import json
+import shlex
+from pathlib import Path
+
+from . import data
+from .images import atomic_write
+from .result import SynthesisResult
+
+__all__ = ["command", "write"]
+
+_NETWORK_OPTION = {"raw": "raw", "mean": "normalized", "calibrated": "calibrated"}
+
+
+def _source(text: str) -> str:
+    """An input as written in the sidecar's command: files as absolute paths."""
+    return str(Path(text).resolve()) if Path(text).is_file() else text
+
+
+def _sha256(text: str) -> str | None:
+    """sha256 of an input file (of a catalog image: the catalog's); None for URLs."""
+    if text in data.keys():
+        return data.catalog()[text]["sha256"]
+    try:
+        return hashlib.sha256(Path(text).read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def command(args, out: Path, result: SynthesisResult) -> list[str]:
+    """Every setting of a ``stylize`` run (``args``: the parsed command line, with the backbone,
+    precision and network used) as an explicit command line that makes the image written: the
+    stages, steps and layers the run actually used (after Ctrl-C: the steps it completed).
+    Not in the paper (README, "Stylise your own photo"; notebook 05)."""
+    stages = result.extra.get("stages")  # coarse to fine: [(size, steps done, seconds), ...]
+    sizes = ",".join(str(size) for size, _, _ in stages) if stages else "none"
+    steps = ",".join(str(n) for _, n, _ in stages) if stages else str(result.steps_done)
+    cmd = ["python", "-m", "styletf", "stylize", _source(args.content), *map(_source, args.style),
+           "-o", str(out)]
+    opts = {"--size": None if stages else max(result.settings["size"]),
+            "--coarse-to-fine": sizes, "--steps": steps,
+            "--alpha-beta": repr(args.alpha_beta), "--content-layers": ",".join(result.settings["content_layers"]),
+            "--style-layers": ",".join(args.style_layers),
+            "--style-blend": ",".join(map(repr, args.style_blend)) if args.style_blend else None,
+            "--style-scale": repr(args.style_scale), "--preserve-colors": args.preserve_colors,
+            "--init": _source(args.init), "--optimizer": args.optimizer, "--lr": repr(args.lr),
+            "--tv": repr(args.tv), "--pooling": args.pooling, "--backbone": args.backbone_used,
+            "--precision": args.precision_used, "--seed": args.seed,
+            "--network": _NETWORK_OPTION[args.normalize_used]}
+    for key, value in opts.items():
+        if value is not None:
+            cmd += [key, str(value)]
+    return cmd
+
+
+def write(result: SynthesisResult, out: Path, args, status: str) -> None:
+    """The PNG, then its sidecar (both atomic): settings, backbone, losses, steps, time, status
+    ("done", "interrupted", "failed"), the inputs' sha256 and ``command``. Not in the paper
+    (README, "Stylise your own photo"; notebook 05)."""
+    result.save(out)
+    meta = json.loads(out.with_suffix(".json").read_text())
+    meta.update({
+        "status": status,  # "done", "interrupted" or "failed"
+        # an interrupted or failed run: the command that makes the image written, not the one asked
+        "command": shlex.join(command(args, out, result)),
+        "inputs_sha256": {str(p): _sha256(p) for p in [args.content, *args.style]
+                          + ([args.init] if args.init not in ("noise", "content") else [])},
+    })
+    atomic_write(out.with_suffix(".json"), json.dumps(meta, indent=2).encode())
