@@ -1,22 +1,27 @@
-"""Quick and full presets (``STYLETF_QUICK=1`` selects quick).
+"""Quick and full presets (``STYLETF_QUICK=1`` selects quick), and each notebook's report of
+how it differs from the paper.
 
-Full mode follows the paper (docs/method.md, "Synthesis"): about 512 px on the long
-side and enough Adam steps to converge. Quick mode shrinks sizes and steps so
-that every notebook together re-executes in minutes on a 2-core CPU (the
-figures are then small and rough, but every check still runs).
+Full mode follows the paper (docs/method.md, "Synthesis"): about 512 px on the long side and
+L-BFGS, the authors' optimiser. Quick mode shrinks the size and the iterations so that every
+notebook together re-executes in minutes on a 2-core CPU, while every panel stays
+recognisable. Both synthesise coarse to fine (``synthesis.stages``): white noise at a quarter
+(full) or half (quick) of the size, then upsampled and refined.
 """
 from __future__ import annotations
 
 import os
 
 from .backbones import describe_backbone, is_paper_network
+from .normalize import CALIBRATION
+from .synthesis import stages
 
 __all__ = ["is_quick", "preset", "mode_name", "report"]
 
 _PRESETS = {
-    # size: long side of the images in px; steps: Adam steps per synthesis.
-    "full": {"size": 512, "steps": 500},
-    "quick": {"size": 64, "steps": 120},
+    # size: long side of the images in px; steps: L-BFGS iterations at that size (the first,
+    # smallest stage gets twice as many: synthesis.stages).
+    "full": {"size": 512, "steps": 100, "optimizer": "lbfgs"},
+    "quick": {"size": 128, "steps": 80, "optimizer": "lbfgs"},
 }
 
 
@@ -32,7 +37,8 @@ def mode_name() -> str:
 
 
 def preset() -> dict:
-    """The settings of the current mode, e.g. ``{"mode": "quick", "size": 64, "steps": 120}``:
+    """The settings of the current mode, e.g. ``{"mode": "quick", "size": 128, "steps": 80,
+    "optimizer": "lbfgs", "sizes": [64, 128], "stage_steps": [160, 80]}``:
     docs/method.md, "Synthesis" (about 512 px) in full mode; every notebook's Parameters (01 first).
 
     ``$STYLETF_SIZE`` and ``$STYLETF_STEPS`` override the mode's size and steps (e.g. full mode
@@ -45,40 +51,34 @@ def preset() -> dict:
             if not value.isdigit() or int(value) < 1:
                 raise ValueError(f"STYLETF_{key.upper()} must be a positive whole number, got {value!r}")
             out[key] = int(value)
+    out["sizes"], out["stage_steps"] = stages(out["size"], out["steps"])
     return out
 
 
-def report(backbone: str, *, size: int, steps: int | None = None, learning_rate: float | None = None,
-           pooling: str = "avg", normalize: bool = True, extra: tuple = ()) -> str:
+def report(backbone: str, *, size: int, network: str = "raw", stage_sizes=None, steps=None,
+           optimizer: str = "lbfgs", pooling: str = "avg", content_layers=None, extra: tuple = ()) -> str:
     """Print (and return) what a notebook runs with and how that differs from the paper (its
     "Network" and "Synthesis" sections; every notebook's Setup, notebook 00 first).
 
-    ``backbone`` is the concrete backbone (``backbones.resolve_backbone``); ``extra`` adds
+    ``backbone`` is the concrete backbone (``backbones.resolve_backbone``); ``network`` the
+    rescaling of its weights (``vgg.resolve_network``); ``stage_sizes`` and ``steps`` (one per
+    stage) the coarse-to-fine schedule; ``content_layers`` those a transfer uses; ``extra`` adds
     (paper, here) rows of the notebook's own deviations.
     """
-    quick = is_quick()
+    stage_sizes = list(stage_sizes or [size])
+    steps = list(steps) if isinstance(steps, (list, tuple)) else ([steps] if steps else [])
+    schedule = " -> ".join(f"{s} px" + (f" ({n} it.)" if n else "") for s, n in zip(stage_sizes, steps + [None] * 9))
     lines = [
-        f"mode      : {mode_name()}" + (" (STYLETF_QUICK=1: small and rough, checks still run)"
-                                       if quick else " (the paper's settings)"),
+        f"mode      : {mode_name()}" + (" (STYLETF_QUICK=1: small, every check still runs)"
+                                       if is_quick() else " (the paper's settings)"),
         f"backbone  : {backbone} = {describe_backbone(backbone)}",
-        f"image size: {size} px on the long side",
-        f"network   : {'normalised (mean activation 1 per filter, CVPR)' if normalize else 'not normalised'}"
-        f", {pooling} pooling",
+        f"network   : {_NETWORKS[network]}, {pooling} pooling",
+        f"synthesis : {optimizer}, {schedule}, from white noise at {stage_sizes[0]} px",
     ]
-    if steps is not None:
-        lines.append(f"optimiser : Adam, {steps} steps, learning rate {learning_rate} (images in [0, 1])")
-    rows = [("paper", "here")]
-    if not is_paper_network(backbone):
-        rows.append(("ImageNet VGG-19", describe_backbone(backbone)))
-    if steps is not None:
-        rows.append(("L-BFGS (authors' code)", f"Adam, {steps} steps"))
-    if size < 400:
-        rows.append(("about 512 px", f"{size} px"))
-    if pooling != "avg":
-        rows.append(("average pooling", f"{pooling} pooling"))
-    if not normalize:
-        rows.append(("normalised network (CVPR)", "not normalised"))
-    rows += list(extra)
+    if content_layers:
+        lines.append(f"content   : {', '.join(content_layers)}")
+    rows = [("paper", "here")] + _deviations(backbone, network, size, stage_sizes, optimizer, pooling,
+                                             content_layers) + list(extra)
     width = max(len(a) for a, _ in rows)
     lines += ["", "Deviations from the paper:"]
     lines += [f"  {a:<{width}} | {b}" for a, b in rows[:1]] + [f"  {'-' * width}-+-{'-' * 30}"]
@@ -86,3 +86,30 @@ def report(backbone: str, *, size: int, steps: int | None = None, learning_rate:
     text = "\n".join(lines)
     print(text)
     return text
+
+
+_NETWORKS = {"raw": "not normalised (the weights as trained)",
+             "mean": "normalised (mean activation 1 per filter, CVPR: the paper's)",
+             "calibrated": (f"calibrated for the stand-in (RMS activation {CALIBRATION['scale']:g} per filter, "
+                            f"conv1_1 x{CALIBRATION['gain']['conv1_1']:g}; docs/method.md)")}
+
+
+def _deviations(backbone, network, size, stage_sizes, optimizer, pooling, content_layers) -> list:
+    rows = []
+    if not is_paper_network(backbone):
+        rows.append(("ImageNet VGG-19", describe_backbone(backbone)))
+    if network != "mean":
+        rows.append(("normalised network (mean activation 1, CVPR)", _NETWORKS[network]))
+    if content_layers and list(content_layers) != ["conv4_2"]:
+        rows.append(("content on conv4_2", f"content on {', '.join(content_layers)} "
+                                          f"(the calibration's: conv4_2 of the stand-in keeps only the skyline)"))
+    if optimizer != "lbfgs":
+        rows.append(("L-BFGS (authors' code)", optimizer))
+    if len(stage_sizes) > 1:
+        rows.append(("one size, from white noise", f"coarse to fine ({', '.join(map(str, stage_sizes))} px), "
+                                                   f"white noise at {stage_sizes[0]} px"))
+    if size < 400:
+        rows.append(("about 512 px", f"{size} px"))
+    if pooling != "avg":
+        rows.append(("average pooling", f"{pooling} pooling"))
+    return rows

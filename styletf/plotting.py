@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .images import atomic_write, to_uint8
+from .images import atomic_write, save_image, to_uint8
 
-__all__ = ["show_images", "plot_losses", "mark_backbone", "save_figure", "output_dir"]
+__all__ = ["show_images", "plot_losses", "mark_backbone", "save_figure", "save_panels", "output_dir"]
 
 
 def _hwc(image) -> np.ndarray:
@@ -40,7 +40,7 @@ def show_images(images, titles=None, ncols=None, panel_size=3.0, suptitle=None, 
         ax.axis("off")
     for i, image in enumerate(images):
         ax = axes.flat[i]
-        ax.imshow(_hwc(image))
+        ax.imshow(_hwc(image), interpolation="bilinear")
         if titles is not None and titles[i]:
             ax.set_title(titles[i], fontsize=10)
         if insets is not None and insets[i] is not None:
@@ -114,3 +114,22 @@ def save_figure(fig, name: str, settings: dict, folder=None) -> Path:
     path = atomic_write(folder / f"{stem}.png", buf.getvalue())
     atomic_write(folder / f"{stem}.json", json.dumps(settings, indent=2, default=str).encode())
     return path
+
+
+def save_panels(panels: dict, settings: dict, folder=None) -> list:
+    """Save every panel of a figure at full resolution: ``{name: image (1, H, W, 3) in [0, 1]}``
+    -> ``<folder>/panels/<name>.png`` and ``<name>.json`` (the figure's ``settings`` plus the
+    panel's own entry ``settings["panels"][name]``, if any), written atomically, e.g.
+    ``fig2_C_starry_night.png``. Returns the PNG paths. The paper's Figures 1-3, panel by
+    panel (notebooks 01-04), for reuse and for scoring."""
+    folder = (Path(folder) if folder is not None else output_dir()) / "panels"
+    folder.mkdir(parents=True, exist_ok=True)
+    own = settings.get("panels", {}) if isinstance(settings.get("panels"), dict) else {}
+    paths = []
+    for name, image in panels.items():
+        path = folder / f"{re.sub(r'[^A-Za-z0-9_.-]+', '-', name)}.png"
+        save_image(np.asarray(image)[0] if np.ndim(image) == 4 else image, path)
+        meta = {**{k: v for k, v in settings.items() if k != "panels"}, "panel": name, **own.get(name, {})}
+        atomic_write(path.with_suffix(".json"), json.dumps(meta, indent=2, default=str).encode())
+        paths.append(path)
+    return paths

@@ -78,8 +78,11 @@ def reproduce(notebooks: str | Path = REPO_NOTEBOOKS, out: str | Path = "outputs
             print(f"{path.name} failed: {failed}\n(the executed notebook, up to the failing cell, "
                   f"is in {out / path.name})", file=sys.stderr)
     figures = sorted((out / "figures").glob("*.png"))
+    panels = sorted((out / "figures" / "panels").glob("*.png"))
     print(f"done in {time.perf_counter() - start:.0f} s: executed notebooks in {out}, "
-          f"{len(figures)} figures in {out / 'figures'}")
+          f"{len(figures)} figures in {out / 'figures'}, {len(panels)} panels in {out / 'figures' / 'panels'}:")
+    for path in panels:
+        print(f"  {path.relative_to(out)}")
     if failures:
         print(f"{len(failures)} notebook(s) failed: {', '.join(failures)}", file=sys.stderr)
         return 1
