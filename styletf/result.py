@@ -79,6 +79,11 @@ def describe(source):
     return f"image {tuple(np.shape(source))}"
 
 
+def _each(value, batch: int) -> list:
+    """A setting as one value per image: a per-image list as it is, a scalar repeated."""
+    return list(value) if np.ndim(value) else [value] * batch
+
+
 def join_chunks(results, batch: int, batch_size: int, seed: int) -> SynthesisResult:
     """The results of consecutive chunks of a batch as one: images and losses side by side
     (Figure 3's twenty images in chunks, notebook 04)."""
@@ -93,7 +98,8 @@ def join_chunks(results, batch: int, batch_size: int, seed: int) -> SynthesisRes
     first.settings = {**first.settings, "batch": batch, "batch_size": batch_size, "seed": seed,
                       "alpha": [v for r in results for v in r.settings["alpha"]],
                       "beta": [v for r in results for v in r.settings["beta"]],
-                      "style_weights": {k: [v for r in results for v in r.settings["style_weights"][k]]
+                      "style_weights": {k: [v for r in results for v in _each(r.settings["style_weights"][k],
+                                                                              r.settings["batch"])]
                                         for k in first.settings["style_weights"]}}
     first.extra["chunks"] = len(results)
     return first

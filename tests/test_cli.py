@@ -106,6 +106,23 @@ def test_sidecar_command_reproduces_the_image_in_another_process(files, tmp_path
     assert (tmp_path / "again.png").read_bytes() == first.read_bytes()  # same bytes, other process
 
 
+def test_default_coarse_to_fine_is_in_the_sidecar_command_and_remakes_the_image(files, tmp_path):
+    """At 128 px the default schedule is 64 then 128 px; the sidecar says so explicitly, with the
+    content layer actually used, and running its command makes the same bytes."""
+    first = tmp_path / "first.png"
+    assert main(["stylize", files["photo"], files["painting"], "-o", str(first), "--backbone", "random",
+                 "--size", "128", "--steps", "3", "--quiet"]) == 0
+    meta = json.loads(first.with_suffix(".json").read_text())
+    assert [(st["size"], st["steps"]) for st in meta["stages"]] == [(64, 6), (128, 3)]
+    args = shlex.split(meta["command"])[3:]
+    for option, value in (("--coarse-to-fine", "64,128"), ("--steps", "6,3"), ("--content-layers", "conv3_2"),
+                          ("--network", "calibrated"), ("--optimizer", "lbfgs")):
+        assert args[args.index(option) + 1] == value, option
+    args[args.index("-o") + 1] = str(tmp_path / "again.png")
+    assert main(args + ["--quiet"]) == 0
+    assert (tmp_path / "again.png").read_bytes() == first.read_bytes()
+
+
 def test_seed_changes_the_image(files, tmp_path):
     assert stylize(files, *FAST, "--seed", "1", out=tmp_path / "a.png") == 0
     assert stylize(files, *FAST, "--seed", "2", out=tmp_path / "b.png") == 0

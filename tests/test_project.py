@@ -9,8 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+import styletf
 from styletf import config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -20,21 +22,28 @@ README = (ROOT / "README.md").read_text()
 def test_presets_and_overrides(monkeypatch):
     monkeypatch.setenv("STYLETF_QUICK", "1")
     monkeypatch.delenv("STYLETF_SIZE", raising=False)
-    assert config.preset()["mode"] == "quick" and config.preset()["size"] < 128
+    quick = config.preset()
+    assert quick["mode"] == "quick" and quick["size"] == 128 and quick["optimizer"] == "lbfgs"
+    assert quick["sizes"] == [64, 128] and quick["stage_steps"] == [2 * quick["steps"], quick["steps"]]
     monkeypatch.setenv("STYLETF_QUICK", "0")
-    assert config.preset() == {"mode": "full", "size": 512, "steps": 500}
+    assert config.preset() == {"mode": "full", "size": 512, "steps": 100, "optimizer": "lbfgs",
+                               "sizes": [128, 256, 512], "stage_steps": [200, 100, 100]}
     monkeypatch.setenv("STYLETF_SIZE", "256")
-    assert config.preset()["size"] == 256
+    monkeypatch.setenv("STYLETF_STEPS", "50")
+    assert config.preset()["sizes"] == [64, 128, 256] and config.preset()["stage_steps"] == [100, 50, 50]
     monkeypatch.setenv("STYLETF_STEPS", "-3")
     with pytest.raises(ValueError, match="STYLETF_STEPS"):
         config.preset()
 
 
 def test_report_lists_the_deviations(capsys):
-    text = config.report("vgg16-hed", size=64, steps=10, learning_rate=0.05)
-    assert "stand-in" in text and "L-BFGS" in text and "64 px" in text
+    text = config.report("vgg16-hed", size=128, network="calibrated", stage_sizes=[64, 128], steps=[160, 80],
+                         content_layers=["conv3_2"], optimizer="adam")
+    for deviation in ("stand-in", "calibrated", "conv3_2", "L-BFGS", "coarse to fine", "128 px"):
+        assert deviation in text, deviation
     assert capsys.readouterr().out.strip() == text.strip()
-    assert "ImageNet VGG-19" not in config.report("vgg19", size=512, steps=10, learning_rate=0.05)
+    paper = config.report("vgg19", size=512, network="mean", content_layers=["conv4_2"])
+    assert paper.strip().endswith("(none)")  # the paper's network, size, optimiser and layers
 
 
 def test_ci_runs_the_readme_commands():
@@ -66,7 +75,13 @@ def test_readme_quick_start_writes_a_stylised_png(tmp_path):
     from styletf.vgg import describe_backbone
     assert describe_backbone(meta["backbone"]) in r.stdout  # the backbone used is reported
     assert all(math.isfinite(v) for v in meta["final_losses"].values())
-    assert meta["steps_done"] == 200
+    assert meta["steps_done"] == 400  # stylize's default: 64 px 200, 128 px 100, 256 px 100 iterations
+    # and a person would see the Neckarfront in The Starry Night's colours (styletf.looks, notebook 03)
+    from PIL import Image
+    from styletf import looks
+    image = np.asarray(Image.open(tmp_path / "neckarfront_starry_night.png").convert("RGB"))
+    photo, painting = styletf.load_image("neckarfront", 256), styletf.load_image("starry_night", 256)
+    assert looks.judge(image, photo, painting)["ok"], looks.judge(image, photo, painting)
 
 
 def test_a_notebook_runs_alone_in_an_empty_folder(tmp_path):

@@ -118,6 +118,19 @@ def test_result_saves_png_and_sidecar(photo, tmp_path):
     assert np.asarray(Image.open(out)).shape == (24, 32, 3)
 
 
+def test_panels_are_saved_alone_with_their_settings(tmp_path):
+    from styletf import plotting
+    rng = np.random.default_rng(0)
+    images = {"fig2_B_x": rng.random((1, 12, 16, 3)).astype(np.float32), "fig2_C y": rng.random((12, 16, 3))}
+    paths = plotting.save_panels(images, {"size": 16, "panels": {"fig2_B_x": {"alpha_beta": 1e-3}}}, tmp_path)
+    assert [p.name for p in paths] == ["fig2_B_x.png", "fig2_C-y.png"] and paths[0].parent == tmp_path / "panels"
+    for path, image in zip(paths, images.values()):
+        expected = np.round(np.clip(np.reshape(image, (12, 16, 3)), 0, 1) * 255)  # 8 bits, rounded
+        assert np.array_equal(np.asarray(Image.open(path)), expected.astype(np.uint8))
+    assert json.loads(paths[0].with_suffix(".json").read_text()) == {"size": 16, "panel": "fig2_B_x", "alpha_beta": 1e-3}
+    assert json.loads(paths[1].with_suffix(".json").read_text()) == {"size": 16, "panel": "fig2_C y"}
+
+
 def test_bfloat16_compute_keeps_image_and_losses_float32(photo, painting):
     kw = dict(content=photo, style=painting, steps=20, backbone="vgg16-hed", progress=False)
     f32 = styletf.synthesize(**kw)

@@ -1,0 +1,107 @@
+"""The offline stand-in's calibration (docs/method.md, "The offline stand-in and its calibration"):
+which network ``normalize`` picks, what the calibrated filters measure on the reference set, the
+content layer that goes with it, and the coarse-to-fine schedule."""
+import numpy as np
+import pytest
+
+import styletf
+from styletf import backbones, normalize, synthesis, vgg
+from styletf.errors import InputError
+
+from conftest import need_mirror
+
+rng = np.random.default_rng(0)
+
+
+def test_true_means_the_papers_normalisation_only_on_the_papers_network():
+    assert vgg.resolve_network("vgg19", True) == "mean"
+    for other in ("vgg16-hed", "random", "random:3"):
+        assert vgg.resolve_network(other, True) == "calibrated", other
+    assert vgg.resolve_network("vgg16-hed", False) == "raw"
+    assert vgg.resolve_network("vgg16-hed", "mean") == "mean"
+    with pytest.raises(InputError, match="normalize"):
+        vgg.resolve_network("vgg16-hed", "rms")
+    assert vgg.default_content_layers("mean") == ("conv4_2",) == vgg.default_content_layers("raw")
+    assert vgg.default_content_layers("calibrated") == ("conv3_2",)
+
+
+@pytest.mark.parametrize("backbone", ["vgg16-hed", "random"])
+def test_calibrated_filters_have_the_calibrated_rms_on_the_reference_set(backbone):
+    """Every usual filter's root-mean-square activation over the six catalog images (at NORM_SIZE
+    px) and all positions is CALIBRATION["scale"] x its layer's gain, computed here in numpy from
+    the raw network's responses; near-silent filters are scaled by their layer's median."""
+    need_mirror()
+    arch = "vgg16" if backbone == "vgg16-hed" else "vgg19"
+    convs = [n for n in backbones.layer_names(arch) if n.startswith("conv")]
+    raw = styletf.FeatureExtractor(convs, backbone=backbone)
+    cal = styletf.FeatureExtractor(convs, backbone=backbone, normalize="calibrated")
+    assert cal.network == "calibrated" and "calibrated" in cal.description
+    raw_sq, cal_sq = {n: 0.0 for n in convs}, {n: 0.0 for n in convs}
+    keys = styletf.data.keys()
+    for key in keys:
+        image = styletf.load_image(key, normalize.NORM_SIZE)
+        fr, fc = raw(image), cal(image)
+        for n in convs:
+            raw_sq[n] = raw_sq[n] + (fr[n].numpy().astype(np.float64) ** 2).mean(axis=(0, 1, 2))
+            cal_sq[n] = cal_sq[n] + (fc[n].numpy().astype(np.float64) ** 2).mean(axis=(0, 1, 2))
+    for n in convs:
+        target = normalize.CALIBRATION["scale"] * normalize.CALIBRATION["gain"].get(n, 1.0)
+        raw_rms, cal_rms = np.sqrt(raw_sq[n] / len(keys)), np.sqrt(cal_sq[n] / len(keys))
+        median = np.median(raw_rms[raw_rms > 0])
+        usual = raw_rms >= normalize.NORM_FLOOR * median
+        assert usual.mean() > 0.5, (n, usual.mean())
+        np.testing.assert_allclose(cal_rms[usual], target, rtol=1e-3, err_msg=n)
+        np.testing.assert_allclose(cal_rms[~usual], target * raw_rms[~usual] / median, rtol=1e-3, atol=1e-6,
+                                   err_msg=n)
+
+
+def test_calibrated_features_are_positive_per_channel_rescalings_of_the_raw_ones():
+    need_mirror()
+    layers = ["conv1_1", "conv2_2", "conv3_2", "conv5_1"]
+    raw = styletf.FeatureExtractor(layers, backbone="vgg16-hed")
+    cal = styletf.FeatureExtractor(layers, backbone="vgg16-hed", normalize="calibrated")
+    x = rng.random((1, 64, 48, 3)).astype(np.float32)  # not a reference image
+    fr, fc = raw(x), cal(x)
+    for layer in layers:
+        a = fr[layer].numpy().reshape(-1, fr[layer].shape[-1]).astype(np.float64)  # (M, N)
+        b = fc[layer].numpy().reshape(-1, fc[layer].shape[-1]).astype(np.float64)
+        live = (b ** 2).sum(0) > 0
+        c = (a * b).sum(0)[live] / (b ** 2).sum(0)[live]  # least-squares factor per channel
+        assert np.all(c > 0), layer
+        np.testing.assert_allclose(a[:, live], b[:, live] * c, rtol=2e-3, atol=2e-3 * np.abs(a).max())
+
+
+def test_synthesize_takes_the_calibrations_content_layer_unless_told_otherwise():
+    need_mirror()
+    kw = dict(size=32, steps=1, backbone="vgg16-hed", progress=False)
+    r = styletf.synthesize("neckarfront", "starry_night", normalize=True, **kw)
+    assert r.settings["network"] == "calibrated" and r.settings["content_layers"] == ["conv3_2"]
+    r = styletf.synthesize("neckarfront", "starry_night", normalize="mean", **kw)
+    assert r.settings["network"] == "mean" and r.settings["content_layers"] == ["conv4_2"]
+    r = styletf.synthesize("neckarfront", "starry_night", normalize=True, content_layers=["conv4_2"], **kw)
+    assert r.settings["content_layers"] == ["conv4_2"]
+
+
+@pytest.mark.parametrize("size, steps, sizes, per_stage", [
+    (512, 100, [128, 256, 512], [200, 100, 100]),
+    (256, 50, [64, 128, 256], [100, 50, 50]),
+    (200, 10, [100, 200], [20, 10]),
+    (128, 80, [64, 128], [160, 80]),
+    (127, 80, [127], [80]),
+    (48, 4, [48], [4]),
+])
+def test_stages_halve_down_to_64_px_three_at_most(size, steps, sizes, per_stage):
+    assert synthesis.stages(size, steps) == (sizes, per_stage)
+
+
+def test_lbfgs_batch_runs_each_image_as_its_own_problem():
+    """With L-BFGS a batch is optimised image by image: each comes out bitwise as it does alone
+    (a joint L-BFGS would share one line search between the images)."""
+    need_mirror()
+    kw = dict(content="neckarfront", style="composition_vii", size=48, steps=15, optimizer="lbfgs",
+              backbone="vgg16-hed", normalize=True, progress=False)
+    batch = styletf.synthesize(batch=2, seed=3, beta=[1e3, 1e5], **kw)
+    for i, beta in enumerate([1e3, 1e5]):
+        alone = styletf.synthesize(seed=3 + i, beta=beta, **kw)
+        np.testing.assert_array_equal(batch.image.numpy()[i], alone.image.numpy()[0])
+        np.testing.assert_array_equal(batch.history["total"][:, i], alone.history["total"][:, 0])
