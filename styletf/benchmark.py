@@ -29,6 +29,7 @@ import tensorflow as tf
 
 from .backbones import conv_weights, paper_name, resolve_backbone
 from .images import load_image
+from .optimize import resolve_jit
 from .synthesis import synthesize
 from .vgg import resolve_precision
 
@@ -87,7 +88,7 @@ def machine() -> str:
     return f"{model}, {os.cpu_count()} cores"
 
 
-def run(size: int, steps: int, backbone: str, precision: str, reference: bool) -> float:
+def run(size: int, steps: int, backbone: str, precision: str, reference: bool, jit=False) -> float:
     """Time ``steps`` steps after one untimed step; print a summary and ``ms_per_step=``.
     The Figure 2 objective (docs/method.md, eq. 7; notebook 03); README, "Speed"."""
     content = load_image("neckarfront", size)
@@ -105,11 +106,11 @@ def run(size: int, steps: int, backbone: str, precision: str, reference: bool) -
     else:
         marks = []
         synthesize(content=content, style=style, steps=steps + 1, backbone=backbone,
-                           precision=precision, progress=False, normalize=False,
+                           precision=precision, progress=False, normalize=False, jit=jit,
                            callback=lambda i, x, l: marks.append(time.perf_counter()))
         times = list(np.diff(marks))  # steps intervals between step ends: the first (tracing) dropped
         precision = resolve_precision(precision)
-        what = "styletf step (Figure 2 objective, avg pooling, to conv5_1)"
+        what = f"styletf step (Figure 2 objective, avg pooling, to conv5_1; XLA {'on' if resolve_jit(jit) else 'off'})"
     ms = 1000 * statistics.median(times)
     print(f"{what}\nbackbone {backbone}, precision {precision}, {tuple(content.shape[1:3])} px, "
           f"{len(times)} timed steps: median {ms:.1f} ms, min {1000 * min(times):.1f} ms, "

@@ -19,6 +19,7 @@ from .backbones import StandInWarning, WeightsFileWarning, describe_backbone, re
 from .errors import InputError, StyleTFError
 from .images import file_url_path, save_image
 from .reproduce import REPO_NOTEBOOKS, reproduce
+from .optimize import resolve_jit
 from .result import SynthesisInterrupted
 from .synthesis import DEFAULT_LEARNING_RATE
 from .vgg import PAPER_STYLE_LAYERS, PRECISIONS, resolve_network, resolve_precision
@@ -100,6 +101,8 @@ def add_stylize(sub) -> argparse.ArgumentParser:
                         "the paper's mean-activation normalisation; calibrated: the stand-in's; raw: "
                         "the weights as trained")
     p.add_argument("--precision", choices=PRECISIONS, default="float32")
+    p.add_argument("--jit", choices=("auto", "on", "off"), default="auto",
+                   help="compile the step with XLA: auto (default: where a quick measurement finds it faster)")
     p.add_argument("--seed", type=int, default=0, help="seed of the noise start (default 0)")
     p.add_argument("--save-every", type=int, default=None, metavar="N",
                    help="also write OUT_<step>.png every N steps")
@@ -129,6 +132,7 @@ def _parser() -> argparse.ArgumentParser:
     ben.add_argument("--backbone", default="random", help="default: %(default)s (VGG19 architecture)")
     ben.add_argument("--precision", default="float32", choices=list(PRECISIONS))
     ben.add_argument("--reference", action="store_true", help="time the TF tutorial's step instead of ours")
+    ben.add_argument("--jit", choices=("auto", "on", "off"), default="off", help="XLA for our step (default: off)")
     return parser
 
 
@@ -165,6 +169,7 @@ def _network(args, say) -> None:
         elif not issubclass(w.category, WeightsFileWarning):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     args.precision_used = resolve_precision(args.precision)
+    args.jit_used = resolve_jit({"on": True, "off": False}.get(args.jit, "auto"))
     args.normalize_used = resolve_network(args.backbone_used, {"auto": True, "normalized": "mean", "raw": False}.get(
         args.network, args.network))
     say(f"backbone: {describe_backbone(args.backbone_used)}; {_NETWORK_WORDS[args.normalize_used]} network")
@@ -200,7 +205,7 @@ def stylize(args) -> int:
             learning_rate=args.lr, tv_weight=args.tv, pooling=args.pooling, backbone=args.backbone_used,
             normalize=args.normalize_used, precision=args.precision_used, seed=args.seed,
             coarse_to_fine=None if args.coarse_to_fine == "none" else args.coarse_to_fine,
-            snapshot_every=args.save_every, snapshot=snapshot,
+            snapshot_every=args.save_every, snapshot=snapshot, jit=args.jit_used,
             progress=not args.quiet)
     except SynthesisInterrupted as e:
         sidecar.write(e.result, out, args, "interrupted")
@@ -236,7 +241,8 @@ def main(argv=None) -> int:
         if args.command == "stylize":
             return stylize(args)
         if args.command == "bench":
-            benchmark.run(args.size, args.steps, args.backbone, args.precision, args.reference)
+            benchmark.run(args.size, args.steps, args.backbone, args.precision, args.reference,
+                          {"on": True, "off": False}.get(args.jit, "auto"))
             return 0
         return reproduce(args.notebooks, args.out, quick=args.quick, size=args.size, steps=args.steps,
                          only=args.only)

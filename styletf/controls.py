@@ -12,6 +12,7 @@ from . import color
 from .errors import InputError, check_number
 from .images import load_image
 from .result import SynthesisInterrupted, SynthesisResult, describe
+from .optimize import resolve_jit
 from .synthesis import DEFAULT_LEARNING_RATE, coarse_to_fine as _coarse_to_fine, stages, synthesize
 from .vgg import NETWORKS, PAPER_STYLE_LAYERS
 
@@ -26,7 +27,7 @@ def stylize(content, style, *, size=512, steps=None, alpha_beta=DEFAULT_ALPHA_BE
             style_blend=None, style_scale=1.0, preserve_colors="none", init="noise",
             optimizer="lbfgs", learning_rate=DEFAULT_LEARNING_RATE, tv_weight=0.0, pooling="avg",
             backbone="auto", normalize=True, precision="float32", seed=0, coarse_to_fine="auto",
-            snapshot_every=None, snapshot=None, progress=True) -> SynthesisResult:
+            snapshot_every=None, snapshot=None, progress=True, jit="auto") -> SynthesisResult:
     """Paint ``content`` in the style of ``style`` (one image or a list), with the controls
     beyond the paper: Figure 2's transfer (docs/method.md, eq. 7) on your own photo; notebook 05.
     Returns the ``SynthesisResult`` whose image is the final picture (after the colour step).
@@ -47,7 +48,8 @@ def stylize(content, style, *, size=512, steps=None, alpha_beta=DEFAULT_ALPHA_BE
         to the content's mean and spread), then the content's colour channels (Gatys et al.
         2017, 5.1); "histogram" - the style images recoloured to the content's colour mean
         and covariance before the transfer (5.2). See ``styletf.color``.
-    init: "noise" (the paper's), "content", or an image (path, key, array).
+    init: "noise" (the paper's), "content", or an image (path, key, array). jit: XLA, "auto"
+        (default: where it measures faster on this machine), True or False (``optimize.resolve_jit``).
     snapshot_every, snapshot: call ``snapshot(step, image)`` every ``snapshot_every`` steps
         (counted over all stages) with the picture as it would be saved.
     Other arguments as ``synthesize``. Ctrl-C raises ``SynthesisInterrupted`` whose
@@ -67,7 +69,8 @@ def stylize(content, style, *, size=512, steps=None, alpha_beta=DEFAULT_ALPHA_BE
                   style_scale=style_scale, alpha=1.0, beta=1.0 / alpha_beta, tv_weight=tv_weight,
                   init=start, learning_rate=learning_rate, optimizer=optimizer, pooling=pooling,
                   backbone=backbone, normalize=normalize, precision=precision, seed=seed,
-                  callback=_snapshots(snapshot, snapshot_every, finish), progress=progress)
+                  callback=_snapshots(snapshot, snapshot_every, finish), progress=progress,
+                  jit=resolve_jit(jit))
     settings = {"content": describe(content), "style": [describe(s) for s in _as_list(style)],
                 "init": describe(init), "alpha_beta": alpha_beta, "preserve_colors": preserve_colors,
                 "coarse_to_fine": sizes}

@@ -7,6 +7,7 @@ needs: the losses of each step, a progress bar, the callback, and Ctrl-C.
 """
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 
@@ -19,7 +20,7 @@ from tqdm.auto import tqdm
 from .errors import InputError
 from .objective import Objective
 
-__all__ = ["minimize", "check_optimizer", "Run"]
+__all__ = ["minimize", "check_optimizer", "resolve_jit", "Run"]
 
 TERMS = ("total", "content", "style", "tv")
 
@@ -43,6 +44,46 @@ def check_optimizer(optimizer) -> None:
     "Synthesis"; notebook 05)."""
     if not (optimizer in ("adam", "lbfgs") or isinstance(optimizer, keras.optimizers.Optimizer)):
         raise InputError(f"optimizer must be 'adam', 'lbfgs' or a keras optimizer, got {optimizer!r}")
+
+
+@functools.lru_cache(maxsize=1)
+def _xla_is_faster() -> bool:
+    """Time a small conv forward+backward compiled by XLA and without it on this machine (~2 s,
+    once per process). Which wins depends on the CPU (bench/RESULTS.md): measure, never assume."""
+
+    def best_time(jit: bool) -> float:
+        x = tf.Variable(tf.random.stateless_uniform((1, 96, 96, 64), seed=(0, 0)))
+        k = tf.random.stateless_normal((3, 3, 64, 64), seed=(0, 1)) * 0.05
+
+        @tf.function(jit_compile=jit, autograph=False)
+        def step():
+            with tf.GradientTape() as tape:
+                y = tf.nn.avg_pool2d(tf.nn.relu(tf.nn.conv2d(x, k, 1, "SAME")), 2, 2, "VALID")
+                y = tf.nn.relu(tf.nn.conv2d(y, k, 1, "SAME"))
+                g = tf.einsum("bhwi,bhwj->bij", y, y)
+                loss = tf.reduce_sum(tf.square(g)) + tf.reduce_sum(tf.square(y))
+            return tape.gradient(loss, x)
+
+        step()  # trace and compile
+        times = []
+        for _ in range(5):
+            t = time.perf_counter()
+            step().numpy()
+            times.append(time.perf_counter() - t)
+        return min(times)
+
+    return best_time(True) < 0.9 * best_time(False)
+
+
+def resolve_jit(jit="auto") -> bool:
+    """Whether the step is compiled by XLA (``tf.function(jit_compile=True)``): ``True``/``False``
+    as given; ``"auto"``: where a quick measurement finds it faster on this machine (once per
+    process). Not in the paper: speed only, the same objective (README, "Speed"; notebook 05)."""
+    if jit == "auto":
+        return _xla_is_faster()
+    if not isinstance(jit, bool):
+        raise InputError(f"jit must be True, False or 'auto', got {jit!r}")
+    return jit
 
 
 class _Log:
@@ -91,25 +132,27 @@ def _optimizer(optimizer, learning_rate):
 
 
 def minimize(x: tf.Variable, objective: Objective, *, steps: int, optimizer="adam",
-             learning_rate: float = 0.05, callback=None, progress=True) -> Run:
+             learning_rate: float = 0.05, callback=None, progress=True, jit=False) -> Run:
     """Minimise sum_i objective(x)["total"]_i over the image ``x`` (B, H, W, 3), in place.
 
     ``optimizer``: "adam" (a new ``keras.optimizers.Adam(learning_rate)``), a Keras optimizer
     (used as is), or "lbfgs" (SciPy's L-BFGS-B, ``steps`` iterations, tolerances 0: it stops
     early only if its line search fails; a batch is one problem). ``callback(step, x, losses)``
     after each step; True stops. Ctrl-C stops with the image of the last completed step.
+    ``jit``: compile the step with XLA (``resolve_jit``).
     docs/method.md, "Synthesis" (the gradient from ``tf.GradientTape``); notebook 01, L-BFGS: 05.
     """
     adam, name, learning_rate = _optimizer(optimizer, learning_rate)
+    jit = resolve_jit(jit)
     log = _Log(x, steps, f"synthesis ({objective.extractor.backbone}, {name})", callback, progress)
     interrupted, applied = False, None
     first = int(adam.iterations.numpy()) if adam is not None else 0  # a given optimizer may have run
     start = time.perf_counter()
     try:
         if adam is None:
-            stopped = _lbfgs(x, objective, steps, log.record)
+            stopped = _lbfgs(x, objective, steps, log.record, jit)
         else:
-            stopped = _adam(x, objective, adam, steps, log.record)
+            stopped = _adam(x, objective, adam, steps, log.record, jit)
     except KeyboardInterrupt:  # x holds the last completed step: keep it (the caller raises again)
         interrupted, done = True, log.complete_steps()
         applied = int(adam.iterations.numpy()) - first if adam is not None else None  # done, or one more
@@ -121,12 +164,12 @@ def minimize(x: tf.Variable, objective: Objective, *, steps: int, optimizer="ada
     return Run(history, final, steps_done, wall, stopped, interrupted, name, learning_rate)
 
 
-def _adam_step(x, objective, adam):
+def _adam_step(x, objective, adam, jit=False):
     """One step as a ``tf.function``: losses and gradient (tape), update, clip to [0, 1]."""
     # float16 gradients can underflow: scale the loss up for the backward pass, then down.
     loss_scale = 2.0 ** 15 if objective.extractor.precision == "mixed_float16" else 1.0
 
-    @tf.function
+    @tf.function(jit_compile=jit)
     def step():
         with tf.GradientTape() as tape:
             terms = objective(x)
@@ -147,9 +190,9 @@ def _adam_step(x, objective, adam):
     return step
 
 
-def _adam(x, objective, adam, steps, record) -> str | None:
+def _adam(x, objective, adam, steps, record, jit=False) -> str | None:
     """``steps`` Adam steps on ``x``; returns why it stopped early, or None."""
-    step = _adam_step(x, objective, adam)
+    step = _adam_step(x, objective, adam, jit)
     for i in range(steps):
         terms, finite = step()
         terms = {k: v.numpy() for k, v in terms.items()}
@@ -167,10 +210,10 @@ class _NonFinite(Exception):
     pass
 
 
-def _value_and_grad(objective, shape):
+def _value_and_grad(objective, shape, jit=False):
     """The losses and the gradient of their sum at a flat image, as a ``tf.function``."""
 
-    @tf.function
+    @tf.function(jit_compile=jit)
     def value_and_grad(flat):
         image = tf.reshape(flat, shape)  # (B, H, W, 3)
         with tf.GradientTape() as tape:
@@ -182,11 +225,11 @@ def _value_and_grad(objective, shape):
     return value_and_grad
 
 
-def _lbfgs(x, objective, steps, record) -> str | None:
+def _lbfgs(x, objective, steps, record, jit=False) -> str | None:
     """Minimise with SciPy's L-BFGS-B in [0, 1], updating ``x``; returns why it stopped
     before ``steps`` iterations, or None."""
     shape = tuple(x.shape)
-    value_and_grad = _value_and_grad(objective, shape)
+    value_and_grad = _value_and_grad(objective, shape, jit)
     last, state = {}, {"i": 0, "stopped": None}
 
     def fun(v):

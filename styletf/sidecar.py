@@ -51,7 +51,7 @@ def command(args, out: Path, result: SynthesisResult) -> list[str]:
             "--init": _source(args.init), "--optimizer": args.optimizer, "--lr": repr(args.lr),
             "--tv": repr(args.tv), "--pooling": args.pooling, "--backbone": args.backbone_used,
             "--precision": args.precision_used, "--seed": args.seed,
-            "--network": _NETWORK_OPTION[args.normalize_used]}
+            "--network": _NETWORK_OPTION[args.normalize_used], "--jit": "on" if args.jit_used else "off"}
     for key, value in opts.items():
         if value is not None:
             cmd += [key, str(value)]

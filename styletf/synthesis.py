@@ -37,7 +37,7 @@ def synthesize(content=None, style=None, *, content_layers=None,
                seed=0, size=None, shape=None, batch=1, backbone="auto", pooling="avg",
                normalize=False, precision="float32", optimizer="adam", batch_size=None,
                style_blend=None, style_scale=1.0, extractor=None, callback=None,
-               progress=True) -> SynthesisResult:
+               progress=True, jit=False) -> SynthesisResult:
     """Optimise an image so its VGG responses match the targets (docs/method.md, eq. 7; notebooks 01-04).
 
     content, style: images (anything ``load_image`` takes, or (1, H, W, 3) tensors); no content
@@ -49,9 +49,9 @@ def synthesize(content=None, style=None, *, content_layers=None,
         style_weights: {layer: w_l}; default 1 / len(style_layers).
     alpha, beta: weights of L_content and L_style (the paper's alpha/beta = 1e-3 is alpha=1,
         beta=1e3); scalars or one value per image. tv_weight: total variation (0: the paper's).
-    init: "noise" (seeded uniform white noise, the paper's), "content", or an image.
+    init: "noise" (uniform white noise from ``seed``, image i: seed + i; the paper's), "content", or an image.
     steps, learning_rate, optimizer ("adam", a Keras optimizer, "lbfgs"), callback(step, image,
-        losses) -> True to stop: ``optimize.minimize``. seed: of the noise (image i: seed + i).
+        losses) -> True to stop, jit (XLA: True, False, "auto"): ``optimize.minimize``.
     size: long side of content and style, px. shape: (H, W) of the output without content.
     batch: images optimised together, each with its own noise, alpha, beta and style weights
         (sequences of ``batch`` values); content / style: one image for all or (batch, H, W, 3).
@@ -72,7 +72,7 @@ def synthesize(content=None, style=None, *, content_layers=None,
     style_scale = check_number("style_scale", style_scale, positive=True)
     content, styles, blend = targets.load(content, style, size=size, shape=shape, style_scale=style_scale,
                                           style_blend=style_blend)
-    opt = _options(steps, seed, learning_rate, optimizer, tv_weight, alpha, beta, batch)
+    opt = _options(steps, seed, learning_rate, optimizer, tv_weight, alpha, beta, batch, jit)
     layers = _layers(content_layers, style_layers, style_weights, content, styles, batch, network)
     extractor = _extractor(extractor, layers, backbone, pooling, normalize, precision)
     out_shape = _output_shape(extractor, content, styles, shape, batch)  # (B, H, W, 3)
@@ -84,7 +84,7 @@ def synthesize(content=None, style=None, *, content_layers=None,
     # From white noise, gradient descent on the image.
     x = tf.Variable(initial_image(init, out_shape, content, opt.seed), dtype=tf.float32, name="image")  # (B, H, W, 3)
     run = optimize.minimize(x, objective, steps=opt.steps, optimizer=optimizer, learning_rate=opt.learning_rate,
-                            callback=callback, progress=progress)
+                            callback=callback, progress=progress, jit=opt.jit)
     # The result: the image, the losses of every step, the settings, the backbone.
     result = _result(x, run, extractor, _settings(sources, layers, opt, run, blend if isinstance(
         style, (list, tuple)) else None, style_scale, out_shape, extractor))
@@ -107,7 +107,7 @@ def _sources(content, style, init) -> dict:
             "init": describe(init)}
 
 
-def _options(steps, seed, learning_rate, optimizer, tv_weight, alpha, beta, batch) -> SimpleNamespace:
+def _options(steps, seed, learning_rate, optimizer, tv_weight, alpha, beta, batch, jit) -> SimpleNamespace:
     """The optimisation's settings, checked; alpha and beta as (B,) tensors."""
     steps = check_number("steps", steps, positive=True, integer=True)
     seed = check_number("seed", seed, integer=True)
@@ -115,6 +115,7 @@ def _options(steps, seed, learning_rate, optimizer, tv_weight, alpha, beta, batc
     optimize.check_optimizer(optimizer)
     tv_weight = check_number("tv_weight", tv_weight)
     return SimpleNamespace(steps=steps, seed=seed, learning_rate=learning_rate, tv_weight=tv_weight,
+                           jit=optimize.resolve_jit(jit),
                            alpha=per_image("alpha", alpha, batch), beta=per_image("beta", beta, batch))
 
 
@@ -216,6 +217,7 @@ def _settings(sources, layers, opt, run, style_blend, style_scale, out_shape, ex
         "seed": opt.seed,
         "size": list(out_shape[1:3]), "batch": out_shape[0], "pooling": extractor.pooling,
         "normalize": extractor.normalize, "network": extractor.network, "precision": extractor.precision,
+        "jit": opt.jit,
         "backbone": extractor.backbone,
     }
 

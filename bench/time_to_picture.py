@@ -1,0 +1,92 @@
+"""Time to a recognisable picture: how long until a Figure 2 panel, from white noise, shows the
+photo painted in the painting's colours, judged from outside the network by ``styletf.looks``
+(structure >= STRUCTURE_MIN and colours <= PALETTE_MAX; notebook 03).
+
+Objective: Figure 2's (content on the network's default layer, style conv1_1..conv5_1, w_l = 1/5,
+the paper's alpha/beta per painting) on the network of ``normalize=True`` (the calibrated stand-in
+offline). Runs, each from the same white noise (seed 0):
+  default: ``stylize``'s schedule, L-BFGS coarse to fine (``synthesis.stages(size)``);
+  lbfgs:   L-BFGS-B at the full size only;
+  adam:    Adam at the full size, our learning rate;
+  tutorial: Adam(0.02, beta_1=0.99, epsilon=0.1), the TF tutorial's settings, full size.
+Every --every iterations (and at the end of each stage) the image is judged; the clock excludes
+the judging. Prints one line per run and a Markdown table.
+
+    python bench/time_to_picture.py --size 256
+    python bench/time_to_picture.py --size 256 --runs default --panels all
+"""
+import argparse
+import time
+
+import keras
+import numpy as np
+
+import styletf
+from styletf import looks, synthesis
+from styletf.benchmark import machine
+
+PANELS = {"B": ("shipwreck_of_the_minotaur", 1e-3), "C": ("starry_night", 1e-3), "D": ("the_scream", 1e-3),
+          "E": ("femme_nue_assise", 1e-4), "F": ("composition_vii", 1e-4)}
+
+
+def timed(run, key, ratio, size, every, cap):
+    """(seconds to the first judged-ok image or None, iterations then, seconds in all, last judgement)."""
+    photo, painting = styletf.load_image("neckarfront", size), styletf.load_image(key, size)
+    state = {"judging": 0.0, "found": None, "i": 0, "last": None}
+    start = time.perf_counter()
+
+    def callback(i, x, terms):
+        state["i"] += 1
+        if state["found"] is None and state["i"] % every == 0:
+            t = time.perf_counter()
+            elapsed = t - start - state["judging"]  # optimising only, up to this image
+            state["last"] = looks.judge(x.numpy()[:1], photo, painting)
+            state["judging"] += time.perf_counter() - t
+            if state["last"]["ok"]:
+                state["found"] = (elapsed, state["i"])
+        return state["found"] is not None and run != "default"  # the default schedule runs out
+
+    kw = dict(alpha=1.0, beta=1.0 / ratio, normalize=True, seed=0, backbone="vgg16-hed", progress=False,
+              callback=callback)
+    if run == "default":
+        sizes, steps = synthesis.stages(size, 100)
+        result = styletf.coarse_to_fine("neckarfront", key, sizes=sizes, steps=steps, optimizer="lbfgs", **kw)
+    elif run == "lbfgs":
+        result = styletf.synthesize("neckarfront", key, size=size, steps=cap, optimizer="lbfgs", **kw)
+    else:
+        opt = (keras.optimizers.Adam(learning_rate=0.02, beta_1=0.99, epsilon=0.1) if run == "tutorial"
+               else "adam")
+        result = styletf.synthesize("neckarfront", key, size=size, steps=cap, optimizer=opt, **kw)
+    total = time.perf_counter() - start - state["judging"]
+    final = looks.judge(result.image.numpy()[:1], photo, painting)
+    if state["found"] is None and final["ok"]:
+        state["found"] = (total, state["i"])
+    return state["found"], total, final
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=256)
+    parser.add_argument("--runs", default="default,lbfgs,adam,tutorial")
+    parser.add_argument("--panels", default="C,F", help="letters of Figure 2, or 'all'")
+    parser.add_argument("--every", type=int, default=10, help="judge every N iterations")
+    parser.add_argument("--cap", type=int, default=1000, help="iterations at most (single-size runs)")
+    args = parser.parse_args()
+    letters = list(PANELS) if args.panels == "all" else args.panels.split(",")
+    print(machine())
+    rows = []
+    for run in args.runs.split(","):
+        for letter in letters:
+            key, ratio = PANELS[letter]
+            found, total, final = timed(run, key, ratio, args.size, args.every, args.cap)
+            seen = f"{found[0]:.1f} s ({found[1]} it.)" if found else f"not within {total:.0f} s"
+            print(f"{run:9} {letter} {key:26} recognisable after {seen}; ran {total:.1f} s; final structure "
+                  f"{final['structure']:.2f}, colours {final['palette']:.2f}", flush=True)
+            rows.append(f"| {run} | {letter} {key} | {seen} | {total:.0f} s | {final['structure']:.2f} / "
+                        f"{final['palette']:.2f} |")
+    print("\n| run | panel | recognisable after | run time | final structure / colours |\n|---|---|---|---|---|")
+    print("\n".join(rows))
+
+
+if __name__ == "__main__":
+    main()
