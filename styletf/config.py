@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 
 from .backbones import describe_backbone, is_paper_network
+from .errors import InputError
 from .normalize import CALIBRATION
 from .synthesis import stages
 
@@ -26,9 +27,15 @@ _PRESETS = {
 
 
 def is_quick() -> bool:
-    """True when the environment variable STYLETF_QUICK is set to 1 (or true/yes). Not in the
+    """True when the environment variable STYLETF_QUICK is 1 (or true, yes, on); false when it is
+    unset, empty, 0, false, no or off; any other value is an error naming the variable. Not in the
     paper: every notebook's Parameters cell (notebook 00 first)."""
-    return os.environ.get("STYLETF_QUICK", "").strip().lower() in ("1", "true", "yes")
+    value = os.environ.get("STYLETF_QUICK", "").strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("", "0", "false", "no", "off"):
+        return False
+    raise InputError(f"STYLETF_QUICK must be 1 (quick mode) or 0 (full mode), got {value!r}")
 
 
 def mode_name() -> str:

@@ -27,12 +27,14 @@ statistics) and the pooling.
 from __future__ import annotations
 
 import os
+import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 from . import data
-from .backbones import fingerprint
+from .backbones import conv_weights, fingerprint
 from .images import load_image
 
 __all__ = ["reference_stats", "factors", "calibrated_factors", "normalized_weights", "cached_stats",
@@ -73,24 +75,58 @@ def reference_stats(features) -> dict:
 def cached_stats(backbone: str, pooling: str, raw_network) -> dict:
     """``reference_stats(raw_network())`` for a concrete backbone and pooling, read from (or
     written to) the on-disk cache next to the image cache, keyed by the fingerprint of the
-    backbone's weights (their content, not their name). docs/method.md, "Normalisation"; notebook 03."""
+    backbone's weights (their content, not their name). A cache file that cannot be read or
+    does not hold a finite, non-negative mean and RMS of the right length for every conv layer is
+    recomputed and replaced (atomically), with a one-line warning. docs/method.md, "Normalisation";
+    notebook 03."""
     name = f"{fingerprint(backbone)}_{pooling}_{NORM_SIZE}px_v{NORM_VERSION}.npz"
     path = data.cache_dir().parent / "normalization" / name
-    if path.is_file():
-        with np.load(path) as saved:
-            flat = {k: saved[k] for k in saved.files}
-        return {kind: {k.split("/", 1)[1]: v for k, v in flat.items() if k.startswith(kind + "/")}
-                for kind in ("mean", "rms")}
+    widths = {n: bias.shape[0] for n, (_, bias) in conv_weights(backbone).items()}  # {conv: N_l}
+    problem = None
+    if path.exists():
+        stats, problem = _read(path, widths)
+        if stats is not None:
+            return stats
     stats = reference_stats(raw_network())
-    _save(path, {f"{kind}/{n}": v for kind, d in stats.items() for n, v in d.items()})
+    try:
+        _save(path, {f"{kind}/{n}": v for kind, d in stats.items() for n, v in d.items()})
+    except OSError as e:  # a cache we cannot write costs time, not the run
+        problem = f"{problem or 'missing'}; recomputed, but not written ({e.strerror or e})"
+    else:
+        problem = problem and f"{problem}; recomputed and replaced"
+    if problem:
+        warnings.warn(f"normalisation cache {path}: {problem}", stacklevel=2)
     return stats
 
 
-def _save(path: Path, means: dict) -> None:
+def _read(path: Path, widths: dict) -> tuple:
+    """(stats, None) from a valid cache file, else (None, what is wrong with it)."""
+    try:
+        with open(path, "rb") as f, np.load(f, allow_pickle=False) as saved:
+            flat = {k: np.asarray(saved[k]) for k in saved.files}
+    except Exception as e:  # noqa: BLE001 - a damaged file raises many types (zip, EOF, value, OS)
+        return None, f"unreadable ({type(e).__name__})"
+    for kind in ("mean", "rms"):
+        for n, width in widths.items():
+            v = flat.get(f"{kind}/{n}")
+            if v is None or v.shape != (width,) or v.dtype.kind != "f":
+                return None, f"no valid {kind} for {n}"
+            if not (np.all(np.isfinite(v)) and np.all(v >= 0)):
+                return None, f"non-finite or negative {kind} for {n}"
+    return {kind: {n: flat[f"{kind}/{n}"].astype(np.float32) for n in widths} for kind in ("mean", "rms")}, None
+
+
+def _save(path: Path, arrays: dict) -> None:
+    """Write the cache atomically: a unique temporary file in the same folder, then a rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, **means)
-    os.replace(tmp, path)
+    fd, tmp = tempfile.mkstemp(prefix=path.stem, suffix=".tmp.npz", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+        os.replace(tmp, path)  # a folder in the file's place: IsADirectoryError, reported by the caller
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def factors(means: dict) -> dict:

@@ -54,7 +54,12 @@ def reproduce(notebooks: str | Path = REPO_NOTEBOOKS, out: str | Path = "outputs
     nb_dir = Path(notebooks)
     paths = sorted(nb_dir.glob("[0-9][0-9]_*.ipynb"))
     if only:
-        paths = [p for p in paths if p.name[:2] in only.split(",")]
+        wanted = [n.strip().zfill(2) for n in only.split(",") if n.strip()]
+        unknown = sorted(set(wanted) - {p.name[:2] for p in paths})
+        if unknown or not wanted:
+            raise StyleTFError(f"--only {only!r}: no notebook {', '.join(unknown) or '(none named)'} in {nb_dir}; "
+                               f"the notebooks are {', '.join(p.name[:2] for p in paths)}")
+        paths = [p for p in paths if p.name[:2] in wanted]
     if not paths:
         raise StyleTFError(f"no notebooks found in {nb_dir}; run from a clone of the repository "
                            f"or pass --notebooks DIR")

@@ -105,3 +105,50 @@ def test_lbfgs_batch_runs_each_image_as_its_own_problem():
         alone = styletf.synthesize(seed=3 + i, beta=beta, **kw)
         np.testing.assert_array_equal(batch.image.numpy()[i], alone.image.numpy()[0])
         np.testing.assert_array_equal(batch.history["total"][:, i], alone.history["total"][:, 0])
+
+
+@pytest.mark.parametrize("damage", ["garbage", "empty", "truncated", "missing-layer", "wrong-shape", "object",
+                                    "inf", "folder"])
+def test_a_damaged_normalisation_cache_is_recomputed_with_one_warning(tmp_path, monkeypatch, damage):
+    """The cache is ours to repair: anything wrong with it is reported in one line and the file is
+    replaced by freshly computed statistics (here a stand-in computation, to keep the test fast)."""
+    monkeypatch.setattr(normalize.data, "cache_dir", lambda: tmp_path / "images")
+    widths = {n: b.shape[0] for n, (_, b) in backbones.conv_weights("random").items()}
+    good = {kind: {n: np.full(w, 2.0, np.float32) for n, w in widths.items()} for kind in ("mean", "rms")}
+    monkeypatch.setattr(normalize, "reference_stats", lambda net: good)
+    normalize.cached_stats("random", "avg", lambda: None)  # written
+    path = next((tmp_path / "normalization").glob("*.npz"))
+    flat = {f"{k}/{n}": v for k, d in good.items() for n, v in d.items()}
+    if damage == "garbage":
+        path.write_bytes(b"not a zip file at all")
+    elif damage == "empty":
+        path.write_bytes(b"")
+    elif damage == "truncated":
+        path.write_bytes(path.read_bytes()[:200])
+    elif damage in ("missing-layer", "wrong-shape", "object", "inf"):
+        bad = dict(flat)
+        if damage == "missing-layer":
+            del bad["rms/conv3_2"]
+        elif damage == "wrong-shape":
+            bad["mean/conv1_1"] = np.ones(3, np.float32)
+        elif damage == "object":
+            bad["mean/conv2_1"] = np.array([None] * widths["conv2_1"], dtype=object)
+        else:
+            bad["rms/conv5_1"] = np.full(widths["conv5_1"], np.inf, np.float32)
+        with open(path, "wb") as f:
+            np.savez(f, **bad)
+    else:
+        path.unlink()
+        path.mkdir()  # a folder in the file's place: recomputed, not written, said
+    with pytest.warns(UserWarning) as caught:
+        stats = normalize.cached_stats("random", "avg", lambda: None)
+    assert len(caught) == 1 and str(path) in str(caught[0].message)
+    assert "\n" not in str(caught[0].message)
+    for kind in ("mean", "rms"):
+        for n in widths:
+            np.testing.assert_array_equal(stats[kind][n], good[kind][n])
+    if damage != "folder":  # repaired on disk: read back without a warning
+        import warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            normalize.cached_stats("random", "avg", lambda: None)

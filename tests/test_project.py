@@ -34,6 +34,13 @@ def test_presets_and_overrides(monkeypatch):
     monkeypatch.setenv("STYLETF_STEPS", "-3")
     with pytest.raises(ValueError, match="STYLETF_STEPS"):
         config.preset()
+    for value, quick in (("on", True), ("off", False), ("", False)):
+        monkeypatch.setenv("STYLETF_QUICK", value)
+        assert config.is_quick() is quick
+    for value in ("maybe", "2", "y"):
+        monkeypatch.setenv("STYLETF_QUICK", value)
+        with pytest.raises(ValueError, match="STYLETF_QUICK"):
+            config.is_quick()
 
 
 def test_report_lists_the_deviations(capsys):
@@ -58,6 +65,15 @@ def test_badges_and_readme_table_are_current():
     assert r.returncode == 0, r.stderr
     for nb in sorted((ROOT / "notebooks").glob("*.ipynb")):
         assert f"(notebooks/{nb.name})" in README  # every notebook has a row in the README table
+
+
+def test_reproduce_names_an_unknown_selection_and_the_valid_ones(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "styletf", "reproduce", "--only", "99", "--out", str(tmp_path)],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and "no notebook 99" in r.stderr and "00, 01, 02" in r.stderr
+    ours = [line for line in r.stderr.splitlines()  # TensorFlow's C++ start-up log lines aside
+            if line.strip() and not re.match(r"([IWE]\d{4} |WARNING: All log messages)", line)]
+    assert "Traceback" not in r.stderr and len(ours) == 1, r.stderr
 
 
 def test_reproduce_with_no_notebooks_is_a_clear_error(tmp_path):

@@ -183,13 +183,18 @@ def test_fingerprints_follow_the_weights_not_the_name(standin_vgg19, tmp_path, m
     path = tmp_path / "same_name.h5"
     maker.write_keras_h5(path, maker.standin_as_vgg19())
     monkeypatch.setattr(normalize.data, "cache_dir", lambda: tmp_path / "cache" / "images")
-    monkeypatch.setattr(normalize, "reference_stats",
-                        lambda net: {"mean": {"conv1_1": np.ones(64, np.float32)}, "rms": {}})
+    def fake_stats(value):  # valid statistics for every conv layer of the file's weights
+        widths = {n: b.shape[0] for n, (_, b) in backbones.conv_weights(str(path)).items()}
+        return lambda net: {kind: {n: np.full(w, value, np.float32) for n, w in widths.items()}
+                            for kind in ("mean", "rms")}
+
+    monkeypatch.setattr(normalize, "reference_stats", fake_stats(1))
     first = normalize.cached_stats(str(path), "avg", lambda: None)["mean"]
     maker.write_keras_h5(path, weights)  # other weights under the same name
-    monkeypatch.setattr(normalize, "reference_stats",
-                        lambda net: {"mean": {"conv1_1": np.full(64, 2, np.float32)}, "rms": {}})
-    second = normalize.cached_stats(str(path), "avg", lambda: None)["mean"]
+    monkeypatch.setattr(normalize, "reference_stats", fake_stats(2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a valid cache of the first weights is not "damaged": no warning
+        second = normalize.cached_stats(str(path), "avg", lambda: None)["mean"]
     assert first["conv1_1"][0] == 1 and second["conv1_1"][0] == 2  # not the stale factors
 
 
