@@ -11,9 +11,9 @@ load -> targets -> objective -> optimise -> result). Beyond the paper: ``color``
 and ``cli`` (``python -m styletf``). A student reads: losses -> vgg -> targets ->
 objective -> optimize -> synthesis.
 """
-import os
+from .quiet import import_tensorflow
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide TensorFlow's C++ start-up chatter
+import_tensorflow()  # TensorFlow without its C++ start-up log lines ("failed call to cuInit" on a CPU)
 
 from .errors import DataError, InputError, StyleTFError  # noqa: E402
 from .images import load_image, psnr, save_image  # noqa: E402

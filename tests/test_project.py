@@ -163,3 +163,19 @@ def test_readme_shows_the_setup_cell_that_the_notebooks_have():
     shown = re.search(r"## Colab, and forks\n.*?```python\n(.+?)\n```", README, re.S).group(1)
     assert all(line.strip() in cell for line in shown.splitlines()), shown
     assert "PAPER.md" not in README and "(docs/method.md)" in README
+
+
+def test_importing_styletf_prints_nothing_on_a_cpu_machine():
+    """No "failed call to cuInit" or INFO lines on the first screen (issue 17); real problems still show."""
+    r = subprocess.run([sys.executable, "-c", "import styletf, tensorflow as tf; print(int(tf.constant(2) * 2))"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.strip() == "4"
+    assert r.stderr.strip() == "", r.stderr
+    from styletf.quiet import NOISE
+    noise = ["I0000 00:00:1795553456.063856   20605 port.cc:153] oneDNN custom operations are on.",
+             "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR",
+             "E0000 00:00:1795553457.921180   20605 cuda_platform.cc:52] failed call to cuInit: INTERNAL",
+             "To enable the following instructions: AVX2 FMA, in other operations, rebuild TensorFlow"]
+    real = ["E0000 00:00:1.0   1 bfc_allocator.cc:1] Allocator ran out of memory trying to allocate 8.00GiB",
+            "Traceback (most recent call last):", "ImportError: libstdc++.so.6: version not found"]
+    assert all(NOISE.match(line) for line in noise) and not any(NOISE.match(line) for line in real)

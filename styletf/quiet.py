@@ -1,0 +1,51 @@
+"""A quiet first screen: TensorFlow without its C++ start-up log lines (issue 17). Not in the
+paper; every notebook's first import and the command line go through it.
+
+TensorFlow's C++ core writes INFO lines ("oneDNN custom operations are on", "Could not find cuda
+drivers", "This TensorFlow binary is optimized ...") and, on a machine without a GPU, the error
+line "failed call to cuInit" straight to file descriptor 2, before ``TF_CPP_MIN_LOG_LEVEL`` is
+read. They read like failures. ``import_tensorflow`` imports it, and sets its devices up, with
+descriptor 2 caught in a temporary file; afterwards every caught line that is not one of those
+known start-up lines is written to stderr, so a real problem still shows.
+"""
+from __future__ import annotations
+
+import os
+import re
+import sys
+import tempfile
+
+__all__ = ["import_tensorflow", "NOISE"]
+
+#: Start-up lines that say nothing is wrong: INFO (I...), absl's preamble, the CPU-feature note,
+#: and CUDA's "no GPU here" on a CPU-only machine.
+NOISE = re.compile(r"(I\d{4} |WARNING: All log messages before absl::InitializeLog|To enable the following "
+                   r"instructions:|[EW]\d{4} .*(cuInit|cuda_platform|cuda_driver|cudart|CUDA))")
+
+
+def import_tensorflow():
+    """``import tensorflow`` with its C++ start-up noise filtered out (module doc); returns the
+    module. Not in the paper (README, "Quick mode and other settings"; notebook 00's Setup)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if "tensorflow" in sys.modules:
+        return sys.modules["tensorflow"]
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no descriptor 2 to catch: import as is
+        import tensorflow as tf
+        return tf
+    with tempfile.TemporaryFile() as caught:
+        os.dup2(caught.fileno(), 2)
+        try:
+            import tensorflow as tf
+            tf.config.list_physical_devices()  # the devices are set up (and CUDA tried) here
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            caught.seek(0)
+            lines = caught.read().decode(errors="replace").splitlines()
+            kept = [line for line in lines if line.strip() and not NOISE.match(line)]
+            if kept:
+                print("\n".join(kept), file=sys.stderr)
+    return tf
