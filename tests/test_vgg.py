@@ -155,12 +155,14 @@ def test_local_vgg19_weights_file(tmp_path):
 # --- normalisation (docs/method.md, "Normalisation", CVPR) -----------------------------------
 
 @pytest.mark.parametrize("backbone", ["vgg16-hed", "random"])
-def test_normalised_features_are_positive_per_channel_rescalings(backbone):
+@pytest.mark.parametrize("network", ["mean", "calibrated"])
+def test_normalised_features_are_positive_per_channel_rescalings(backbone, network):
     from conftest import need_mirror
     need_mirror()
     layers = ["conv1_1", "conv2_2", "conv3_1", "conv4_2", "conv5_1"]
     raw = styletf.FeatureExtractor(layers, backbone=backbone)
-    norm = styletf.FeatureExtractor(layers, backbone=backbone, normalize=True)
+    norm = styletf.FeatureExtractor(layers, backbone=backbone, normalize=network)
+    assert norm.network == network
     x = rng.random((1, 64, 48, 3)).astype(np.float32)  # not a reference image
     fr, fn = raw(x), norm(x)
     for layer in layers:
