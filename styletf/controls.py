@@ -38,9 +38,8 @@ def stylize(content, style, *, size=512, steps=None, alpha_beta=DEFAULT_ALPHA_BE
     steps: optimiser steps; None (default): 100 per stage, 200 in the first (``stages``), or 300
         (L-BFGS) / 500 (Adam) in one size; with ``coarse_to_fine``: an int per stage (the first
         twice that with "auto") or one per size.
-    optimizer: "lbfgs" (default, the authors'), "adam", or a Keras optimizer.
-    alpha_beta: alpha/beta (alpha = 1, beta = 1 / alpha_beta), in the paper's units on the
-        normalised network.
+    optimizer: "lbfgs" (default, the authors'), "adam", or a Keras optimizer. alpha_beta: alpha/beta
+        (alpha = 1, beta = 1 / alpha_beta), in the paper's units on the normalised network.
     normalize: True (default): the network in whose units the paper's alpha/beta hold - the
         paper's normalisation on ImageNet VGG19, the calibration on the offline stand-in
         (``vgg.resolve_network``); "mean", "calibrated", or False (raw weights).
@@ -48,8 +47,7 @@ def stylize(content, style, *, size=512, steps=None, alpha_beta=DEFAULT_ALPHA_BE
         to the content's mean and spread), then the content's colour channels (Gatys et al.
         2017, 5.1); "histogram" - the style images recoloured to the content's colour mean
         and covariance before the transfer (5.2). See ``styletf.color``.
-    init: "noise" (the paper's), "content", or an image (path, key, array). jit: XLA, "auto"
-        (default: where it measures faster on this machine), True or False (``optimize.resolve_jit``).
+    init: "noise" (the paper's), "content", or an image. jit: XLA, "auto" (where it measures faster).
     snapshot_every, snapshot: call ``snapshot(step, image)`` every ``snapshot_every`` steps
         (counted over all stages) with the picture as it would be saved.
     Other arguments as ``synthesize``. Ctrl-C raises ``SynthesisInterrupted`` whose
