@@ -16,12 +16,12 @@ from tqdm.auto import tqdm
 
 from . import benchmark, color, controls, preflight, sidecar
 from .backbones import StandInWarning, WeightsFileWarning, describe_backbone, resolve_backbone
-from .errors import InputError, StyleTFError
+from .errors import InputError, StyleTFError, check_number
 from .images import file_url_path, save_image
 from .reproduce import REPO_NOTEBOOKS, reproduce
 from .optimize import resolve_jit
 from .result import SynthesisInterrupted
-from .synthesis import DEFAULT_LEARNING_RATE
+from .synthesis import DEFAULT_LEARNING_RATE, MAX_SIDE
 from .vgg import PAPER_STYLE_LAYERS, PRECISIONS, resolve_network, resolve_precision
 
 __all__ = ["main", "stylize", "add_stylize"]
@@ -149,12 +149,30 @@ def _checked(args) -> tuple[Path, int | list]:
         raise InputError("--style-layers is empty; name at least one layer (or leave the option out "
                          "for the paper's conv1_1..conv5_1)")
     explicit = isinstance(args.coarse_to_fine, list)
+    _check_numbers(args, explicit)
     preflight.check_memory((args.coarse_to_fine if explicit else [args.size or 512])[-1], args.style_scale,
                            args.optimizer, args.content, args.style)
     steps = args.steps[0] if args.steps and len(args.steps) == 1 else args.steps
     if isinstance(steps, list) and not explicit:
         raise InputError("--steps takes one number (several only with --coarse-to-fine S1,S2,..., one per size)")
     return out, steps
+
+
+def _check_numbers(args, explicit) -> None:
+    """Every number within what float32 and the machine can hold, before any work (one line, exit 2)."""
+    whole = dict(positive=True, integer=True)
+    checks = [("--size", [args.size], dict(whole, maximum=MAX_SIDE)),
+              ("--coarse-to-fine", args.coarse_to_fine if explicit else [], dict(whole, maximum=MAX_SIDE)),
+              ("--steps", args.steps or [], dict(whole, maximum=10**7)),
+              ("--save-every", [args.save_every], dict(whole, maximum=10**7)),
+              ("--seed", [args.seed], dict(integer=True, maximum=2**32 - 1)),
+              ("--alpha-beta", [args.alpha_beta], dict(minimum=1e-12, maximum=1e12)),
+              ("--style-scale", [args.style_scale], dict(minimum=0.01, maximum=100)),
+              ("--tv", [args.tv], dict(maximum=1e12)), ("--lr", [args.lr], dict(positive=True, maximum=1e3))]
+    for name, values, kw in checks:
+        for value in values:
+            if value is not None:
+                check_number(name, value, **kw)
 
 
 def _network(args, say) -> None:

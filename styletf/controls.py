@@ -13,7 +13,7 @@ from .errors import InputError, check_number
 from .images import load_image
 from .result import SynthesisInterrupted, SynthesisResult, describe
 from .optimize import resolve_jit
-from .synthesis import DEFAULT_LEARNING_RATE, coarse_to_fine as _coarse_to_fine, stages, synthesize
+from .synthesis import DEFAULT_LEARNING_RATE, MAX_SIDE, coarse_to_fine as _coarse_to_fine, stages, synthesize
 from .vgg import NETWORKS, PAPER_STYLE_LAYERS
 
 __all__ = ["stylize", "DEFAULT_ALPHA_BETA"]
@@ -56,12 +56,12 @@ def stylize(content, style, *, size=512, steps=None, alpha_beta=DEFAULT_ALPHA_BE
     if preserve_colors not in color.PRESERVE_COLORS:
         raise InputError(f"preserve_colors must be one of {', '.join(color.PRESERVE_COLORS)}, "
                          f"got {preserve_colors!r}")
-    alpha_beta = check_number("alpha_beta", alpha_beta, positive=True)
+    alpha_beta = check_number("alpha_beta", alpha_beta, minimum=1e-12, maximum=1e12)
     _check_network(normalize)
     sizes, steps, size = _schedule(coarse_to_fine, size, steps, optimizer)
-    style_scale = check_number("style_scale", style_scale, positive=True)
+    style_scale = check_number("style_scale", style_scale, minimum=0.01, maximum=100)
     if snapshot_every is not None:
-        snapshot_every = check_number("snapshot_every", snapshot_every, positive=True, integer=True)
+        snapshot_every = check_number("snapshot_every", snapshot_every, positive=True, integer=True, maximum=10**7)
     finish, source, paintings, start = _inputs(content, style, init, size, style_scale, preserve_colors)
     kwargs = dict(content_layers=content_layers, style_layers=style_layers, style_blend=style_blend,
                   style_scale=style_scale, alpha=1.0, beta=1.0 / alpha_beta, tv_weight=tv_weight,
@@ -105,9 +105,9 @@ def _sizes(coarse_to_fine, size):
     """(coarse-to-fine sizes or None, the output's long side), checked ("auto": filled in later)."""
     sizes = None
     if coarse_to_fine == "auto":
-        return [], check_number("size", size, positive=True, integer=True)
+        return [], check_number("size", size, positive=True, integer=True, maximum=MAX_SIDE)
     if coarse_to_fine is not None:
-        sizes = [check_number("coarse_to_fine", s, positive=True, integer=True) for s in coarse_to_fine]
+        sizes = [check_number("coarse_to_fine", s, positive=True, integer=True, maximum=MAX_SIDE) for s in coarse_to_fine]
         if not sizes or sizes != sorted(set(sizes)):
             raise InputError(f"coarse-to-fine sizes must be increasing long sides, e.g. 256,512,1024; "
                              f"got {sizes}")
@@ -115,7 +115,7 @@ def _sizes(coarse_to_fine, size):
             raise InputError(f"size {size} differs from the last coarse-to-fine size {sizes[-1]}: "
                              f"drop size or make it the last of the sizes")
         size = sizes[-1] if sizes else size
-    return sizes, check_number("size", size, positive=True, integer=True)
+    return sizes, check_number("size", size, positive=True, integer=True, maximum=MAX_SIDE)
 
 
 def _as_list(style) -> list:

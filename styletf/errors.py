@@ -26,16 +26,22 @@ class DataError(StyleTFError, OSError):
     "Images"; notebook 00 fetches the first image)."""
 
 
-def check_number(name, value, *, positive=False, integer=False):
+def check_number(name, value, *, positive=False, integer=False, maximum=1e30, minimum=None):
     """A scalar setting (steps, alpha, ...) checked: a finite number, >= 0 (> 0 if ``positive``),
-    whole if ``integer``; returned as int or float. Not in the paper; every notebook's settings
-    pass through it (notebook 01 first)."""
+    at most ``maximum`` (and at least ``minimum``: what float32 and the machine can hold), whole
+    if ``integer``; returned as int or float. The message names the usable range. Not in the
+    paper; every notebook's settings pass through it (notebook 01 first)."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise InputError(f"{name} must be a number, got {value!r}")
-    if not math.isfinite(value):
-        raise InputError(f"{name} must be finite, got {value!r}")
+    shown = value if abs(value) < 1e15 or not isinstance(value, (int, np.integer)) else f"a {len(str(value))}-digit number"
+    low = minimum if minimum is not None else 0
+    fmt = lambda x: str(x) if isinstance(x, int) else f"{x:g}"  # noqa: E731
+    span = (f"greater than 0 and at most {fmt(maximum)}" if positive and minimum is None
+            else f"from {fmt(low)} to {fmt(maximum)}")
+    if isinstance(value, (float, np.floating)) and not math.isfinite(value):
+        raise InputError(f"{name} must be a finite number {span}, got {value!r}")
+    if value > maximum or value < low or (positive and value == 0):
+        raise InputError(f"{name} must be {span}, got {shown}")
     if integer and value != int(value):
         raise InputError(f"{name} must be a whole number, got {value!r}")
-    if value < 0 or (positive and value == 0):
-        raise InputError(f"{name} must be {'> 0' if positive else '>= 0'}, got {value!r}")
     return int(value) if integer else float(value)

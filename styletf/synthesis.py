@@ -23,12 +23,15 @@ from .objective import Objective, per_image
 from .result import SynthesisInterrupted, SynthesisResult, describe, join_chunks, join_stages
 from .vgg import PAPER_STYLE_LAYERS, FeatureExtractor, default_content_layers, resolve_network
 
-__all__ = ["synthesize", "coarse_to_fine", "stages", "initial_image", "SynthesisResult", "SynthesisInterrupted",
+__all__ = ["synthesize", "coarse_to_fine", "stages", "MAX_SIDE", "initial_image", "SynthesisResult", "SynthesisInterrupted",
            "DEFAULT_LEARNING_RATE"]
 
 #: Adam's step size for images in [0, 1]. Chosen by measurement
 #: (bench/lr_sweep.py, numbers in bench/RESULTS.md).
 DEFAULT_LEARNING_RATE = 0.05
+
+#: The longest image side styletf takes, px (Pillow's and memory's limits come far earlier).
+MAX_SIDE = 65536
 
 
 def synthesize(content=None, style=None, *, content_layers=None,
@@ -62,14 +65,14 @@ def synthesize(content=None, style=None, *, content_layers=None,
         are), precision: as ``FeatureExtractor``; or a ready ``extractor``. progress: a bar.
     Ctrl-C raises ``SynthesisInterrupted`` (a KeyboardInterrupt) holding the steps done.
     """
-    batch = check_number("batch", batch, positive=True, integer=True)
+    batch = check_number("batch", batch, positive=True, integer=True, maximum=4096)
     if _chunk(batch, batch_size, optimizer) < batch:
         return _in_chunks(_chunk(batch, batch_size, optimizer), dict(locals()))
     backbone = resolve_backbone(backbone) if extractor is None else backbone  # once: "auto" may warn
     network = extractor.network if extractor else resolve_network(backbone, normalize)
     # Load: the photo p, the paintings a (at style_scale, blended by style_blend); check the rest.
     sources = _sources(content, style, init)
-    style_scale = check_number("style_scale", style_scale, positive=True)
+    style_scale = check_number("style_scale", style_scale, minimum=0.01, maximum=100)
     content, styles, blend = targets.load(content, style, size=size, shape=shape, style_scale=style_scale,
                                           style_blend=style_blend)
     opt = _options(steps, seed, learning_rate, optimizer, tv_weight, alpha, beta, batch, jit)
@@ -109,11 +112,11 @@ def _sources(content, style, init) -> dict:
 
 def _options(steps, seed, learning_rate, optimizer, tv_weight, alpha, beta, batch, jit) -> SimpleNamespace:
     """The optimisation's settings, checked; alpha and beta as (B,) tensors."""
-    steps = check_number("steps", steps, positive=True, integer=True)
-    seed = check_number("seed", seed, integer=True)
-    learning_rate = check_number("learning_rate", learning_rate, positive=True)
+    steps = check_number("steps", steps, positive=True, integer=True, maximum=10**7)
+    seed = check_number("seed", seed, integer=True, maximum=2**32 - 1)
+    learning_rate = check_number("learning_rate", learning_rate, positive=True, maximum=1e3)
     optimize.check_optimizer(optimizer)
-    tv_weight = check_number("tv_weight", tv_weight)
+    tv_weight = check_number("tv_weight", tv_weight, maximum=1e12)
     return SimpleNamespace(steps=steps, seed=seed, learning_rate=learning_rate, tv_weight=tv_weight,
                            jit=optimize.resolve_jit(jit),
                            alpha=per_image("alpha", alpha, batch), beta=per_image("beta", beta, batch))
@@ -255,8 +258,8 @@ def stages(size: int, steps: int = 100) -> tuple[list, list]:
     size, docs/method.md "Synthesis"): on the offline stand-in, white noise at full size leaves a
     fine grain that an edge detector's features never see, so they never remove it; noise
     at a quarter of the size, upsampled, has none. Notebooks 01-04 use it."""
-    size = check_number("size", size, positive=True, integer=True)
-    steps = check_number("steps", steps, positive=True, integer=True)
+    size = check_number("size", size, positive=True, integer=True, maximum=MAX_SIDE)
+    steps = check_number("steps", steps, positive=True, integer=True, maximum=10**7)
     sizes = [size]
     while len(sizes) < 3 and sizes[0] // 2 >= 64:
         sizes.insert(0, sizes[0] // 2)
@@ -275,7 +278,7 @@ def coarse_to_fine(content=None, style=None, *, sizes=(256, 512, 1024), steps=50
     of all stages concatenated, the total wall time, and ``extra["stages"]`` =
     [(size, steps, seconds), ...].
     """
-    sizes = [int(check_number("sizes", v, positive=True, integer=True)) for v in sizes]
+    sizes = [int(check_number("sizes", v, positive=True, integer=True, maximum=MAX_SIDE)) for v in sizes]
     if not sizes or sizes != sorted(sizes):
         raise InputError(f"sizes must be increasing long sides in px, e.g. 256,512,1024; got {sizes}")
     per_stage = list(steps) if isinstance(steps, (list, tuple)) else [steps] * len(sizes)

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import tensorflow as tf
 import pytest
 from PIL import Image
 
@@ -245,11 +246,11 @@ def test_bad_image_is_one_line_exit_2_and_nothing_written(files, tmp_path, capsy
 
 
 @pytest.mark.parametrize("args, words", [
-    (["--alpha-beta", "0"], "alpha_beta"), (["--alpha-beta", "-1"], "alpha_beta"),
-    (["--alpha-beta", "nan"], "alpha_beta"), (["--alpha-beta", "abc"], "invalid float"),
+    (["--alpha-beta", "0"], "--alpha-beta"), (["--alpha-beta", "-1"], "--alpha-beta"),
+    (["--alpha-beta", "nan"], "--alpha-beta"), (["--alpha-beta", "abc"], "invalid float"),
     (["--steps", "0"], "--steps"), (["--steps", "2.5"], "whole numbers"), (["--size", "-5"], "--size"),
-    (["--lr", "0"], "learning_rate"), (["--lr", "inf"], "learning_rate"), (["--tv", "-1"], "tv_weight"),
-    (["--style-scale", "0"], "style_scale"), (["--style-blend", "1,2"], "one weight per style"),
+    (["--lr", "0"], "--lr"), (["--lr", "inf"], "--lr"), (["--tv", "-1"], "--tv"),
+    (["--style-scale", "0"], "--style-scale"), (["--style-blend", "1,2"], "one weight per style"),
     (["--seed", "-3"], "seed"), (["--save-every", "0"], "--save-every"),
     (["--style-layers", "conv9_1"], "conv5_1"), (["--content-layers", "conv4_9"], "conv4_2"),
     (["--optimizer", "sgd"], "invalid choice"), (["--preserve-colors", "sepia"], "invalid choice"),
@@ -338,8 +339,11 @@ def test_a_traceback_never_reaches_a_user(tmp_path):
 
 # --- no lost work --------------------------------------------------------------------------
 
-def test_non_finite_loss_writes_the_last_finite_image_and_exits_1(files, capsys):
-    assert stylize(files, *FAST, "--alpha-beta", "1e-38") == 1  # beta = 1e38: the loss overflows
+def test_non_finite_loss_writes_the_last_finite_image_and_exits_1(files, capsys, monkeypatch):
+    # every number is range-checked before work, so the loss is made to overflow from inside
+    from styletf import objective
+    monkeypatch.setattr(objective.losses, "content_loss", lambda f, p: tf.fill(tf.shape(f)[:1], np.inf))
+    assert stylize(files, *FAST) == 1
     assert "non-finite" in capsys.readouterr().err
     assert np.all(np.isfinite(_pixels(files["out"])))
     assert json.loads(files["out"].with_suffix(".json").read_text())["status"] == "failed"
@@ -382,7 +386,10 @@ def test_ctrl_c_saves_the_latest_image_and_a_sidecar_marked_interrupted(files, t
     (["--backbone", "random:x"], "random:3"),
     (["--backbone", "random:-3"], "random:3"),
     (["--backbone", "/nowhere/weights.h5"], "weights file not found"),
-    (["--style-scale", "1000"], "GiB"),
+    (["--style-scale", "1000"], "from 0.01 to 100"), (["--alpha-beta", "1e-300"], "from 1e-12 to 1e+12"),
+    (["--tv", "1e39"], "--tv"), (["--size", "1" + "0" * 400], "401-digit"), (["--seed", "9" * 400], "--seed"),
+    (["--steps", "1" + "0" * 40], "--steps"), (["--save-every", "1" + "0" * 400], "--save-every"),
+    (["--style-scale", "60", "--size", "400"], "GiB"),
     (["--size", "30000"], "GiB"),
 ])
 def test_more_bad_settings_are_one_line_exit_2(files, capsys, args, words):
@@ -405,8 +412,11 @@ def test_bad_max_pixels_setting_is_one_line(files, capsys, monkeypatch):
     assert "STYLETF_MAX_PIXELS must be a whole number" in capsys.readouterr().err
 
 
-def test_update_overflow_keeps_the_last_finite_image_and_exits_1(files, capsys):
-    assert stylize(files, *FAST, *ADAM, "--tv", "1e20") == 1  # Adam's squared gradient overflows
+def test_update_overflow_keeps_the_last_finite_image_and_exits_1(files, capsys, monkeypatch):
+    from styletf import objective
+    style_loss = objective.losses.style_loss  # a finite loss whose gradient's square overflows in Adam
+    monkeypatch.setattr(objective.losses, "style_loss", lambda *a, **k: style_loss(*a, **k) * 1e25)
+    assert stylize(files, *FAST, *ADAM) == 1
     assert "non-finite" in capsys.readouterr().err
     assert np.all(np.isfinite(_pixels(files["out"])))
     assert json.loads(files["out"].with_suffix(".json").read_text())["status"] == "failed"
