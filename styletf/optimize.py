@@ -8,6 +8,7 @@ needs: the losses of each step, a progress bar, the callback, and Ctrl-C.
 from __future__ import annotations
 
 import functools
+import os
 import time
 from dataclasses import dataclass
 
@@ -86,13 +87,27 @@ def resolve_jit(jit="auto") -> bool:
     return jit
 
 
+def progress_wanted() -> bool:
+    """False when ``$STYLETF_PROGRESS`` is 0 (or false, no, off): no progress bars, e.g. under
+    ``pytest --nbval``, which reads a kernel's messages only after each cell, so a bar's
+    updates would fill the kernel's message queue. Not in the paper: README, "Settings"."""
+    value = os.environ.get("STYLETF_PROGRESS", "").strip().lower()
+    if value in ("", "1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise InputError(f"STYLETF_PROGRESS must be 1 (progress bars) or 0 (none), got {value!r}")
+
+
 class _Log:
     """The losses of every step, the progress bar, and the callback."""
 
     def __init__(self, x, steps, desc, callback, progress):
-        self.x, self.callback, self.progress = x, callback, progress
+        self.x, self.callback = x, callback
+        self.progress = bool(progress) and progress_wanted()
         self.history = {k: [] for k in TERMS}
-        self.bar = tqdm(total=steps, disable=not progress, desc=desc, leave=False)
+        # At most two redraws a second: in a notebook each redraw is a message to the front end.
+        self.bar = tqdm(total=steps, disable=not self.progress, desc=desc, leave=False, mininterval=0.5)
 
     def record(self, i, terms) -> bool:
         """Store step i's losses, update the bar, call the callback; True means stop."""
@@ -101,7 +116,7 @@ class _Log:
         self.bar.update(1)
         if self.progress and i % 10 == 0:
             self.bar.set_postfix(total=f"{terms['total'].sum():.3g}", content=f"{terms['content'].sum():.3g}",
-                                 style=f"{terms['style'].sum():.3g}")
+                                 style=f"{terms['style'].sum():.3g}", refresh=False)
         return bool(self.callback is not None and self.callback(i, self.x, {k: v.copy() for k, v in terms.items()}))
 
     def complete_steps(self) -> int:

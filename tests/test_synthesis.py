@@ -211,3 +211,18 @@ def test_per_image_targets_must_match_the_batch(photo, painting):
     with pytest.raises(InputError, match="batch of 3"):
         styletf.synthesize(content=tf.concat([photo, photo], axis=0), style=painting, batch=3, steps=1,
                            backbone="random", progress=False)
+
+
+def test_progress_bar_and_its_switch(photo, monkeypatch, capsys):
+    """A bar on stderr by default; none with STYLETF_PROGRESS=0; a wrong value is named."""
+    def run():
+        styletf.synthesize(content=photo, content_layers=["conv1_1"], steps=3, backbone="random")
+        return capsys.readouterr().err
+
+    monkeypatch.setenv("STYLETF_PROGRESS", "1")
+    assert "synthesis (random" in run()
+    monkeypatch.setenv("STYLETF_PROGRESS", "0")
+    assert "synthesis (random" not in run()
+    monkeypatch.setenv("STYLETF_PROGRESS", "sometimes")
+    with pytest.raises(InputError, match="STYLETF_PROGRESS"):
+        run()
