@@ -232,13 +232,29 @@ def _imagenet_vgg19() -> str | None:
     return "vgg19" if _downloaded(str(cached)) else None
 
 
+def check_name(backbone: str, where: str = "backbone") -> None:
+    """Refuse, without loading anything, a backbone that names nothing: not "auto", "vgg19",
+    "vgg16-hed", "random[:SEED]" nor an existing file (``where``: the option or variable that gave
+    it, for the message). The choice of network: docs/method.md, "Network"; notebook 00's Setup."""
+    seed = backbone.partition(":")[2] if backbone.startswith("random:") else "0"
+    if backbone in ("auto", "vgg19", "vgg16-hed", "random") or (backbone.startswith("random:") and seed.isdigit()):
+        return
+    path = Path(backbone).expanduser()
+    if path.is_file():
+        return
+    what = "no such weights file" if path.exists() is False and (os.sep in backbone or path.suffix) else "unknown"
+    raise InputError(f"{where} {backbone!r}: {what}; use 'auto', 'vgg19', 'vgg16-hed', 'random' (or "
+                     f"'random:SEED') or the path of a VGG19 weights file")
+
+
 def resolve_backbone(backbone: str = "auto") -> str:
     """The concrete backbone name that ``backbone`` stands for (resolves ``"auto"`` and a
     ``"vgg19"`` whose cached file is not Keras' own): the paper's ImageNet VGG-19 when its
     weights load (docs/method.md, "Network"; notebook 00's Setup)."""
     backbone = os.fspath(backbone)
     if backbone == "auto":
-        backbone = os.environ.get("STYLETF_BACKBONE", "auto") or "auto"
+        backbone = os.environ.get("STYLETF_BACKBONE", "auto").strip() or "auto"
+        check_name(backbone, "STYLETF_BACKBONE")
     if backbone == "vgg19" and weightfiles.keras_cache_file().is_file():
         return _cached_vgg19(weightfiles.keras_cache_file())
     if backbone != "auto":

@@ -28,6 +28,7 @@ import numpy as np
 import tensorflow as tf
 
 from .backbones import conv_weights, paper_name, resolve_backbone
+from .preflight import check_memory
 from .images import load_image
 from .optimize import resolve_jit
 from .synthesis import synthesize
@@ -91,6 +92,7 @@ def machine() -> str:
 def run(size: int, steps: int, backbone: str, precision: str, reference: bool, jit=False) -> float:
     """Time ``steps`` steps after one untimed step; print a summary and ``ms_per_step=``.
     The Figure 2 objective (docs/method.md, eq. 7; notebook 03); README, "Speed"."""
+    check_memory(size, 1.0, "adam", "neckarfront", ["starry_night"])  # before anything is allocated
     content = load_image("neckarfront", size)
     style = load_image("starry_night", size)
     backbone = resolve_backbone(backbone)

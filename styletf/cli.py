@@ -226,6 +226,9 @@ def stylize(args) -> int:
             snapshot_every=args.save_every, snapshot=snapshot, jit=args.jit_used,
             progress=not args.quiet)
     except SynthesisInterrupted as e:
+        if e.result.steps_done == 0:  # only the starting image: nothing worth keeping
+            print("interrupted before the first step: nothing written", file=sys.stderr)
+            return 130
         sidecar.write(e.result, out, args, "interrupted")
         print(f"interrupted: wrote the image after {e.result.steps_done} steps to {out} "
               f"(and {out.with_suffix('.json')})", file=sys.stderr)

@@ -78,7 +78,11 @@ def cache_dir() -> Path:
     else the user's cache dir (module doc). Not in the paper; notebook 00 fills it first."""
     root = os.environ.get("STYLETF_CACHE") or (
         CHECKOUT_DATA / "cache" if CHECKOUT_DATA else platformdirs.user_cache_dir("styletf"))
-    return Path(root).expanduser() / "images"
+    root = Path(root).expanduser()
+    if os.environ.get("STYLETF_CACHE") and root.exists() and not root.is_dir():
+        raise InputError(f"STYLETF_CACHE={os.environ['STYLETF_CACHE']} is not a folder; point it at a "
+                         f"folder (it is created if missing) or unset it")
+    return root / "images"
 
 
 def sha256_of(path: str | os.PathLike) -> str:

@@ -14,6 +14,7 @@ Conversions done by ``load_image`` (documented, tested):
 """
 from __future__ import annotations
 
+import errno
 import io
 import os
 import re
@@ -72,11 +73,19 @@ def _open_source(source) -> tuple[Image.Image, str]:
             raise InputError(f"cannot read {text}: only http:// and https:// addresses are fetched "
                              f"({scheme.group(1)}:// is not); download the image and pass its path")
         path = Path(text).expanduser()
+        try:
+            path.stat()
+        except OSError as e:
+            if e.errno == errno.ELOOP:
+                raise InputError(f"{text} is a loop of symbolic links; point it at an image file") from None
         if not path.exists():
             hint = f" (catalog keys: {', '.join(data.keys())})" if os.sep not in text else ""
             raise InputError(f"image file not found: {text}{hint}")
         if path.is_dir():
             raise InputError(f"{text} is a directory, not an image file")
+        if not path.is_file():  # a pipe, a device, a socket: reading could block or never end
+            raise InputError(f"{text} is not a regular file (a pipe, device or socket); save the "
+                             f"image to a file and pass that file's path")
         if path.stat().st_size == 0:
             raise InputError(f"image file {text} is empty (0 bytes)")
     return _decode(path, text), text
@@ -187,6 +196,9 @@ def load_image(source, max_size: int | None = None):
     elif isinstance(source, (str, os.PathLike)):
         img, name = _open_source(source)
         arr = _pil_to_array(img)
+        if not np.all(np.isfinite(arr)):  # a float TIFF can hold NaN or inf
+            raise InputError(f"{name}: has NaN or infinite pixel values; repair the image "
+                             f"(e.g. replace them by 0) and save it again")
     else:
         arr = _array_to_rgb(source)
     if max_size is not None:

@@ -90,7 +90,8 @@ def resolve_jit(jit="auto") -> bool:
 def progress_wanted() -> bool:
     """False when ``$STYLETF_PROGRESS`` is 0 (or false, no, off): no progress bars, e.g. under
     ``pytest --nbval``, which reads a kernel's messages only after each cell, so a bar's
-    updates would fill the kernel's message queue. Not in the paper: README, "Settings"."""
+    updates would fill the kernel's message queue. Not in the paper, nor in a notebook: README,
+    "Settings"."""
     value = os.environ.get("STYLETF_PROGRESS", "").strip().lower()
     if value in ("", "1", "true", "yes", "on"):
         return True

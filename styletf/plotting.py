@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import InputError
 from .images import atomic_write, save_image, to_uint8
 
 __all__ = ["show_images", "plot_losses", "mark_backbone", "save_figure", "save_panels", "output_dir"]
@@ -92,7 +93,10 @@ def mark_backbone(fig, backbone: str, description: str):
 def output_dir() -> Path:
     """Where figures go: ``$STYLETF_OUTPUT`` or ``./outputs`` (ignored by git). Not in the
     paper; notebook 00 saves the first figure."""
-    path = Path(os.environ.get("STYLETF_OUTPUT", "outputs"))
+    path = Path(os.environ.get("STYLETF_OUTPUT", "outputs")).expanduser()
+    if path.exists() and not path.is_dir():
+        raise InputError(f"STYLETF_OUTPUT={path} is not a folder; point it at a folder (it is "
+                         f"created if missing) or unset it")
     path.mkdir(parents=True, exist_ok=True)
     return path
 

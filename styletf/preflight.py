@@ -15,7 +15,7 @@ from PIL import Image
 from . import data
 from .errors import InputError
 
-__all__ = ["check_output", "check_inputs_kept", "check_memory", "aspect",
+__all__ = ["check_output", "check_inputs_kept", "resolved", "check_memory", "aspect",
            "BYTES_PER_PIXEL", "BYTES_PER_STYLE_PIXEL", "LBFGS_BYTES_PER_PIXEL"]
 
 OUTPUT_SUFFIXES = (".png",)
@@ -35,6 +35,7 @@ def check_output(path: str) -> Path:
     if not path.strip():
         raise InputError("the output name is empty; give a file name such as out.png")
     out = Path(path).expanduser()
+    resolved(out, "output")
     if out.is_dir():
         raise InputError(f"output {path} is a folder; give a file name such as {out / 'out.png'}")
     if out.suffix.lower() not in OUTPUT_SUFFIXES:
@@ -54,15 +55,30 @@ def check_output(path: str) -> Path:
     return out
 
 
+def resolved(path: Path, role: str) -> Path:
+    """``path`` with its symbolic links followed; a loop of links is an ``InputError`` naming
+    the ``role`` ("input", "output"). Not in the paper, nor in a notebook (README, "Stylise your
+    own photo")."""
+    try:
+        return path.resolve()
+    except (RuntimeError, OSError):  # Python 3.11: RuntimeError("Symlink loop"); later: OSError
+        raise InputError(f"{role} {path} is a loop of symbolic links; remove the links or choose "
+                         f"another path") from None
+
+
 def check_inputs_kept(out: Path, sources, snapshots: bool, name: str) -> None:
     """Neither the PNG ``out``, its sidecar nor (with ``snapshots``) its snapshots
     ``<out>_00100.png`` may be one of the input files ``sources`` (``name``: the output as
     given). Not in the paper, nor in a notebook (README, "Stylise your own photo")."""
     snapshot_name = re.compile(rf"{re.escape(out.stem)}_\d{{5}}{re.escape(out.suffix)}")
+    out_path = resolved(out, "output")
     for source in sources:
-        path = Path(source).expanduser().resolve()
-        if path in (out.resolve(), out.with_suffix(".json").resolve()) or (
-                snapshots and path.parent == out.resolve().parent and snapshot_name.fullmatch(path.name)):
+        try:
+            path = resolved(Path(source).expanduser(), "input")
+        except InputError:
+            continue  # a loop of links is no output; loading it names its role and the problem
+        if path in (out_path, resolved(out.with_suffix(".json"), "sidecar")) or (
+                snapshots and path.parent == out_path.parent and snapshot_name.fullmatch(path.name)):
             raise InputError(f"output {name} (or its sidecar or snapshots) would overwrite the input "
                              f"{source}; choose another name")
 
@@ -74,7 +90,10 @@ def aspect(source: str) -> float:
         if source in data.keys():
             w, h = data.catalog()[source]["size"]
         else:
-            with Image.open(Path(source).expanduser()) as img:
+            path = Path(source).expanduser()
+            if not path.is_file():  # a pipe would block here: load_image refuses it
+                return 1.0
+            with Image.open(path) as img:
                 w, h = img.size
         return min(w, h) / max(w, h)
     except Exception:  # noqa: BLE001 - URLs, bad files: a bad file is reported when it is loaded

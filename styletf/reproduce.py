@@ -10,8 +10,8 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from . import config
-from .errors import StyleTFError
+from . import backbones, config
+from .errors import InputError, StyleTFError
 from .images import atomic_write
 
 __all__ = ["reproduce", "REPO_NOTEBOOKS"]
@@ -63,7 +63,11 @@ def reproduce(notebooks: str | Path = REPO_NOTEBOOKS, out: str | Path = "outputs
     if not paths:
         raise StyleTFError(f"no notebooks found in {nb_dir}; run from a clone of the repository "
                            f"or pass --notebooks DIR")
-    out = Path(out).resolve()
+    backbones.check_name(os.environ.get("STYLETF_BACKBONE", "").strip() or "auto", "STYLETF_BACKBONE")
+    out = Path(out).expanduser().resolve()
+    for folder in (out, out / "figures"):
+        if folder.exists() and not folder.is_dir():
+            raise InputError(f"--out {out}: {folder} is a file, not a folder; choose another --out")
     (out / "figures").mkdir(parents=True, exist_ok=True)
     os.environ["STYLETF_OUTPUT"] = str(out / "figures")  # the kernels inherit the environment
     os.environ["MPLBACKEND"] = "Agg"

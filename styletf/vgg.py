@@ -203,6 +203,10 @@ class FeatureExtractor:
         self.network = resolve_network(self.backbone, normalize)
         self.normalize = self.network != "raw"
         self.precision = resolve_precision(precision)
+        if self.precision == "mixed_float16" and self.network == "raw":
+            raise InputError("precision mixed_float16 needs a normalised network: the raw network's "
+                             "activations and Gram matrices exceed float16's largest value (65504); "
+                             "use network auto (normalize=True) or precision mixed_bfloat16 or float32")
         self.description = describe_backbone(self.backbone) + _NETWORK_NOTE[self.network]
         self.is_standin = self.backbone == "vgg16-hed"
         self.is_paper_network = is_paper_network(self.backbone)

@@ -223,15 +223,27 @@ def _bad_inputs(tmp_path):
     Image.fromarray(np.full((64, 64, 3), 128, np.uint8)).save(jpeg)
     (tmp_path / "cut.jpg").write_bytes(jpeg.read_bytes()[:300])
     Image.fromarray(np.zeros((2, 200, 3), np.uint8)).save(tmp_path / "strip.png")  # 1 x 48 at --size 48
+    nan = np.full((48, 64), 0.5, np.float32)
+    nan[10, 20] = np.nan
+    Image.fromarray(nan, mode="F").save(tmp_path / "nan.tif")  # a float TIFF with one NaN pixel
+    (tmp_path / "loop_a.png").symlink_to(tmp_path / "loop_b.png")
+    (tmp_path / "loop_b.png").symlink_to(tmp_path / "loop_a.png")
+    os.mkfifo(tmp_path / "pipe.png")  # opening it to read would wait for a writer forever
     return {"missing": (str(tmp_path / "nope.jpg"), "not found"),
             "folder": (str(tmp_path / "folder"), "folder"),
             "text": (str(tmp_path / "notes.jpg"), "not an image"),
             "empty": (str(tmp_path / "empty.png"), "empty"),
             "truncated": (str(tmp_path / "cut.jpg"), "truncated"),
-            "strip": (str(tmp_path / "strip.png"), "too small")}
+            "strip": (str(tmp_path / "strip.png"), "too small"),
+            "nan": (str(tmp_path / "nan.tif"), "nan"),
+            "loop": (str(tmp_path / "loop_a.png"), "loop of symbolic links"),
+            "pipe": (str(tmp_path / "pipe.png"), "not a regular file")}
 
 
-@pytest.mark.parametrize("which", ["missing", "folder", "text", "empty", "truncated", "strip"])
+BAD_IMAGES = ["missing", "folder", "text", "empty", "truncated", "strip", "nan", "loop", "pipe"]
+
+
+@pytest.mark.parametrize("which", BAD_IMAGES)
 @pytest.mark.parametrize("role", ["content", "style"])
 def test_bad_image_is_one_line_exit_2_and_nothing_written(files, tmp_path, capsys, which, role):
     bad, words = _bad_inputs(tmp_path)[which]
@@ -243,6 +255,22 @@ def test_bad_image_is_one_line_exit_2_and_nothing_written(files, tmp_path, capsy
     assert len(err.splitlines()) == 1 and err.startswith("error: ") and words in err.lower(), err
     assert (Path(bad).name in err or "px" in err) and role in err
     assert _leftovers(out.parent) == []
+
+
+@pytest.mark.parametrize("which", ["nan", "loop", "pipe"])
+def test_bad_init_image_or_looping_output_is_one_line_exit_2(files, tmp_path, capsys, which):
+    bad, words = _bad_inputs(tmp_path)[which]
+    out = tmp_path / "out" / "x.png"
+    out.parent.mkdir()
+    assert stylize(files, "--init", bad, *FAST, out=out) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and words in err.lower() and Path(bad).name in err, err
+    assert _leftovers(out.parent) == []
+    (out.parent / "x.png").symlink_to(out.parent / "y.png")
+    (out.parent / "y.png").symlink_to(out.parent / "x.png")
+    assert stylize(files, *FAST, out=out) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "output" in err and "loop" in err, err
 
 
 @pytest.mark.parametrize("args, words", [
@@ -378,6 +406,18 @@ def test_ctrl_c_saves_the_latest_image_and_a_sidecar_marked_interrupted(files, t
     assert (tmp_path / "again.png").read_bytes() == out.read_bytes()
 
 
+def test_ctrl_c_before_the_first_step_writes_nothing(files, capsys, monkeypatch):
+    from styletf import optimize
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt  # Ctrl-C while the first step is being traced
+    monkeypatch.setattr(optimize, "_lbfgs", interrupted)
+    assert stylize(files, *FAST) == 130
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == "interrupted before the first step: nothing written", err
+    assert _leftovers(files["out"].parent) == []
+
+
 # --- found by a fresh pair of eyes (inputs made without reading these tests) -----------------
 
 @pytest.mark.parametrize("args, words", [
@@ -391,6 +431,7 @@ def test_ctrl_c_saves_the_latest_image_and_a_sidecar_marked_interrupted(files, t
     (["--steps", "1" + "0" * 40], "--steps"), (["--save-every", "1" + "0" * 400], "--save-every"),
     (["--style-scale", "60", "--size", "400"], "GiB"),
     (["--size", "30000"], "GiB"),
+    (["--precision", "mixed_float16", "--network", "raw"], "65504"),
 ])
 def test_more_bad_settings_are_one_line_exit_2(files, capsys, args, words):
     assert stylize(files, "--backbone", "random", "--size", "48", "--steps", "2", *args) == 2
@@ -410,6 +451,37 @@ def test_bad_max_pixels_setting_is_one_line(files, capsys, monkeypatch):
     monkeypatch.setenv("STYLETF_MAX_PIXELS", "abc")
     assert stylize(files, *FAST) == 2
     assert "STYLETF_MAX_PIXELS must be a whole number" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("variable, value, words", [
+    ("STYLETF_CACHE", "file", "STYLETF_CACHE"), ("STYLETF_CACHE", "/dev/null", "STYLETF_CACHE"),
+    ("STYLETF_BACKBONE", "vgg20", "STYLETF_BACKBONE"), ("STYLETF_BACKBONE", "random:x", "STYLETF_BACKBONE"),
+    ("STYLETF_BACKBONE", "/no/such/weights.h5", "no such weights file"),
+])
+def test_environment_that_means_nothing_is_named(files, capsys, monkeypatch, tmp_path, variable, value, words):
+    if value == "file":
+        value = str(tmp_path / "a_file")
+        Path(value).write_text("x")
+    monkeypatch.setenv(variable, value)
+    monkeypatch.setenv("STYLETF_DATA_MIRROR", "")
+    out = tmp_path / "out" / "x.png"
+    out.parent.mkdir()
+    assert main(["stylize", "starry_night", files["painting"], "-o", str(out), "--size", "48", "--steps", "2"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and words in err[0] and variable in err[0], err
+    assert _leftovers(out.parent) == []
+
+
+def test_reproduce_and_bench_refuse_before_any_work(capsys, monkeypatch, tmp_path):
+    (tmp_path / "a_file").write_text("x")
+    assert main(["reproduce", "--out", str(tmp_path / "a_file"), "--only", "00"]) == 2
+    assert "--out" in capsys.readouterr().err
+    monkeypatch.setenv("STYLETF_BACKBONE", "vgg20")
+    assert main(["reproduce", "--out", str(tmp_path / "r"), "--only", "00"]) == 2
+    assert "STYLETF_BACKBONE" in capsys.readouterr().err and not (tmp_path / "r").exists()
+    monkeypatch.delenv("STYLETF_BACKBONE")
+    assert main(["bench", "--size", "100000", "--backbone", "random"]) == 2  # about 35 TB
+    assert "GiB" in capsys.readouterr().err
 
 
 def test_update_overflow_keeps_the_last_finite_image_and_exits_1(files, capsys, monkeypatch):

@@ -179,3 +179,14 @@ def test_importing_styletf_prints_nothing_on_a_cpu_machine():
     real = ["E0000 00:00:1.0   1 bfc_allocator.cc:1] Allocator ran out of memory trying to allocate 8.00GiB",
             "Traceback (most recent call last):", "ImportError: libstdc++.so.6: version not found"]
     assert all(NOISE.match(line) for line in noise) and not any(NOISE.match(line) for line in real)
+
+
+def test_output_folder_that_is_a_file_is_named(monkeypatch, tmp_path):
+    from styletf import plotting
+    from styletf.errors import InputError
+    (tmp_path / "f").write_text("x")
+    monkeypatch.setenv("STYLETF_OUTPUT", str(tmp_path / "f"))
+    with pytest.raises(InputError, match="STYLETF_OUTPUT"):
+        plotting.output_dir()
+    monkeypatch.setenv("STYLETF_OUTPUT", str(tmp_path / "new" / "figures"))
+    assert plotting.output_dir().is_dir()
