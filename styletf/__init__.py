@@ -4,11 +4,11 @@ Modules follow the paper, each importing only those above it in this list:
 ``errors``; ``data`` (the paper's images) and ``images`` (in/out); ``backbones`` (where
 the weights come from), ``normalize`` (the CVPR normalisation) and ``vgg`` (the network,
 ``FeatureExtractor``); ``losses`` (eqs. 1-5); ``targets`` (P^l, A^l), ``objective``
-(eq. 7), ``optimize`` (Adam, L-BFGS), ``result`` and ``synthesis`` (``synthesize``:
+(eq. 7), ``optimize`` (Adam, L-BFGS; its live preview and movies: ``watch``), ``result`` and ``synthesis`` (``synthesize``:
 load -> targets -> objective -> optimise -> result). Beyond the paper: ``color`` (the
 2017 follow-up's colour controls), ``controls`` (``stylize``: your own photo);
-``plotting``, ``config`` (the notebooks'); ``preflight``, ``reproduce``, ``benchmark``
-and ``cli`` (``python -m styletf``). A student reads: losses -> vgg -> targets ->
+``plotting``, ``config`` (the notebooks'); ``preflight``, ``interrupts``, ``sidecar``,
+``reproduce``, ``benchmark`` and ``cli`` (``python -m styletf``). A student reads: losses -> vgg -> targets ->
 objective -> optimize -> synthesis.
 """
 from .quiet import import_tensorflow

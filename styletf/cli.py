@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from . import benchmark, color, controls, preflight, sidecar
+from . import benchmark, color, controls, interrupts, preflight, sidecar, watch
 from .backbones import StandInWarning, WeightsFileWarning, describe_backbone, resolve_backbone
 from .errors import InputError, StyleTFError, check_number
 from .images import file_url_path, save_image
@@ -106,6 +106,8 @@ def add_stylize(sub) -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of the noise start (default 0)")
     p.add_argument("--save-every", type=int, default=None, metavar="N",
                    help="also write OUT_<step>.png every N steps")
+    p.add_argument("--movie", metavar="MOVIE.gif", help="also write an animated GIF of the run, from white "
+                                                         "noise to the result (at most 60 frames)")
     p.add_argument("--coarse-to-fine", type=_stages, default="auto", metavar="S1,S2,...",
                    help="increasing sizes, e.g. 256,512,1024: optimise small, upsample, go on; auto "
                         "(default): halvings of --size down to 64 px, three at most; none: one size")
@@ -145,6 +147,7 @@ def _checked(args) -> tuple[Path, int | list]:
     args.content, args.init = file_url_path(args.content), file_url_path(args.init)
     args.style = [file_url_path(s) for s in args.style]
     preflight.check_inputs_kept(out, [args.content, *args.style, args.init], bool(args.save_every), args.output)
+    args.movie = args.movie and preflight.check_movie(args.movie, [args.content, *args.style, args.init])
     if args.style_layers == []:
         raise InputError("--style-layers is empty; name at least one layer (or leave the option out "
                          "for the paper's conv1_1..conv5_1)")
@@ -207,29 +210,37 @@ def stylize(args) -> int:
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
     _network(args, say)
 
+    movie = watch.Movie(every=1, max_frames=60) if args.movie else None
+
     def snapshot(step, image):
+        if movie is not None:
+            movie(step, image)
+        if not args.save_every or step % args.save_every:
+            return
         path = out.with_name(f"{out.stem}_{step:05d}{out.suffix}")
         save_image(image[0], path)
         if not args.quiet:
             tqdm.write(f"snapshot: {path}")
 
     try:
-        result = controls.stylize(
-            args.content, args.style,
-            size=args.size if isinstance(args.coarse_to_fine, list) else (args.size or 512),
-            steps=steps, alpha_beta=args.alpha_beta, content_layers=args.content_layers,
-            style_layers=args.style_layers, style_blend=args.style_blend, style_scale=args.style_scale,
-            preserve_colors=args.preserve_colors, init=args.init, optimizer=args.optimizer,
-            learning_rate=args.lr, tv_weight=args.tv, pooling=args.pooling, backbone=args.backbone_used,
-            normalize=args.normalize_used, precision=args.precision_used, seed=args.seed,
-            coarse_to_fine=None if args.coarse_to_fine == "none" else args.coarse_to_fine,
-            snapshot_every=args.save_every, snapshot=snapshot, jit=args.jit_used,
-            progress=not args.quiet)
+        with interrupts.stop_signals_interrupt():
+            result = controls.stylize(
+                args.content, args.style,
+                size=args.size if isinstance(args.coarse_to_fine, list) else (args.size or 512),
+                steps=steps, alpha_beta=args.alpha_beta, content_layers=args.content_layers,
+                style_layers=args.style_layers, style_blend=args.style_blend, style_scale=args.style_scale,
+                preserve_colors=args.preserve_colors, init=args.init, optimizer=args.optimizer,
+                learning_rate=args.lr, tv_weight=args.tv, pooling=args.pooling, backbone=args.backbone_used,
+                normalize=args.normalize_used, precision=args.precision_used, seed=args.seed,
+                coarse_to_fine=None if args.coarse_to_fine == "none" else args.coarse_to_fine,
+                snapshot_every=1 if movie else args.save_every, snapshot=snapshot, jit=args.jit_used,
+                progress=not args.quiet)
     except SynthesisInterrupted as e:
         if e.result.steps_done == 0:  # only the starting image: nothing worth keeping
             print("interrupted before the first step: nothing written", file=sys.stderr)
             return 130
         sidecar.write(e.result, out, args, "interrupted")
+        movie and movie.end(e.result.image, args.movie)
         print(f"interrupted: wrote the image after {e.result.steps_done} steps to {out} "
               f"(and {out.with_suffix('.json')})", file=sys.stderr)
         return 130
@@ -238,6 +249,7 @@ def stylize(args) -> int:
         print(f"error: {result.stopped}; wrote the last finite image to {out}", file=sys.stderr)
         return 1
     sidecar.write(result, out, args, "done")
+    movie and movie.end(result.image, args.movie)  # its last frame: the picture written
     losses = ", ".join(f"{k} {float(v[0]):.4g}" for k, v in result.final.items() if k != "tv" or args.tv)
     stages = "".join(f"  {size} px: {n} steps, {seconds:.1f} s\n"  # coarse to fine
                      for size, n, seconds in result.extra.get("stages", []))

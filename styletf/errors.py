@@ -7,6 +7,8 @@ reading a traceback from inside TensorFlow.
 from __future__ import annotations
 
 import math
+import os
+import sys
 
 import numpy as np
 
@@ -45,3 +47,14 @@ def check_number(name, value, *, positive=False, integer=False, maximum=1e30, mi
     if integer and value != int(value):
         raise InputError(f"{name} must be a whole number, got {value!r}")
     return int(value) if integer else float(value)
+
+
+def outside_stacklevel() -> int:
+    """The ``stacklevel`` that makes a ``warnings.warn`` issued by the calling function name the
+    first line outside styletf - the user's - instead of a line of the library. Not in the paper;
+    notebook 00's backbone warning is the first."""
+    package = os.path.dirname(os.path.abspath(__file__))
+    frame, level = sys._getframe(1), 1  # the function that warns: stacklevel 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package + os.sep):
+        frame, level = frame.f_back, level + 1
+    return level

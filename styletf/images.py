@@ -30,7 +30,7 @@ import tensorflow as tf
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from . import data
-from .errors import InputError
+from .errors import InputError, outside_stacklevel
 
 __all__ = ["load_image", "save_image", "to_backbone", "from_backbone", "atomic_write", "psnr",
            "CAFFE_BGR_MEAN", "MAX_PIXELS"]
@@ -110,7 +110,7 @@ def _decode(fp, name: str) -> Image.Image:
             img.load()  # decode now, so a truncated file fails here
         frames = getattr(img, "n_frames", 1)
         if frames > 1:  # animated GIF / PNG / WebP, multi-page TIFF: documented in load_image
-            warnings.warn(f"{name}: has {frames} frames; using the first", stacklevel=2)
+            warnings.warn(f"{name}: has {frames} frames; using the first", stacklevel=outside_stacklevel())
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise InputError(
             f"{name}: image is larger than the limit of {limit} pixels; if it is genuine, "

@@ -18,6 +18,7 @@ import tensorflow as tf
 from scipy.optimize import Bounds, minimize as scipy_minimize
 from tqdm.auto import tqdm
 
+from . import watch
 from .errors import InputError
 from .objective import Objective
 
@@ -109,16 +110,26 @@ class _Log:
         self.history = {k: [] for k in TERMS}
         # At most two redraws a second: in a notebook each redraw is a message to the front end.
         self.bar = tqdm(total=steps, disable=not self.progress, desc=desc, leave=False, mininterval=0.5)
+        # In a notebook, the picture and the loss curves too, redrawn every 5 s (styletf.watch).
+        self.preview = watch.Preview(desc) if self.progress and watch.in_notebook() else None
 
     def record(self, i, terms) -> bool:
         """Store step i's losses, update the bar, call the callback; True means stop."""
         for k, v in terms.items():
             self.history[k].append(v)
         self.bar.update(1)
+        if self.preview is not None:
+            self.preview.update(self.x, self.history)
         if self.progress and i % 10 == 0:
             self.bar.set_postfix(total=f"{terms['total'].sum():.3g}", content=f"{terms['content'].sum():.3g}",
                                  style=f"{terms['style'].sum():.3g}", refresh=False)
         return bool(self.callback is not None and self.callback(i, self.x, {k: v.copy() for k, v in terms.items()}))
+
+    def close(self) -> None:
+        """The run is over: the bar and the preview go."""
+        self.bar.close()
+        if self.preview is not None:
+            self.preview.close()
 
     def complete_steps(self) -> int:
         """After Ctrl-C: drop a step recorded only in part; the number of steps recorded."""
@@ -173,7 +184,7 @@ def minimize(x: tf.Variable, objective: Objective, *, steps: int, optimizer="ada
         interrupted, done = True, log.complete_steps()
         applied = int(adam.iterations.numpy()) - first if adam is not None else None  # done, or one more
         stopped = f"interrupted (Ctrl-C) after {done if adam is None else applied} of {steps} steps"
-    log.bar.close()
+    log.close()
     final = {k: v.numpy() for k, v in objective(x).items()}  # (B,) each, for the result
     wall = time.perf_counter() - start
     history, steps_done = log.arrays(applied)

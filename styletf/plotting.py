@@ -84,9 +84,12 @@ def mark_backbone(fig, backbone: str, description: str):
     standin = backbone == "vgg16-hed"
     text = (f"OFFLINE STAND-IN backbone ({description}); not the paper's figure" if standin
             else f"backbone: {description}")
-    fig.text(0.5, 0.002, text, ha="center", va="bottom", fontsize=9,
+    fig.text(0.5, 0.002, text, ha="center", va="bottom", fontsize=9, wrap=True,
              color="crimson" if standin else "dimgray", weight="bold" if standin else "normal")
-    fig.subplots_adjust(bottom=max(fig.subplotpars.bottom, 0.08))
+    lines = -(-len(text) * 0.075 // (0.9 * fig.get_figwidth()))  # about 0.075 in a character, wrapped
+    footer = (0.08 + 0.17 * lines) / fig.get_figheight()  # the text's height, as a fraction of the figure
+    labelled = any(ax.get_xlabel() for ax in fig.axes)  # an x label needs its room above the line
+    fig.subplots_adjust(bottom=fig.subplotpars.bottom + footer if labelled else max(fig.subplotpars.bottom, footer))
     return fig
 
 

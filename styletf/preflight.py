@@ -15,7 +15,7 @@ from PIL import Image
 from . import data
 from .errors import InputError
 
-__all__ = ["check_output", "check_inputs_kept", "resolved", "check_memory", "aspect",
+__all__ = ["check_output", "check_movie", "check_inputs_kept", "resolved", "check_memory", "aspect",
            "BYTES_PER_PIXEL", "BYTES_PER_STYLE_PIXEL", "LBFGS_BYTES_PER_PIXEL"]
 
 OUTPUT_SUFFIXES = (".png",)
@@ -29,17 +29,19 @@ BYTES_PER_PIXEL, BYTES_PER_STYLE_PIXEL = 5_000, 2_000
 LBFGS_BYTES_PER_PIXEL = 576
 
 
-def check_output(path: str) -> Path:
-    """The output path must be writable, before any computation starts. Not in the paper, nor in
-    a notebook: the command line's (README, "Stylise your own photo")."""
+def check_output(path: str, suffixes=OUTPUT_SUFFIXES) -> Path:
+    """The output path must be writable, before any computation starts (``suffixes``: the ones
+    allowed; a movie's is ".gif"). Not in the paper, nor in a notebook: the command line's
+    (README, "Stylise your own photo")."""
     if not path.strip():
         raise InputError("the output name is empty; give a file name such as out.png")
     out = Path(path).expanduser()
     resolved(out, "output")
     if out.is_dir():
         raise InputError(f"output {path} is a folder; give a file name such as {out / 'out.png'}")
-    if out.suffix.lower() not in OUTPUT_SUFFIXES:
-        raise InputError(f"output {path} must end in .png (the image is saved losslessly as PNG)")
+    if out.suffix.lower() not in suffixes:
+        raise InputError(f"output {path} must end in {' or '.join(suffixes)}"
+                         + (" (the image is saved losslessly as PNG)" if suffixes == OUTPUT_SUFFIXES else ""))
     if out.with_suffix(".json").is_dir():
         raise InputError(f"the sidecar {out.with_suffix('.json')} would be written over a folder; "
                          f"choose another output name")
@@ -47,12 +49,30 @@ def check_output(path: str) -> Path:
         raise InputError(f"output folder {out.parent} is a file, not a folder; choose another output path")
     if not out.parent.is_dir():
         raise InputError(f"output folder {out.parent} does not exist; create it first (mkdir -p)")
+    _check_name_length(out)
     try:
         with tempfile.NamedTemporaryFile(dir=out.parent, prefix=".styletf-check-"):
             pass
     except OSError as e:
         raise InputError(f"cannot write to folder {out.parent}: {e.strerror}") from None
     return out
+
+
+#: What the longest file written beside ``out.png`` adds to its stem: a snapshot's "_00100", the
+#: sidecar's ".json", and the temporary name of an atomic write ("." before, ".XXXXXXXX.tmp" after).
+_LONGEST_EXTRA = len("._00100.json.XXXXXXXX.tmp")
+
+
+def _check_name_length(out: Path) -> None:
+    try:
+        name_max = os.pathconf(out.parent, "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):
+        name_max = 255
+    longest = len(out.stem.encode()) + _LONGEST_EXTRA
+    if longest > name_max:
+        raise InputError(f"output name {out.name[:40]}... is too long for this file system: at most "
+                         f"{name_max - _LONGEST_EXTRA} bytes before {out.suffix} (room is kept for the "
+                         f"sidecar, snapshots and temporary files); choose a shorter name")
 
 
 def resolved(path: Path, role: str) -> Path:
@@ -64,6 +84,14 @@ def resolved(path: Path, role: str) -> Path:
     except (RuntimeError, OSError):  # Python 3.11: RuntimeError("Symlink loop"); later: OSError
         raise InputError(f"{role} {path} is a loop of symbolic links; remove the links or choose "
                          f"another path") from None
+
+
+def check_movie(path: str, sources) -> Path:
+    """``stylize --movie``: a writable ``.gif`` that is none of the input files ``sources``. Not
+    in the paper, nor in a notebook (README, "Stylise your own photo")."""
+    movie = check_output(path, (".gif",))
+    check_inputs_kept(movie, sources, False, path)
+    return movie
 
 
 def check_inputs_kept(out: Path, sources, snapshots: bool, name: str) -> None:

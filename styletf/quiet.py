@@ -12,10 +12,14 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import sys
 import tempfile
+import threading
 
 __all__ = ["import_tensorflow", "NOISE"]
+
+_stderr_fd = 2  # where the one line of an interrupted start-up goes
 
 #: Start-up lines that say nothing is wrong: INFO (I...), absl's preamble, the CPU-feature note,
 #: and CUDA's "no GPU here" on a CPU-only machine.
@@ -29,19 +33,39 @@ def import_tensorflow():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if "tensorflow" in sys.modules:
         return sys.modules["tensorflow"]
+    if (sys.argv[:1] == ["-m"] and threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGINT) is signal.default_int_handler):  # not when ignored (nohup)
+        # ``python -m styletf`` starting (Python names argv[0] "-m" while it imports the package):
+        # Ctrl-C has nothing to keep yet, and TensorFlow's import could swallow the exception.
+        # ``styletf.__main__`` gives Ctrl-C back to Python once everything is imported.
+        signal.signal(signal.SIGINT, interrupted_at_start)
+    return _import_quietly()
+
+
+def interrupted_at_start(signum, frame):
+    """Ctrl-C while ``python -m styletf`` starts: one line, exit status 130. Not in the paper, nor
+    in a notebook (README, "Stylise your own photo": exit status)."""
+    os.write(_stderr_fd, b"interrupted\n")
+    os._exit(130)
+
+
+def _import_quietly():
     try:
         sys.stderr.flush()
         saved = os.dup(2)
     except (OSError, ValueError):  # no descriptor 2 to catch: import as is
         import tensorflow as tf
         return tf
+    global _stderr_fd
     with tempfile.TemporaryFile() as caught:
         os.dup2(caught.fileno(), 2)
+        _stderr_fd = saved  # the terminal, while descriptor 2 is caught
         try:
             import tensorflow as tf
             tf.config.list_physical_devices()  # the devices are set up (and CUDA tried) here
         finally:
             os.dup2(saved, 2)
+            _stderr_fd = 2
             os.close(saved)
             caught.seek(0)
             lines = caught.read().decode(errors="replace").splitlines()

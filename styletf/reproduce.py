@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -25,18 +26,25 @@ def _execute(path: Path, out: Path) -> str | None:
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
+    from jupyter_client import KernelManager
+
     nb = nbformat.read(path, as_version=4)
     bar = tqdm(total=sum(c.cell_type == "code" for c in nb.cells), desc=path.stem, unit="cell")
-    client = NotebookClient(nb, timeout=None, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent)}},
-                            on_cell_executed=lambda **_: bar.update(1))
-    try:
-        client.execute()
-    except CellExecutionError as e:
-        return str(e).strip().splitlines()[-1]
-    finally:
-        bar.close()
-        atomic_write(out / path.name, nbformat.writes(nb).encode())
+    with tempfile.TemporaryDirectory() as sockets:
+        # Local sockets, not TCP ports: no "Address already in use" from a kernel's heartbeat.
+        km = KernelManager(kernel_name="python3", transport="ipc", ip=os.path.join(sockets, "kernel"))
+        client = NotebookClient(nb, km=km, timeout=None, kernel_name="python3",
+                                resources={"metadata": {"path": str(path.parent)}},
+                                on_cell_executed=lambda **_: bar.update(1))
+        try:
+            client.execute()
+        except CellExecutionError as e:
+            return str(e).strip().splitlines()[-1]
+        finally:
+            bar.close()
+            if km.has_kernel:
+                km.shutdown_kernel(now=True)
+            atomic_write(out / path.name, nbformat.writes(nb).encode())
     return None
 
 

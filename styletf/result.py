@@ -108,6 +108,7 @@ def join_chunks(results, batch: int, batch_size: int, seed: int) -> SynthesisRes
 def join_stages(results, sizes, per_stage) -> SynthesisResult:
     """The last stage's result with the histories, steps and time of all stages (coarse to
     fine; not in the paper, notebook 05)."""
+    sizes, per_stage = sizes[:len(results)], per_stage[:len(results)]  # after Ctrl-C: the stages run
     stages = [(s_, r.steps_done, round(r.wall_time, 3)) for s_, r in zip(sizes, results)]  # before the sums
     last = results[-1]
     last.history = {k: np.concatenate([r.history[k] for r in results]) for k in last.history}

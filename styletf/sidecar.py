@@ -10,6 +10,7 @@ from pathlib import Path
 
 from . import data
 from .images import atomic_write
+from .interrupts import shielded
 from .result import SynthesisResult
 
 __all__ = ["command", "write"]
@@ -62,6 +63,11 @@ def write(result: SynthesisResult, out: Path, args, status: str) -> None:
     """The PNG, then its sidecar (both atomic): settings, backbone, losses, steps, time, status
     ("done", "interrupted", "failed"), the inputs' sha256 and ``command``. Not in the paper
     (README, "Stylise your own photo"; notebook 05)."""
+    with shielded():  # a second Ctrl-C (or SIGTERM) waits until both files are written
+        _write(result, out, args, status)
+
+
+def _write(result: SynthesisResult, out: Path, args, status: str) -> None:
     result.save(out)
     meta = json.loads(out.with_suffix(".json").read_text())
     meta.update({

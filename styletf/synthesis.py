@@ -289,8 +289,9 @@ def coarse_to_fine(content=None, style=None, *, sizes=(256, 512, 1024), steps=50
     for size, n in zip(sizes, per_stage):
         try:
             result = synthesize(content, style, size=size, steps=n, init=init, **kwargs)
-        except SynthesisInterrupted as e:  # report the stages done as well, then stop
-            results.append(e.result)
+        except SynthesisInterrupted as e:  # the stages done (one without a step: not even started)
+            results += [e.result] if e.result.steps_done or not results else []
+            results[-1].stopped = e.result.stopped
             raise SynthesisInterrupted(join_stages(results, sizes, per_stage)) from None
         results.append(result)
         if result.stopped:

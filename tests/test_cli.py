@@ -377,7 +377,8 @@ def test_non_finite_loss_writes_the_last_finite_image_and_exits_1(files, capsys,
     assert json.loads(files["out"].with_suffix(".json").read_text())["status"] == "failed"
 
 
-def test_ctrl_c_saves_the_latest_image_and_a_sidecar_marked_interrupted(files, tmp_path):
+@pytest.mark.parametrize("stop", ["SIGINT", "SIGTERM", "SIGHUP"])
+def test_ctrl_c_saves_the_latest_image_and_a_sidecar_marked_interrupted(files, tmp_path, stop):
     out = tmp_path / "long.png"
     proc = subprocess.Popen([sys.executable, "-m", "styletf", "stylize", files["photo"], files["painting"],
                              "-o", str(out), "--backbone", "random", "--size", "48", "--steps", "100000",
@@ -388,7 +389,7 @@ def test_ctrl_c_saves_the_latest_image_and_a_sidecar_marked_interrupted(files, t
         deadline = time.time() + 120
         while not (tmp_path / "long_00003.png").exists() and time.time() < deadline and proc.poll() is None:
             time.sleep(0.2)
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(getattr(signal, stop))  # Ctrl-C, kill, a closed terminal
         err = proc.communicate(timeout=120)[1]
     finally:
         proc.kill()  # never leave a 100000-step run behind
@@ -404,6 +405,19 @@ def test_ctrl_c_saves_the_latest_image_and_a_sidecar_marked_interrupted(files, t
     args[args.index("-o") + 1] = str(tmp_path / "again.png")
     assert main(args + ["--quiet"]) == 0
     assert (tmp_path / "again.png").read_bytes() == out.read_bytes()
+
+
+def test_ctrl_c_during_start_up_is_one_line_and_exit_130(files, tmp_path):
+    out = tmp_path / "early.png"
+    for delay in (0.3, 1.5):  # while TensorFlow imports
+        proc = subprocess.Popen([sys.executable, "-m", "styletf", "stylize", files["photo"], files["painting"],
+                                 "-o", str(out), *FAST], stderr=subprocess.PIPE, text=True,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        time.sleep(delay)
+        proc.send_signal(signal.SIGINT)
+        err = proc.communicate(timeout=120)[1]
+        assert proc.returncode == 130 and err.strip().splitlines()[-1:] == ["interrupted"], (proc.returncode, err)
+        assert "Traceback" not in err and not out.exists()
 
 
 def test_ctrl_c_before_the_first_step_writes_nothing(files, capsys, monkeypatch):
@@ -494,7 +508,7 @@ def test_update_overflow_keeps_the_last_finite_image_and_exits_1(files, capsys, 
     assert json.loads(files["out"].with_suffix(".json").read_text())["status"] == "failed"
 
 
-@pytest.mark.parametrize("case", ["snapshot", "sidecar-folder", "empty", "parent-is-file"])
+@pytest.mark.parametrize("case", ["snapshot", "sidecar-folder", "empty", "parent-is-file", "too-long"])
 def test_outputs_that_would_clobber_or_cannot_be_are_refused_first(files, tmp_path, capsys, case):
     folder = tmp_path / "w"
     folder.mkdir()
@@ -508,6 +522,8 @@ def test_outputs_that_would_clobber_or_cannot_be_are_refused_first(files, tmp_pa
         target, words = str(folder / "out.png"), "over a folder"
     elif case == "empty":
         target, words = "", "empty"
+    elif case == "too-long":  # fits the file system's 255 bytes, but its temporary files would not
+        target, words = str(folder / ("n" * 240 + ".png")), "too long"
     else:
         target, words = str(Path(files["photo"]) / "out.png"), "is a file"
     before = Path(photo).read_bytes()
@@ -574,3 +590,17 @@ def test_file_url_inputs_are_files_and_coarse_to_fine_stages_are_reported(files,
     # a file:// input is protected from being overwritten, as a path is
     assert main(["stylize", photo_url, files["painting"], "-o", files["photo"], "--backbone", "random"]) == 2
     assert "would overwrite the input" in capsys.readouterr().err
+
+
+def test_movie_goes_from_noise_to_the_written_picture(files, tmp_path, capsys):
+    from PIL import ImageSequence
+    movie = tmp_path / "out" / "run.gif"
+    assert stylize(files, *FAST, "--steps", "30", "--movie", str(movie)) == 0
+    frames = [np.asarray(f.convert("RGB"), np.float64) / 255 for f in ImageSequence.Iterator(Image.open(movie))]
+    final = _pixels(files["out"])
+    assert 10 <= len(frames) <= 61 and frames[-1].shape == final.shape
+    assert np.abs(frames[-1] - final).mean() < 0.03  # the picture written (up to the GIF's 256 colours)
+    rng = np.random.default_rng(0)  # the first frame is the white-noise start: uniform, independent pixels
+    assert abs(frames[0].std() - rng.random(final.shape).std()) < 0.03 and np.abs(frames[0] - final).mean() > 0.1
+    assert stylize(files, *FAST, "--movie", str(tmp_path / "out" / "run.mp4")) == 2
+    assert "must end in .gif" in capsys.readouterr().err

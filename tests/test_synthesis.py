@@ -182,6 +182,23 @@ def test_coarse_to_fine_refines_the_upsampled_small_result(tmp_path):
         styletf.coarse_to_fine("neckarfront", sizes=(64, 32), backbone="random", progress=False)
 
 
+def test_ctrl_c_before_a_stage_s_first_step_keeps_the_previous_stage(monkeypatch):
+    from styletf import optimize
+    adam = optimize._adam
+
+    def interrupted_at_64_px(x, *args, **kwargs):
+        if x.shape[2] == 64:
+            raise KeyboardInterrupt  # while the 64 px stage's first step is being traced
+        return adam(x, *args, **kwargs)
+    monkeypatch.setattr(optimize, "_adam", interrupted_at_64_px)
+    with pytest.raises(styletf.SynthesisInterrupted) as e:
+        styletf.coarse_to_fine("neckarfront", "starry_night", sizes=(32, 64), steps=(6, 5), optimizer="adam",
+                               backbone="random", progress=False)
+    r = e.value.result  # the 32 px picture and only its stage: a command with these stages remakes it
+    assert r.image.shape == (1, 24, 32, 3) and r.steps_done == 6 and "interrupted" in r.stopped
+    assert [(size, n) for size, n, _ in r.extra["stages"]] == [(32, 6)]
+
+
 def test_batched_run_equals_separate_runs():
     """Each image of a batch (own seed, alpha, beta, layer weights) comes out as it does alone.
 

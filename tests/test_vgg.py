@@ -220,3 +220,17 @@ def test_precision_names_are_checked():
     with pytest.raises(InputError, match="precision"):
         styletf.FeatureExtractor(["conv1_1"], backbone="random", precision="float8")
     assert vgg.resolve_precision("auto") in ("float32", "mixed_bfloat16")
+
+
+def test_the_stand_in_warning_names_the_users_line(monkeypatch, tmp_path):
+    """A warning points at the caller's line (this file), not at a line inside styletf."""
+    import warnings
+
+    from styletf import backbones
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))  # no ImageNet file: the stand-in, with its warning
+    monkeypatch.setattr(backbones, "_imagenet_vgg19", lambda: None)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        backbones.resolve_backbone("auto")
+    stand_in = [w for w in caught if issubclass(w.category, backbones.StandInWarning)]
+    assert stand_in and stand_in[0].filename == __file__, [(w.filename, w.lineno) for w in caught]

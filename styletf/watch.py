@@ -1,0 +1,197 @@
+"""Watch it paint: the image emerging from white noise, live in a notebook and as a movie.
+
+Not in the paper, which shows only end points; the synthesis it describes (docs/method.md,
+"Synthesis") is an optimisation whose path is worth seeing. ``Preview`` redraws the current
+image and the loss curves in place while a run goes on; ``optimize`` starts one by itself
+whenever a progress bar is shown in a notebook front end (Jupyter, Colab). ``Movie`` keeps a frame
+every few steps and writes an animated GIF (notebooks 01-03; ``stylize --movie``).
+"""
+from __future__ import annotations
+
+import io
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from .errors import InputError
+from .images import atomic_write, to_uint8
+
+__all__ = ["Movie", "Preview", "in_notebook", "explore"]
+
+
+def in_notebook() -> bool:
+    """True inside a Jupyter kernel (JupyterLab, Notebook, Colab), where a front end can show
+    images; False on the command line, in scripts and in plain IPython. Not in the paper:
+    notebook 01 shows the first live preview."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and hasattr(shell, "kernel")
+
+
+def _frame(image, index: int = 0) -> np.ndarray:
+    """(B, H, W, 3) or (H, W, 3) in [0, 1] -> (H, W, 3) uint8."""
+    a = np.asarray(image)
+    return to_uint8(a[index] if a.ndim == 4 else a)
+
+
+class Movie:
+    """A movie of a synthesis, from white noise to the result: a callback keeping image ``index``
+    every ``every`` steps (``synthesize(callback=movie)``, ``coarse_to_fine(callback=movie)``, or
+    ``stylize(snapshot=movie, snapshot_every=...)``), at most ``max_frames`` (then every other
+    one is dropped and ``every`` doubles). Not in the paper: notebooks 01-03; ``stylize --movie``.
+    """
+
+    def __init__(self, every: int = 5, index: int = 0, max_frames: int = 120):
+        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+            raise InputError(f"every must be a whole number >= 1, got {every!r}")
+        self.every, self.index, self.max_frames = every, index, max_frames
+        self.frames: list[np.ndarray] = []  # (H, W, 3) uint8 each; sizes grow coarse to fine
+        self._calls = 0
+
+    def __call__(self, step, image, losses=None) -> bool:
+        """A step's callback (``step``, image (B, H, W, 3), losses); never stops the run. Not in
+        the paper; notebook 01."""
+        self._calls += 1
+        if self._calls == 1 or self._calls % self.every == 0:
+            self.add(image)
+        return False
+
+    def add(self, image) -> None:
+        """Keep ``image`` ((B, H, W, 3) or (H, W, 3) in [0, 1]) as the next frame. Not in the
+        paper; notebook 01."""
+        self.frames.append(_frame(image, self.index))
+        if len(self.frames) > self.max_frames:  # every other one goes; the first and the newest stay
+            self.frames = self.frames[::2] + ([self.frames[-1]] if len(self.frames) % 2 == 0 else [])
+            self.every *= 2
+
+    def gif(self, seconds: float = 4.0, hold: float = 1.5, max_side: int | None = None) -> bytes:
+        """The frames as an animated GIF (looping), each resized to the last one's size (or to
+        ``max_side`` px on the long side), in about ``seconds``, the last frame held ``hold``
+        seconds longer. Not in the paper; notebook 01."""
+        if not self.frames:
+            raise InputError("the movie has no frames: pass it as the callback of a synthesis first")
+        h, w = self.frames[-1].shape[:2]
+        if max_side and max(h, w) > max_side:
+            h, w = max(1, round(h * max_side / max(h, w))), max(1, round(w * max_side / max(h, w)))
+        images = [Image.fromarray(f).resize((w, h), Image.BILINEAR) if f.shape[:2] != (h, w)
+                  else Image.fromarray(f) for f in self.frames]
+        step_ms = max(20, int(1000 * seconds / len(images)))
+        durations = [step_ms] * (len(images) - 1) + [step_ms + int(1000 * hold)]
+        buffer = io.BytesIO()
+        images[0].save(buffer, format="GIF", save_all=True, append_images=images[1:], duration=durations,
+                       loop=0, optimize=False)
+        return buffer.getvalue()
+
+    def save(self, path: str | os.PathLike, **kwargs) -> Path:
+        """Write the GIF to ``path`` (``.gif``) atomically; returns the path. Not in the paper;
+        notebook 01, ``stylize --movie``."""
+        path = Path(path)
+        if path.suffix.lower() != ".gif":
+            raise InputError(f"a movie is written as an animated GIF: {path} must end in .gif")
+        return atomic_write(path, self.gif(**kwargs))
+
+    def end(self, image, path: str | os.PathLike) -> Path:
+        """Add the final ``image`` and write the GIF to ``path``. Not in the paper; notebook 01,
+        ``stylize --movie``."""
+        self.add(image)
+        return self.save(path)
+
+    def show(self, **kwargs):
+        """The GIF for a notebook cell (``IPython.display.Image``). Not in the paper; notebook 01."""
+        from IPython.display import Image as ShownImage
+        return ShownImage(data=self.gif(**kwargs), format="gif")
+
+
+class Preview:
+    """The current image and the loss curves, redrawn in place in a notebook at most every
+    ``interval`` seconds (a redraw takes about 0.1 s: about 2% of a run, bench/RESULTS.md).
+    Not in the paper: started by ``optimize`` in notebooks, first seen in notebook 01."""
+
+    def __init__(self, title: str, interval: float = 5.0):
+        from IPython.display import display
+        self.title, self.interval, self.last = title, interval, 0.0
+        self.handle = display(Image.new("RGB", (1, 1), "white"), display_id=True)
+
+    def update(self, x, history: dict, force: bool = False) -> None:
+        """Redraw from the image ``x`` (B, H, W, 3) and the losses so far ({term: [(B,), ...]}).
+        Not in the paper; notebook 01."""
+        now = time.perf_counter()
+        if not force and now - self.last < self.interval:
+            return
+        self.last = now
+        from matplotlib.figure import Figure  # no pyplot: nothing left for the cell to show
+        fig = Figure(figsize=(8, 3))
+        left, right = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.2, 1]})
+        left.imshow(_frame(x.numpy() if hasattr(x, "numpy") else x), interpolation="bilinear")
+        left.set_axis_off()
+        left.set_title(f"{self.title}, step {len(history['total'])}", fontsize=9)
+        for term in ("total", "content", "style"):
+            values = [float(np.sum(v)) for v in history[term]]
+            if values and max(values) > 0:
+                right.semilogy(values, label=term)
+        right.set_xlabel("step")
+        right.legend(fontsize=8)
+        fig.tight_layout()
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=80)
+        from IPython.display import Image as ShownImage
+        self.handle.update(ShownImage(data=buffer.getvalue()))
+
+    def close(self) -> None:
+        """Take the preview away when the run ends (the notebook then shows its figure). Not in
+        the paper; notebook 01."""
+        from IPython.display import HTML
+        self.handle.update(HTML(""))
+
+
+def _shown(choice) -> tuple[bytes, str]:
+    """(bytes, format) of a choice: a Movie as a GIF (256 px), an image as a PNG."""
+    if isinstance(choice, Movie):
+        return choice.gif(max_side=256), "gif"
+    buffer = io.BytesIO()
+    Image.fromarray(_frame(choice)).save(buffer, format="PNG")
+    return buffer.getvalue(), "png"
+
+
+def explore(choices: dict, names=("choice",)):
+    """Sliders over already computed results: ``choices`` maps a key - one value, or a tuple with
+    one value per name in ``names`` - to an image ((1, H, W, 3) or (H, W, 3)) or a ``Movie``; one
+    slider per name picks the key, and the matching image shows (nothing is recomputed). Every
+    image is in the widget and the sliders are linked in the browser (``jslink`` to nested
+    ``Stack``s), so it works without a kernel too, e.g. in an exported page. Without ipywidgets,
+    or before ipywidgets 8, returns None: the notebook's static figure stands. Not in the paper: the layers of Figure 1
+    (notebooks 01, 02), the grid of Figure 3 (notebook 04)."""
+    try:
+        import ipywidgets as widgets
+    except ImportError:
+        return None
+    if not hasattr(widgets, "Stack"):  # ipywidgets 7
+        return None
+    keys = [k if isinstance(k, tuple) else (k,) for k in choices]
+    table = dict(zip(keys, choices.values()))
+    options = [list(dict.fromkeys(k[i] for k in keys)) for i in range(len(names))]
+    sliders = [widgets.SelectionSlider(options=[(str(v), v) for v in values], description=name,
+                                       style={"description_width": "initial"}, layout={"width": "420px"})
+               for name, values in zip(names, options)]
+
+    def picture(key):
+        if key not in table:
+            return widgets.HTML("(not computed)")
+        value, fmt = _shown(table[key])
+        return widgets.Image(value=value, format=fmt, layout={"width": "400px"})  # small ones enlarged
+
+    def stack(prefix):  # the pictures whose key starts with prefix, chosen by slider len(prefix)
+        depth = len(prefix)
+        if depth == len(names):
+            return picture(prefix)
+        box = widgets.Stack([stack(prefix + (v,)) for v in options[depth]], selected_index=0)
+        widgets.jslink((sliders[depth], "index"), (box, "selected_index"))
+        return box
+
+    return widgets.VBox([*sliders, stack(())])
