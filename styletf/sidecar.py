@@ -64,7 +64,12 @@ def write(result: SynthesisResult, out: Path, args, status: str) -> None:
     ("done", "interrupted", "failed"), the inputs' sha256 and ``command``. Not in the paper
     (README, "Stylise your own photo"; notebook 05)."""
     with shielded():  # a second Ctrl-C (or SIGTERM) waits until both files are written
-        _write(result, out, args, status)
+        try:
+            _write(result, out, args, status)
+        except OSError:  # e.g. the disk filled up: both files or neither
+            for path in (out, out.with_suffix(".json")):
+                path.unlink(missing_ok=True)
+            raise
 
 
 def _write(result: SynthesisResult, out: Path, args, status: str) -> None:

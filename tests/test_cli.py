@@ -543,6 +543,18 @@ def test_disk_full_is_one_line_exit_1(files, capsys, monkeypatch):
     assert stylize(files, *FAST, "--quiet") == 1
     err = capsys.readouterr().err.strip()
     assert err == f"error: No space left on device: {files['out']}"
+    monkeypatch.undo()
+    from styletf import sidecar
+    atomic_write = sidecar.atomic_write
+
+    def full_for_json(path, data):  # the PNG fits, its sidecar does not
+        if str(path).endswith(".json"):
+            raise OSError(28, "No space left on device", str(path))
+        return atomic_write(path, data)
+    monkeypatch.setattr(sidecar, "atomic_write", full_for_json)
+    monkeypatch.setattr(result, "atomic_write", full_for_json)
+    assert stylize(files, *FAST, "--quiet") == 1
+    assert "No space left" in capsys.readouterr().err and _leftovers(files["out"].parent) == []  # neither
 
 
 def test_vgg19_offline_is_one_line(files, capsys, monkeypatch, tmp_path):
