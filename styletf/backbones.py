@@ -252,6 +252,9 @@ def resolve_backbone(backbone: str = "auto") -> str:
     """The concrete backbone name that ``backbone`` stands for (resolves ``"auto"`` and a
     ``"vgg19"`` whose cached file is not Keras' own): the paper's ImageNet VGG-19 when its
     weights load (docs/method.md, "Network"; notebook 00's Setup)."""
+    if not isinstance(backbone, (str, os.PathLike)):
+        raise InputError(f"backbone must be a name ('auto', 'vgg19', 'vgg16-hed', 'random') or the path of a "
+                         f"VGG19 weights file, got {backbone!r:.60}")
     backbone = os.fspath(backbone)
     if backbone == "auto":
         backbone = os.environ.get("STYLETF_BACKBONE", "auto").strip() or "auto"

@@ -106,8 +106,8 @@ def add_stylize(sub) -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of the noise start (default 0)")
     p.add_argument("--save-every", type=int, default=None, metavar="N",
                    help="also write OUT_<step>.png every N steps")
-    p.add_argument("--movie", metavar="MOVIE.gif", help="also write an animated GIF of the run, from white "
-                                                         "noise to the result (at most 60 frames)")
+    p.add_argument("--movie", metavar="MOVIE.gif|.mp4", help="also write the run as a movie, from white noise "
+                   "to the result (at most 60 frames): an animated GIF, or an MP4 (needs imageio-ffmpeg)")
     p.add_argument("--coarse-to-fine", type=_stages, default="auto", metavar="S1,S2,...",
                    help="increasing sizes, e.g. 256,512,1024: optimise small, upsample, go on; auto "
                         "(default): halvings of --size down to 64 px, three at most; none: one size")

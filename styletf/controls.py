@@ -9,10 +9,10 @@ colours, init, optimiser, seed, snapshots, coarse-to-fine. The command line
 from __future__ import annotations
 
 from . import color
-from .errors import InputError, check_number
+from .errors import InputError, check_number, check_sequence, check_text
 from .images import load_image
 from .result import SynthesisInterrupted, SynthesisResult, describe
-from .optimize import resolve_jit
+from .optimize import check_optimizer, resolve_jit
 from .synthesis import DEFAULT_LEARNING_RATE, MAX_SIDE, coarse_to_fine as _coarse_to_fine, stages, synthesize
 from .vgg import NETWORKS, PAPER_STYLE_LAYERS
 
@@ -34,7 +34,7 @@ def stylize(content, style, *, size=512, steps=None, alpha_beta=DEFAULT_ALPHA_BE
 
     size: the output's long side in px (with ``coarse_to_fine``: its last size).
     coarse_to_fine: "auto" (default: ``synthesis.stages(size)``, e.g. 128, 256, 512 px), None
-        (one size, from white noise at full size), or increasing long sides, e.g. (256, 512, 1024).
+        or False (one size, from white noise at full size), or increasing long sides, e.g. (256, 512, 1024).
     steps: optimiser steps; None (default): 100 per stage, 200 in the first (``stages``), or 300
         (L-BFGS) / 500 (Adam) in one size; with ``coarse_to_fine``: an int per stage (the first
         twice that with "auto") or one per size.
@@ -53,15 +53,15 @@ def stylize(content, style, *, size=512, steps=None, alpha_beta=DEFAULT_ALPHA_BE
     Other arguments as ``synthesize``. Ctrl-C raises ``SynthesisInterrupted`` whose
     ``result`` holds the picture so far, colour step included.
     """
-    if preserve_colors not in color.PRESERVE_COLORS:
-        raise InputError(f"preserve_colors must be one of {', '.join(color.PRESERVE_COLORS)}, "
-                         f"got {preserve_colors!r}")
+    check_text("preserve_colors", preserve_colors, choices=color.PRESERVE_COLORS)
     alpha_beta = check_number("alpha_beta", alpha_beta, minimum=1e-12, maximum=1e12)
     _check_network(normalize)
     sizes, steps, size = _schedule(coarse_to_fine, size, steps, optimizer)
     style_scale = check_number("style_scale", style_scale, minimum=0.01, maximum=100)
     if snapshot_every is not None:
         snapshot_every = check_number("snapshot_every", snapshot_every, positive=True, integer=True, maximum=10**7)
+    if snapshot is not None and not callable(snapshot):
+        raise InputError(f"snapshot must be a function snapshot(step, image), got {snapshot!r:.60}")
     finish, source, paintings, start = _inputs(content, style, init, size, style_scale, preserve_colors)
     kwargs = dict(content_layers=content_layers, style_layers=style_layers, style_blend=style_blend,
                   style_scale=style_scale, alpha=1.0, beta=1.0 / alpha_beta, tv_weight=tv_weight,
@@ -85,7 +85,7 @@ def stylize(content, style, *, size=512, steps=None, alpha_beta=DEFAULT_ALPHA_BE
 
 
 def _check_network(normalize):
-    if not (isinstance(normalize, bool) or normalize in NETWORKS):
+    if not (isinstance(normalize, bool) or isinstance(normalize, str) and normalize in NETWORKS):
         raise InputError(f"normalize must be True, False or one of {', '.join(NETWORKS)}, got {normalize!r}")
 
 
@@ -94,8 +94,8 @@ def _schedule(coarse_to_fine, size, steps, optimizer):
     checked, with the defaults filled in."""
     sizes, size = _sizes(coarse_to_fine, size)
     if sizes is None:
-        return None, steps if steps is not None else (300 if optimizer == "lbfgs" else 500), size
-    if coarse_to_fine == "auto":
+        return None, steps if steps is not None else (300 if check_optimizer(optimizer) == "lbfgs" else 500), size
+    if isinstance(coarse_to_fine, str):  # "auto
         sizes, per_stage = stages(size, 100 if steps is None else steps)
         return (sizes, per_stage, size) if len(sizes) > 1 else (None, per_stage[0], size)
     return sizes, 100 if steps is None else steps, size
@@ -104,10 +104,13 @@ def _schedule(coarse_to_fine, size, steps, optimizer):
 def _sizes(coarse_to_fine, size):
     """(coarse-to-fine sizes or None, the output's long side), checked ("auto": filled in later)."""
     sizes = None
-    if coarse_to_fine == "auto":
+    if coarse_to_fine is False:
+        coarse_to_fine = None
+    if isinstance(coarse_to_fine, str) and coarse_to_fine == "auto":
         return [], check_number("size", size, positive=True, integer=True, maximum=MAX_SIDE)
     if coarse_to_fine is not None:
-        sizes = [check_number("coarse_to_fine", s, positive=True, integer=True, maximum=MAX_SIDE) for s in coarse_to_fine]
+        sizes = [check_number("coarse_to_fine", s, positive=True, integer=True, maximum=MAX_SIDE)
+                 for s in check_sequence("coarse_to_fine", coarse_to_fine, what="of sizes, 'auto', None or False")]
         if not sizes or sizes != sorted(set(sizes)):
             raise InputError(f"coarse-to-fine sizes must be increasing long sides, e.g. 256,512,1024; "
                              f"got {sizes}")

@@ -67,10 +67,9 @@ def keys() -> list[str]:
 def info(key: str) -> dict:
     """The catalog entry of one image (title, artist, year: the captions of Figure 2, notebook 03);
     an unknown key is an error listing the known ones."""
-    try:
-        return dict(_CATALOG[key])
-    except KeyError:
-        raise InputError(f"unknown catalog image {key!r}; known keys: {', '.join(_CATALOG)}") from None
+    if not isinstance(key, str) or key not in _CATALOG:
+        raise InputError(f"unknown catalog image {key!r:.60}; known keys: {', '.join(_CATALOG)}")
+    return dict(_CATALOG[key])
 
 
 def cache_dir() -> Path:

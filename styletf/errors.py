@@ -58,3 +58,50 @@ def outside_stacklevel() -> int:
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package + os.sep):
         frame, level = frame.f_back, level + 1
     return level
+
+
+def check_path(name, value):
+    """A file or folder argument: a ``str`` or ``os.PathLike``, returned as a ``Path``. Not in the
+    paper; ``save_image`` and ``SynthesisResult.save`` first (notebook 01)."""
+    from pathlib import Path
+
+    if isinstance(value, (bytes, bytearray)):
+        value = os.fsdecode(bytes(value))
+    if not isinstance(value, (str, os.PathLike)) or not str(value):
+        raise InputError(f"{name} must be a file path (a str or pathlib.Path), got {value!r}")
+    return Path(value)
+
+
+def check_mapping(name, value, *, example="{'conv1_1': ...}") -> dict:
+    """A dict argument (layer -> tensor, label -> history, ...), not empty. Not in the paper;
+    ``style_loss`` and ``plot_losses`` (notebooks 00, 01)."""
+    if not isinstance(value, dict) or not value:
+        raise InputError(f"{name} must be a non-empty dict like {example}, got {_short(value)}")
+    return value
+
+
+def check_sequence(name, value, *, length=None, allow_none=False, what="") -> list | None:
+    """A list argument (titles, images, ...), of ``length`` items if given; a str or a dict is not
+    a sequence here. Not in the paper; ``show_images`` (notebook 00)."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, (str, bytes, dict)) or not hasattr(value, "__len__") or not hasattr(value, "__iter__"):
+        raise InputError(f"{name} must be a list {what}, got {_short(value)}".replace("  ", " "))
+    items = list(value)
+    if length is not None and len(items) != length:
+        raise InputError(f"{name} must have {length} value(s) {what}, got {len(items)}")
+    return items
+
+
+def check_text(name, value, *, choices=None) -> str:
+    """A str argument, one of ``choices`` if given (the message lists them). Not in the paper;
+    ``plot_losses``'s key, ``data.info`` (notebooks 00, 01)."""
+    if not isinstance(value, str) or (choices is not None and value not in choices):
+        allowed = f"one of {', '.join(map(repr, choices))}" if choices is not None else "a str"
+        raise InputError(f"{name} must be {allowed}, got {_short(value)}")
+    return value
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else f"a {type(value).__name__}"

@@ -30,7 +30,7 @@ import tensorflow as tf
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from . import data
-from .errors import InputError, outside_stacklevel
+from .errors import InputError, check_number, check_path, outside_stacklevel
 
 __all__ = ["load_image", "save_image", "to_backbone", "from_backbone", "atomic_write", "psnr",
            "CAFFE_BGR_MEAN", "MAX_PIXELS"]
@@ -202,8 +202,7 @@ def load_image(source, max_size: int | None = None):
     else:
         arr = _array_to_rgb(source)
     if max_size is not None:
-        if isinstance(max_size, bool) or not isinstance(max_size, (int, np.integer)) or max_size < 1:
-            raise InputError(f"max_size must be a positive integer, got {max_size!r}")
+        max_size = check_number("max_size", max_size, positive=True, integer=True, maximum=65536)
     x = tf.convert_to_tensor(arr[None], dtype=tf.float32)  # (1, H, W, 3)
     h, w = arr.shape[:2]
     if max_size is not None and max(h, w) != max_size:
@@ -239,7 +238,10 @@ def atomic_write(path: str | os.PathLike, data: bytes) -> Path:
 def to_uint8(x) -> np.ndarray:
     """Image (1, H, W, 3) or (H, W, 3) in [0, 1] -> uint8 (H, W, 3); NaN/Inf is an error. Not in
     the paper: for showing and saving every figure (notebook 00 first)."""
-    a = np.asarray(x, dtype=np.float32)
+    try:
+        a = np.asarray(x, dtype=np.float32)
+    except (ValueError, TypeError, OverflowError):
+        raise InputError(f"expected an image array of shape (H, W, 3) in [0, 1], got {type(x).__name__}") from None
     if a.ndim == 4:
         if a.shape[0] != 1:
             raise InputError(f"expected one image, got a batch of {a.shape[0]}; index it first")
@@ -255,6 +257,7 @@ def save_image(x, path: str | os.PathLike) -> Path:
     """Save an image (1, H, W, 3) or (H, W, 3) in [0, 1] as a PNG, atomically: a synthesised
     image x (docs/method.md, "Synthesis"; ``SynthesisResult.save``, README's Quick start; the
     notebooks save whole figures, ``plotting.save_figure``, notebook 00 first)."""
+    path = check_path("path", path)
     buf = io.BytesIO()
     Image.fromarray(to_uint8(x), mode="RGB").save(buf, format="PNG")
     return atomic_write(path, buf.getvalue())
@@ -278,4 +281,20 @@ def from_backbone(y):
 def psnr(x, reference) -> np.ndarray:
     """Peak signal-to-noise ratio in dB of images in [0, 1], per image: (B,). How close a content
     reconstruction comes to the photo (Figure 1, top row; notebook 01)."""
-    return tf.image.psnr(tf.cast(x, tf.float32), tf.cast(reference, tf.float32), max_val=1.0).numpy()
+    a, b = (_array_to_rgb_batch(v, name) for v, name in ((x, "x"), (reference, "reference")))
+    if a.shape[1:] != b.shape[1:] or len(b) not in (1, len(a)):
+        raise InputError(f"reference of shape {b.shape} does not match x of shape {a.shape}")
+    return tf.image.psnr(a, b, max_val=1.0).numpy()
+
+
+def _array_to_rgb_batch(x, name: str) -> np.ndarray:
+    """Images (B, H, W, 3) or (H, W, 3) -> float32 (B, H, W, 3), or an InputError naming ``name``."""
+    try:
+        a = np.asarray(x, dtype=np.float32)
+    except (ValueError, TypeError, OverflowError):
+        raise InputError(f"{name} must be an image array of shape (B, H, W, 3), got {type(x).__name__}") from None
+    if a.ndim == 3:
+        a = a[None]
+    if a.ndim != 4 or a.shape[-1] != 3 or 0 in a.shape:
+        raise InputError(f"{name} must be an image array of shape (B, H, W, 3), got {a.shape}")
+    return a

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from .errors import InputError, check_mapping
+
 __all__ = ["gram_matrix", "content_loss", "style_layer_loss", "style_loss",
            "total_variation_loss"]
 
@@ -17,13 +19,41 @@ def _f32(x):
     return tf.cast(x, tf.float32)
 
 
+def _checked(name: str, x, ranks: tuple, shape: str):
+    """``x`` as a float32 tensor whose rank is in ``ranks``, or an InputError naming ``name`` and
+    the ``shape`` it must have. Only static facts are checked (dtype, rank, empty axes), so inside
+    a ``tf.function`` this costs nothing per step."""
+    try:
+        t = x if tf.is_tensor(x) else tf.convert_to_tensor(x)
+    except (ValueError, TypeError, OverflowError):
+        raise InputError(f"{name} must be a numeric array or tensor of shape {shape}, "
+                         f"got {type(x).__name__}") from None
+    if not (t.dtype.is_floating or t.dtype.is_integer):
+        raise InputError(f"{name} must hold numbers, got dtype {t.dtype.name}")
+    if t.shape.rank is not None and t.shape.rank not in ranks:
+        raise InputError(f"{name} must have shape {shape}, got {tuple(t.shape)}")
+    if 0 in [d for d in t.shape if d is not None]:
+        raise InputError(f"{name} is empty: shape {tuple(t.shape)}; it must have shape {shape}")
+    return _f32(t)
+
+
+def _match(name: str, a, target: str, b, axes: list):
+    """Refuse static shapes of ``b`` (``target``) that cannot pair with ``a`` (``name``): axis i of
+    ``a`` against axis j of ``b`` for (i, j) in ``axes``; the batch axis of ``b`` may be 1 (one
+    target for every image)."""
+    sa, sb = a.shape.as_list(), b.shape.as_list()
+    if any(sa[i] is not None and sb[j] is not None and sa[i] != sb[j] for i, j in axes) or (
+            sa[0] is not None and sb[0] not in (None, 1, sa[0])):
+        raise InputError(f"{target} of shape {tuple(sb)} does not match {name} of shape {tuple(sa)}")
+
+
 def gram_matrix(features):
     """G^l_ij = sum_k F^l_ik F^l_jk, not normalised (docs/method.md, "Representations"; eq. 3;
     notebook 00).
 
     features (B, h, w, N) -> (B, N, N).
     """
-    f = _f32(features)
+    f = _checked("features", features, (4,), "(B, h, w, N)")
     return tf.einsum("bhwi,bhwj->bij", f, f)  # (B, N, N)
 
 
@@ -32,7 +62,10 @@ def content_loss(features, target):
 
     features (B, h, w, N), target (B or 1, h, w, N) -> (B,).
     """
-    d = _f32(features) - _f32(target)  # (B, h, w, N)
+    f = _checked("features", features, (4,), "(B, h, w, N)")
+    p = _checked("target", target, (4,), "(B or 1, h, w, N)")
+    _match("features", f, "target", p, [(1, 1), (2, 2), (3, 3)])
+    d = f - p  # (B, h, w, N)
     return 0.5 * tf.reduce_sum(tf.square(d), axis=[1, 2, 3])
 
 
@@ -43,11 +76,13 @@ def style_layer_loss(features, target_gram):
     sum(((G - A) / (2 N M))^2), the same value, to stay inside float32's range
     at 512 px and beyond.
     """
-    f = _f32(features)
+    f = _checked("features", features, (4,), "(B, h, w, N)")
+    a = _checked("target_gram", target_gram, (3,), "(B or 1, N, N)")
+    _match("features", f, "target_gram", a, [(3, 1), (3, 2)])
     shape = tf.shape(f)
     m = tf.cast(shape[1] * shape[2], tf.float32)  # M_l = h * w
     n = tf.cast(shape[3], tf.float32)  # N_l
-    d = (gram_matrix(f) - _f32(target_gram)) / (2.0 * n * m)  # (B, N, N)
+    d = (gram_matrix(f) - a) / (2.0 * n * m)  # (B, N, N)
     return tf.reduce_sum(tf.square(d), axis=[1, 2])
 
 
@@ -59,7 +94,13 @@ def style_loss(features: dict, target_grams: dict, weights=None):
     default w_l = 1 / number of layers. Layers missing from ``weights`` get 0.
     Returns (B,).
     """
-    layers = list(target_grams)
+    check_mapping("features", features)
+    layers = list(check_mapping("target_grams", target_grams))
+    missing = [layer for layer in layers if layer not in features]
+    if missing:
+        raise InputError(f"features has no entry for layer(s) {', '.join(map(str, missing))} of target_grams")
+    if weights is not None:
+        check_mapping("weights", weights, example="{'conv1_1': 0.2}")
     if weights is None:
         weights = {layer: 1.0 / len(layers) for layer in layers}
     total = 0.0
@@ -77,4 +118,4 @@ def total_variation_loss(images):
     extra against high-frequency noise (docs/method.md, "Synthesis"; notebook 05).
     images (B, H, W, 3) in [0, 1] -> (B,).
     """
-    return tf.image.total_variation(_f32(images))
+    return tf.image.total_variation(_checked("images", images, (3, 4), "(B, H, W, 3)"))

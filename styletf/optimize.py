@@ -41,11 +41,12 @@ class Run:
     learning_rate: float | None  # None for L-BFGS
 
 
-def check_optimizer(optimizer) -> None:
+def check_optimizer(optimizer):
     """"adam", "lbfgs" or a ``keras.optimizers.Optimizer``, else a clear error (docs/method.md,
     "Synthesis"; notebook 05)."""
-    if not (optimizer in ("adam", "lbfgs") or isinstance(optimizer, keras.optimizers.Optimizer)):
-        raise InputError(f"optimizer must be 'adam', 'lbfgs' or a keras optimizer, got {optimizer!r}")
+    if not (isinstance(optimizer, str) and optimizer in ("adam", "lbfgs") or isinstance(optimizer, keras.optimizers.Optimizer)):
+        raise InputError(f"optimizer must be 'adam', 'lbfgs' or a keras optimizer, got {optimizer!r:.60}")
+    return optimizer
 
 
 @functools.lru_cache(maxsize=1)
@@ -81,7 +82,7 @@ def resolve_jit(jit="auto") -> bool:
     """Whether the step is compiled by XLA (``tf.function(jit_compile=True)``): ``True``/``False``
     as given; ``"auto"``: where a quick measurement finds it faster on this machine (once per
     process). Not in the paper: speed only, the same objective (README, "Speed"; notebook 05)."""
-    if jit == "auto":
+    if isinstance(jit, str) and jit == "auto":
         return _xla_is_faster()
     if not isinstance(jit, bool):
         raise InputError(f"jit must be True, False or 'auto', got {jit!r}")
@@ -169,6 +170,8 @@ def minimize(x: tf.Variable, objective: Objective, *, steps: int, optimizer="ada
     ``jit``: compile the step with XLA (``resolve_jit``).
     docs/method.md, "Synthesis" (the gradient from ``tf.GradientTape``); notebook 01, L-BFGS: 05.
     """
+    if callback is not None and not callable(callback):
+        raise InputError(f"callback must be a function callback(step, image, losses), got {callback!r:.60}")
     adam, name, learning_rate = _optimizer(optimizer, learning_rate)
     jit = resolve_jit(jit)
     log = _Log(x, steps, f"synthesis ({objective.extractor.backbone}, {name})", callback, progress)

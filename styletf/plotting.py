@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import InputError
+from .errors import InputError, check_mapping, check_number, check_path, check_sequence, check_text
 from .images import atomic_write, save_image, to_uint8
 
 __all__ = ["show_images", "plot_losses", "mark_backbone", "save_figure", "save_panels", "output_dir"]
@@ -32,8 +32,13 @@ def show_images(images, titles=None, ncols=None, panel_size=3.0, suptitle=None, 
     """
     import matplotlib.pyplot as plt
 
-    images = list(images)
-    ncols = ncols or len(images)
+    images = check_sequence("images", images, what="of images (H, W, 3)")
+    if not images:
+        raise InputError("images is empty: give at least one image")
+    titles = check_sequence("titles", titles, length=len(images), allow_none=True, what="(one per image)")
+    insets = check_sequence("insets", insets, length=len(images), allow_none=True, what="(one per image)")
+    ncols = len(images) if ncols is None else check_number("ncols", ncols, positive=True, integer=True, maximum=100)
+    panel_size = check_number("panel_size", panel_size, positive=True, maximum=50)
     nrows = -(-len(images) // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(panel_size * ncols, panel_size * nrows + 0.4),
                              squeeze=False)
@@ -52,8 +57,8 @@ def show_images(images, titles=None, ncols=None, panel_size=3.0, suptitle=None, 
             for spine in inset.spines.values():
                 spine.set_edgecolor("white")
                 spine.set_linewidth(1.5)
-    if suptitle:
-        fig.suptitle(suptitle)
+    if suptitle is not None:
+        fig.suptitle(str(suptitle))
     fig.tight_layout()
     return fig
 
@@ -64,6 +69,10 @@ def plot_losses(histories: dict, key: str = "total", ax=None, title=None):
     docs/method.md's eq. 7 per step (notebook 01)."""
     import matplotlib.pyplot as plt
 
+    check_mapping("histories", histories, example="{'Adam': result.history}")
+    for label, h in histories.items():
+        if isinstance(h, dict):
+            check_text("key", key, choices=list(h))
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 3.5))
     for label, h in histories.items():
@@ -72,7 +81,7 @@ def plot_losses(histories: dict, key: str = "total", ax=None, title=None):
         ax.semilogy(np.arange(len(values)), np.maximum(values, 1e-30), label=label)
     ax.set_xlabel("step")
     ax.set_ylabel(f"{key} loss")
-    ax.set_title(title or f"{key} loss per step")
+    ax.set_title(str(title) if title is not None else f"{key} loss per step")
     ax.legend(fontsize=8)
     ax.figure.tight_layout()
     return ax
@@ -108,6 +117,9 @@ def save_figure(fig, name: str, settings: dict, folder=None) -> Path:
     """Save ``fig`` as ``<name>_<mode>_<backbone>_<size>px_<steps>steps.png`` (a weights file as
     ``file-<its name>``) with a JSON sidecar holding all ``settings``; both written atomically. Returns the PNG's path. The
     paper's Figures 1-3 (notebooks 01-04; notebook 00 saves the first figure)."""
+    check_text("name", name)
+    if not isinstance(settings, dict):
+        raise InputError(f"settings must be a dict (e.g. config.settings()), got {settings!r:.60}")
     shown = dict(settings)
     if "backbone" in shown and Path(str(shown["backbone"])).name != str(shown["backbone"]):
         shown["backbone"] = "file-" + Path(str(shown["backbone"])).stem  # a weights file: its name only
@@ -115,7 +127,7 @@ def save_figure(fig, name: str, settings: dict, folder=None) -> Path:
                       (("mode", ""), ("backbone", ""), ("size", "px"), ("steps", "steps"))
                       if k in shown]
     stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", "_".join(parts))
-    folder = Path(folder) if folder is not None else output_dir()
+    folder = check_path("folder", folder) if folder is not None else output_dir()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
     path = atomic_write(folder / f"{stem}.png", buf.getvalue())
@@ -129,13 +141,17 @@ def save_panels(panels: dict, settings: dict, folder=None) -> list:
     panel's own entry ``settings["panels"][name]``, if any), written atomically, e.g.
     ``fig2_C_starry_night.png``. Returns the PNG paths. The paper's Figures 1-3, panel by
     panel (notebooks 01-04), for reuse and for scoring."""
-    folder = (Path(folder) if folder is not None else output_dir()) / "panels"
+    check_mapping("panels", panels, example="{'fig2_A': image}")
+    if not isinstance(settings, dict):
+        raise InputError(f"settings must be a dict (e.g. config.settings()), got {settings!r:.60}")
+    images = {str(name): to_uint8(image) for name, image in panels.items()}  # all checked before any is written
+    folder = (check_path("folder", folder) if folder is not None else output_dir()) / "panels"
     folder.mkdir(parents=True, exist_ok=True)
     own = settings.get("panels", {}) if isinstance(settings.get("panels"), dict) else {}
     paths = []
-    for name, image in panels.items():
+    for name, image in images.items():
         path = folder / f"{re.sub(r'[^A-Za-z0-9_.-]+', '-', name)}.png"
-        save_image(np.asarray(image)[0] if np.ndim(image) == 4 else image, path)
+        save_image(image / 255.0, path)
         meta = {**{k: v for k, v in settings.items() if k != "panels"}, "panel": name, **own.get(name, {})}
         atomic_write(path.with_suffix(".json"), json.dumps(meta, indent=2, default=str).encode())
         paths.append(path)

@@ -14,6 +14,7 @@ from PIL import Image
 
 from . import data
 from .errors import InputError
+from .watch import mp4_writer
 
 __all__ = ["check_output", "check_movie", "check_inputs_kept", "resolved", "check_memory", "aspect",
            "BYTES_PER_PIXEL", "BYTES_PER_STYLE_PIXEL", "LBFGS_BYTES_PER_PIXEL"]
@@ -31,7 +32,7 @@ LBFGS_BYTES_PER_PIXEL = 576
 
 def check_output(path: str, suffixes=OUTPUT_SUFFIXES) -> Path:
     """The output path must be writable, before any computation starts (``suffixes``: the ones
-    allowed; a movie's is ".gif"). Not in the paper, nor in a notebook: the command line's
+    allowed; a movie's is ".gif" or ".mp4"). Not in the paper, nor in a notebook: the command line's
     (README, "Stylise your own photo")."""
     if not path.strip():
         raise InputError("the output name is empty; give a file name such as out.png")
@@ -87,9 +88,11 @@ def resolved(path: Path, role: str) -> Path:
 
 
 def check_movie(path: str, sources) -> Path:
-    """``stylize --movie``: a writable ``.gif`` that is none of the input files ``sources``. Not
+    """``stylize --movie``: a writable ``.gif`` or ``.mp4`` that is none of the input files ``sources``. Not
     in the paper, nor in a notebook (README, "Stylise your own photo")."""
-    movie = check_output(path, (".gif",))
+    movie = check_output(path, (".gif", ".mp4"))
+    if movie.suffix.lower() == ".mp4":
+        mp4_writer()  # imageio-ffmpeg there, before any work
     check_inputs_kept(movie, sources, False, path)
     return movie
 

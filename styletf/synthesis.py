@@ -1,9 +1,8 @@
 """Synthesis by gradient descent on the image (docs/method.md, "Synthesis"; notebooks 01-04).
 
-``synthesize`` follows the paper's Methods: load the images, take the targets once
-(``styletf.targets``), build the objective of eq. 7 (``styletf.objective``), start from
-white noise and optimise (``styletf.optimize``), return the result (``styletf.result``).
-One call serves every experiment of the paper:
+``synthesize`` follows the paper's Methods: load the images, take the targets once (``styletf.targets``),
+build the objective of eq. 7 (``styletf.objective``), start from white noise and optimise
+(``styletf.optimize``), return the result (``styletf.result``). One call serves every experiment:
 
 - content reconstruction (Fig. 1, top): ``synthesize(content=photo, content_layers=["conv2_1"])``;
 - style reconstruction (Fig. 1, bottom): ``synthesize(style=painting, style_layers=[...])``;
@@ -18,7 +17,7 @@ import tensorflow as tf
 
 from . import optimize, targets
 from .backbones import paper_name, resolve_backbone
-from .errors import InputError, check_number
+from .errors import InputError, check_mapping, check_number, check_sequence
 from .objective import Objective, per_image
 from .result import SynthesisInterrupted, SynthesisResult, describe, join_chunks, join_stages
 from .vgg import PAPER_STYLE_LAYERS, FeatureExtractor, default_content_layers, resolve_network
@@ -100,7 +99,7 @@ def _chunk(batch, batch_size, optimizer) -> int:
     """How many images are optimised at once: ``batch_size`` (all by default), one for L-BFGS."""
     if batch_size is not None:
         check_number("batch_size", batch_size, positive=True, integer=True)
-    return 1 if optimizer == "lbfgs" else min(batch, int(batch_size or batch))
+    return 1 if optimize.check_optimizer(optimizer) == "lbfgs" else min(batch, int(batch_size or batch))
 
 
 def _sources(content, style, init) -> dict:
@@ -125,8 +124,8 @@ def _options(steps, seed, learning_rate, optimizer, tv_weight, alpha, beta, batc
 def _layers(content_layers, style_layers, style_weights, content, styles, batch, network) -> SimpleNamespace:
     """Content and style layers as paper names (Keras' block1_conv1 is conv1_1), and w_l; the
     content layers by default those of the ``network`` (``vgg.default_content_layers``)."""
-    if isinstance(content_layers, str) or isinstance(style_layers, str):
-        raise InputError("content_layers and style_layers are lists of names, e.g. ['conv4_2']")
+    content_layers = check_sequence("content_layers", content_layers, allow_none=True, what="e.g. ['conv4_2']")
+    style_layers = check_sequence("style_layers", style_layers, what="e.g. ['conv1_1', 'conv2_1']")
     if content_layers is None:
         content_layers = default_content_layers(network)
     # unknown names are reported by the extractor
@@ -137,7 +136,7 @@ def _layers(content_layers, style_layers, style_weights, content, styles, batch,
     if style_weights is None:
         style_weights = {layer: 1.0 / len(style_layers) for layer in style_layers}
     else:
-        unknown = {paper_name(str(n)) for n in style_weights} - set(style_layers)
+        unknown = {paper_name(str(n)) for n in check_mapping("style_weights", style_weights)} - set(style_layers)
         if unknown:
             raise InputError(f"style_weights names layers not in style_layers: {sorted(unknown)}")
         style_weights = {paper_name(str(layer)): per_image(f"style_weights[{layer}]", w, batch)
@@ -190,9 +189,10 @@ def initial_image(init, shape, content, seed):
         # gives the same start on any machine; image i of a batch uses seed + i.
         noise = [np.random.default_rng(seed + i).uniform(0.0, 1.0, size=(1, h, w, 3)) for i in range(b)]
         return tf.constant(np.concatenate(noise), tf.float32)
-    if isinstance(init, str) and init == "content":
-        if content is None:
-            raise InputError("init='content' needs a content image")
+    if init is None or isinstance(init, str) and init == "content":
+        if content is None or init is None:
+            raise InputError(f"init must be 'noise', 'content' or an image, got {init!r}" if init is None
+                             else "init='content' needs a content image")
         return tf.repeat(content, b, axis=0) if content.shape[0] == 1 else content
     image = targets.as_image(init, None, "init")
     if tuple(image.shape[1:3]) != (h, w):
@@ -275,10 +275,10 @@ def coarse_to_fine(content=None, style=None, *, sizes=(256, 512, 1024), steps=50
     paper (its Figure 2 at sizes beyond 512 px); notebook 05.
     ``steps``: per stage, an int or one per size; other arguments as ``synthesize``
     (``init`` applies to the first stage). Returns the last stage's result with the histories
-    of all stages concatenated, the total wall time, and ``extra["stages"]`` =
-    [(size, steps, seconds), ...].
+    of all stages concatenated, the total wall time, and ``extra["stages"]`` = [(size, steps, seconds), ...].
     """
-    sizes = [int(check_number("sizes", v, positive=True, integer=True, maximum=MAX_SIDE)) for v in sizes]
+    sizes = [int(check_number("sizes", v, positive=True, integer=True, maximum=MAX_SIDE))
+             for v in check_sequence("sizes", sizes, what="of sizes in px, e.g. [128, 256]")]
     if not sizes or sizes != sorted(sizes):
         raise InputError(f"sizes must be increasing long sides in px, e.g. 256,512,1024; got {sizes}")
     per_stage = list(steps) if isinstance(steps, (list, tuple)) else [steps] * len(sizes)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import tensorflow as tf
 
 from . import losses
-from .errors import InputError, check_number
+from .errors import InputError, check_number, check_sequence
 from .images import load_image
 from .vgg import FeatureExtractor
 
@@ -54,6 +54,10 @@ def load(content, style, *, size=None, shape=None, style_scale=1.0, style_blend=
     or None, [painting (1 or B, H', W', 3)], [w_s]). docs/method.md, "Losses"; notebooks 01-03, 05.
     """
     styles = list(style) if isinstance(style, (list, tuple)) else ([] if style is None else [style])
+    size = None if size is None else check_number("size", size, positive=True, integer=True, maximum=65536)
+    if shape is not None:
+        shape = [check_number("shape", v, positive=True, integer=True, maximum=65536)
+                 for v in check_sequence("shape", shape, length=2, what="(H, W)")]
     content = as_image(content, size, "content")
     if isinstance(style, (list, tuple)) and not styles:
         raise InputError("style is an empty list: give at least one style image")
@@ -78,7 +82,7 @@ def _blend_weights(style_blend, styles) -> list[float]:
     if style_blend is None:
         blend = [1.0] * len(styles)
     else:
-        if isinstance(style_blend, (int, float)) or len(style_blend) != len(styles):
+        if isinstance(style_blend, (str, dict)) or not hasattr(style_blend, "__len__") or len(style_blend) != len(styles):
             raise InputError(f"style_blend needs one weight per style image ({len(styles)}), "
                              f"got {style_blend!r}")
         blend = [check_number("style_blend", w) for w in style_blend]

@@ -18,7 +18,7 @@ import tensorflow as tf
 from . import normalize as norm
 from .backbones import (arch_of, conv_weights, describe_backbone, is_paper_network, layer_names, paper_name,
                         resolve_backbone)
-from .errors import InputError
+from .errors import InputError, check_sequence, check_text
 from .images import to_backbone
 
 __all__ = ["FeatureExtractor", "resolve_precision", "resolve_network", "default_content_layers",
@@ -43,7 +43,7 @@ def resolve_network(backbone: str, normalize) -> str:
         return "mean" if is_paper_network(backbone) else "calibrated"
     if normalize is False or normalize is None:
         return "raw"
-    if normalize not in NETWORKS:
+    if not isinstance(normalize, str) or normalize not in NETWORKS:
         raise InputError(f"normalize must be True, False, 'raw', 'mean' or 'calibrated', got {normalize!r}")
     return normalize
 
@@ -59,6 +59,7 @@ def default_content_layers(network: str) -> tuple:
 def _check_layers(layers, arch: str, backbone: str) -> tuple[str, ...]:
     if isinstance(layers, str):
         layers = [layers]
+    layers = check_sequence("layers", layers, what="of layer names, e.g. ['conv4_2']")
     valid = layer_names(arch)
     out = []
     for raw in layers:
@@ -119,7 +120,7 @@ def resolve_precision(precision: str = "auto") -> str:
     in every case. (``mixed_float16`` needs the normalised network: raw VGG activations
     exceed float16's range.)
     """
-    if precision not in PRECISIONS:
+    if not isinstance(precision, str) or precision not in PRECISIONS:
         raise InputError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     if precision != "auto":
         return precision
@@ -196,8 +197,7 @@ class FeatureExtractor:
 
     def __init__(self, layers, backbone: str = "auto", pooling: str = "avg", normalize=False,
                  precision: str = "float32"):
-        if pooling not in ("avg", "max"):
-            raise InputError(f"pooling must be 'avg' (the paper's) or 'max', got {pooling!r}")
+        check_text("pooling", pooling, choices=("avg", "max"))  # avg: the paper's
         self.backbone = resolve_backbone(backbone)
         self.pooling = pooling
         self.network = resolve_network(self.backbone, normalize)

@@ -16,10 +16,21 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .errors import InputError
+from .errors import InputError, check_mapping, check_number, check_path, check_sequence
 from .images import atomic_write, to_uint8
 
 __all__ = ["Movie", "Preview", "in_notebook", "explore"]
+
+
+def mp4_writer():
+    """``imageio_ffmpeg.write_frames``, or an InputError saying how to get it (checked before a run
+    by ``stylize --movie x.mp4``). Not in the paper, nor in a notebook (they write GIFs)."""
+    try:
+        from imageio_ffmpeg import write_frames
+    except ImportError:
+        raise InputError("an MP4 movie needs imageio-ffmpeg (it brings ffmpeg): pip install imageio-ffmpeg; "
+                         "or write the movie as .gif") from None
+    return write_frames
 
 
 def in_notebook() -> bool:
@@ -37,6 +48,8 @@ def in_notebook() -> bool:
 def _frame(image, index: int = 0) -> np.ndarray:
     """(B, H, W, 3) or (H, W, 3) in [0, 1] -> (H, W, 3) uint8."""
     a = np.asarray(image)
+    if a.ndim == 4 and not index < len(a):
+        raise InputError(f"index {index} is beyond the batch of {len(a)} image(s); use 0 to {len(a) - 1}")
     return to_uint8(a[index] if a.ndim == 4 else a)
 
 
@@ -48,9 +61,9 @@ class Movie:
     """
 
     def __init__(self, every: int = 5, index: int = 0, max_frames: int = 120):
-        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
-            raise InputError(f"every must be a whole number >= 1, got {every!r}")
-        self.every, self.index, self.max_frames = every, index, max_frames
+        self.every = check_number("every", every, positive=True, integer=True, maximum=10**7)
+        self.index = check_number("index", index, integer=True, maximum=4095)  # image index in a batch
+        self.max_frames = check_number("max_frames", max_frames, integer=True, minimum=2, maximum=10**4)
         self.frames: list[np.ndarray] = []  # (H, W, 3) uint8 each; sizes grow coarse to fine
         self._calls = 0
 
@@ -70,17 +83,27 @@ class Movie:
             self.frames = self.frames[::2] + ([self.frames[-1]] if len(self.frames) % 2 == 0 else [])
             self.every *= 2
 
+    def _pictures(self, max_side, even: bool = False) -> list:
+        """The frames as PIL images of the last frame's size (or ``max_side`` px on the long side;
+        ``even``: both sides even, as H.264 needs)."""
+        if not self.frames:
+            raise InputError("the movie has no frames: pass it as the callback of a synthesis first")
+        h, w = self.frames[-1].shape[:2]
+        if max_side:
+            max_side = check_number("max_side", max_side, positive=True, integer=True, maximum=65536)
+            if max(h, w) > max_side:
+                h, w = max(1, round(h * max_side / max(h, w))), max(1, round(w * max_side / max(h, w)))
+        if even:
+            h, w = h + h % 2, w + w % 2
+        return [Image.fromarray(f).resize((w, h), Image.BILINEAR) if f.shape[:2] != (h, w)
+                else Image.fromarray(f) for f in self.frames]
+
     def gif(self, seconds: float = 4.0, hold: float = 1.5, max_side: int | None = None) -> bytes:
         """The frames as an animated GIF (looping), each resized to the last one's size (or to
         ``max_side`` px on the long side), in about ``seconds``, the last frame held ``hold``
         seconds longer. Not in the paper; notebook 01."""
-        if not self.frames:
-            raise InputError("the movie has no frames: pass it as the callback of a synthesis first")
-        h, w = self.frames[-1].shape[:2]
-        if max_side and max(h, w) > max_side:
-            h, w = max(1, round(h * max_side / max(h, w))), max(1, round(w * max_side / max(h, w)))
-        images = [Image.fromarray(f).resize((w, h), Image.BILINEAR) if f.shape[:2] != (h, w)
-                  else Image.fromarray(f) for f in self.frames]
+        images = self._pictures(max_side)
+        seconds, hold = check_number("seconds", seconds, positive=True, maximum=3600), check_number("hold", hold, maximum=3600)
         step_ms = max(20, int(1000 * seconds / len(images)))
         durations = [step_ms] * (len(images) - 1) + [step_ms + int(1000 * hold)]
         buffer = io.BytesIO()
@@ -88,16 +111,41 @@ class Movie:
                        loop=0, optimize=False)
         return buffer.getvalue()
 
+    def mp4(self, path: str | os.PathLike, seconds: float = 4.0, hold: float = 1.5, max_side: int | None = None) -> Path:
+        """Write the frames as an H.264 MP4 (``imageio-ffmpeg``, which brings ffmpeg: ``pip install
+        imageio-ffmpeg``), timed as ``gif``, atomically. Not in the paper, nor in a notebook (they
+        show GIFs): ``stylize --movie x.mp4``."""
+        writer = mp4_writer()
+        path = check_path("path", path)
+        images = self._pictures(max_side, even=True)
+        seconds, hold = check_number("seconds", seconds, positive=True, maximum=3600), check_number("hold", hold, maximum=3600)
+        fps = min(50.0, max(1.0, len(images) / seconds))
+        images += [images[-1]] * round(hold * fps)  # the result, held
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.mp4")
+        try:
+            gen = writer(str(tmp), images[0].size, fps=fps, quality=8, macro_block_size=2, ffmpeg_log_level="error")
+            gen.send(None)
+            for image in images:
+                gen.send(np.ascontiguousarray(np.asarray(image)))
+            gen.close()
+            os.replace(tmp, path)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+        return path
+
     def save(self, path: str | os.PathLike, **kwargs) -> Path:
-        """Write the GIF to ``path`` (``.gif``) atomically; returns the path. Not in the paper;
-        notebook 01, ``stylize --movie``."""
-        path = Path(path)
+        """Write the movie to ``path`` atomically: an animated GIF (``.gif``) or an MP4 (``.mp4``,
+        needs ``imageio-ffmpeg``); returns the path. Not in the paper; notebook 01, ``stylize --movie``."""
+        path = check_path("path", path)
+        if path.suffix.lower() == ".mp4":
+            return self.mp4(path, **kwargs)
         if path.suffix.lower() != ".gif":
-            raise InputError(f"a movie is written as an animated GIF: {path} must end in .gif")
+            raise InputError(f"a movie is written as an animated GIF or an MP4: {path} must end in .gif or .mp4")
         return atomic_write(path, self.gif(**kwargs))
 
     def end(self, image, path: str | os.PathLike) -> Path:
-        """Add the final ``image`` and write the GIF to ``path``. Not in the paper; notebook 01,
+        """Add the final ``image`` and write the movie (GIF or MP4) to ``path``. Not in the paper; notebook 01,
         ``stylize --movie``."""
         self.add(image)
         return self.save(path)
@@ -173,7 +221,12 @@ def explore(choices: dict, names=("choice",)):
         return None
     if not hasattr(widgets, "Stack"):  # ipywidgets 7
         return None
+    check_mapping("choices", choices, example="{('conv1_1', 1e-3): image}")
+    names = check_sequence("names", names, what="of slider names, e.g. ('layers', 'alpha/beta')")
     keys = [k if isinstance(k, tuple) else (k,) for k in choices]
+    if not names or any(len(k) != len(names) for k in keys):
+        raise InputError(f"every key of choices must hold one value per name in names {tuple(names)}, "
+                         f"e.g. {tuple(names)!r} -> image; got key {keys[0]!r:.60}")
     table = dict(zip(keys, choices.values()))
     options = [list(dict.fromkeys(k[i] for k in keys)) for i in range(len(names))]
     sliders = [widgets.SelectionSlider(options=[(str(v), v) for v in values], description=name,

@@ -614,5 +614,24 @@ def test_movie_goes_from_noise_to_the_written_picture(files, tmp_path, capsys):
     assert np.abs(frames[-1] - final).mean() < 0.03  # the picture written (up to the GIF's 256 colours)
     rng = np.random.default_rng(0)  # the first frame is the white-noise start: uniform, independent pixels
     assert abs(frames[0].std() - rng.random(final.shape).std()) < 0.03 and np.abs(frames[0] - final).mean() > 0.1
-    assert stylize(files, *FAST, "--movie", str(tmp_path / "out" / "run.mp4")) == 2
-    assert "must end in .gif" in capsys.readouterr().err
+    assert stylize(files, *FAST, "--movie", str(tmp_path / "out" / "run.avi")) == 2
+    assert ".gif" in capsys.readouterr().err
+
+
+def test_movie_as_mp4_ends_on_the_written_picture(files, tmp_path, capsys, monkeypatch):
+    imageio_ffmpeg = pytest.importorskip("imageio_ffmpeg")
+    movie = tmp_path / "out" / "run.mp4"
+    assert stylize(files, *FAST, "--steps", "20", "--movie", str(movie)) == 0
+    reader = imageio_ffmpeg.read_frames(str(movie))
+    w, h = next(reader)["size"]
+    frames = [np.frombuffer(f, np.uint8).reshape(h, w, 3) / 255 for f in reader]
+    final = _pixels(files["out"])
+    assert frames[-1].shape == final.shape  # 48 x 36: even sides, no padding
+    assert np.abs(frames[-1] - final).mean() < 0.04  # the picture written (up to H.264's loss)
+    assert np.abs(frames[0] - final).mean() > 0.1  # it starts elsewhere: the noise
+    monkeypatch.setitem(sys.modules, "imageio_ffmpeg", None)  # not installed: refused before any work
+    capsys.readouterr()
+    assert stylize(files, *FAST, "--movie", str(tmp_path / "out" / "b.mp4"), out=tmp_path / "out" / "b.png") == 2
+    err = capsys.readouterr().err
+    assert "imageio-ffmpeg" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "out" / "b.png").exists() and not (tmp_path / "out" / "b.mp4").exists()

@@ -94,7 +94,7 @@ def test_callback_sees_every_step_and_can_stop(photo):
     (dict(steps="10"), "steps"), (dict(learning_rate=0), "learning_rate"),
     (dict(learning_rate=float("nan")), "learning_rate"), (dict(alpha=-1), "alpha"),
     (dict(beta=float("inf")), "beta"), (dict(tv_weight=-0.1), "tv_weight"),
-    (dict(style_weights={"conv9_9": 1.0}), "style_weights"), (dict(content_layers="conv4_2"), "lists"),
+    (dict(style_weights={"conv9_9": 1.0}), "style_weights"), (dict(content_layers="conv4_2"), "content_layers must be a list"),
     (dict(batch=0), "batch"), (dict(batch=2, batch_size=0), "batch_size"),
 ])
 def test_bad_settings_are_clear_errors(photo, painting, kw, match):

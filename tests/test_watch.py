@@ -41,9 +41,45 @@ def test_movie_errors_name_the_problem(tmp_path):
         watch.Movie().gif()
     movie = watch.Movie()
     movie.add(_flat(0.5, 4, 4))
-    with pytest.raises(InputError, match=".gif"):
+    with pytest.raises(InputError, match=".gif or .mp4"):
         movie.save(tmp_path / "x.png")
     assert movie.end(_flat(0.2, 4, 4), tmp_path / "x.gif").is_file()
+
+
+def _mp4_frames(path) -> tuple:
+    """Decode an MP4 with ffmpeg (imageio-ffmpeg): (fps, [(H, W, 3) in [0, 1]])."""
+    imageio_ffmpeg = pytest.importorskip("imageio_ffmpeg")
+    reader = imageio_ffmpeg.read_frames(str(path))
+    meta = next(reader)
+    w, h = meta["size"]
+    return meta["fps"], [np.frombuffer(f, np.uint8).reshape(h, w, 3) / 255 for f in reader]
+
+
+def test_mp4_plays_the_frames_in_order_and_holds_the_last(tmp_path):
+    pytest.importorskip("imageio_ffmpeg")
+    movie = watch.Movie(every=1)
+    for step in range(20):  # grey levels 0 .. 1, odd sides (H.264 needs even ones: padded by resizing)
+        movie(step, _flat(step / 19, 15, 21))
+    path = movie.save(tmp_path / "run.mp4", seconds=4.0, hold=1.0)
+    fps, frames = _mp4_frames(path)
+    assert fps == 5 and len(frames) == 20 + 5  # 20 frames in 4 s, then the last one for 1 s
+    assert frames[0].shape == (16, 22, 3)
+    levels = [f.mean() for f in frames[:20]]
+    assert np.allclose(levels, np.arange(20) / 19, atol=0.03)  # in order, each grey as given
+    assert all(abs(f.mean() - 1.0) < 0.03 for f in frames[20:])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.mp4"]  # no temporary file left
+
+
+def test_mp4_without_imageio_ffmpeg_says_how_to_get_it(tmp_path, monkeypatch):
+    import sys
+    monkeypatch.setitem(sys.modules, "imageio_ffmpeg", None)  # as if not installed
+    movie = watch.Movie()
+    movie.add(_flat(0.5, 4, 4))
+    with pytest.raises(InputError, match="pip install imageio-ffmpeg.*gif"):
+        movie.save(tmp_path / "run.mp4")
+    with pytest.raises(InputError, match=r"\.gif or \.mp4"):
+        movie.save(tmp_path / "run.avi")
+    assert not list(tmp_path.iterdir())
 
 
 def test_explore_holds_every_image_where_its_sliders_point():

@@ -1,0 +1,126 @@
+"""Every public function of the Python API refuses a bad argument with an ``InputError`` that names
+the argument (issue: reliability, second pass), before TensorFlow, numpy or matplotlib see it.
+
+Each case is a call a student could make from a notebook; the expectation is the contract itself:
+an ``InputError`` (not a TypeError / IndexError / InvalidArgumentError from inside) whose message
+contains the argument's name.
+"""
+import numpy as np
+import pytest
+
+import styletf
+from styletf import InputError, data, plotting, watch
+
+IMG = np.random.default_rng(0).random((8, 8, 3)).astype(np.float32)  # (H, W, 3) in [0, 1]
+FEAT = np.ones((1, 4, 4, 8), np.float32)  # (B, h, w, N)
+GRAM = np.ones((1, 8, 8), np.float32)  # (B, N, N)
+
+CASES = [
+    # images
+    (styletf.save_image, dict(x="zz", path="x.png"), "image"),
+    (styletf.save_image, dict(x=IMG, path=None), "path"),
+    (styletf.save_image, dict(x=IMG, path=3), "path"),
+    (styletf.load_image, dict(source=IMG, max_size=10**400), "max_size"),
+    (styletf.load_image, dict(source=IMG, max_size=2.5), "max_size"),
+    (styletf.psnr, dict(x=None, reference=IMG), "x"),
+    (styletf.psnr, dict(x=IMG, reference=np.zeros((4, 4, 3))), "reference"),
+    (styletf.psnr, dict(x=np.zeros((0,)), reference=IMG), "x"),
+    # losses (eqs. 1-5)
+    (styletf.gram_matrix, dict(features=None), "features"),
+    (styletf.gram_matrix, dict(features="zz"), "features"),
+    (styletf.gram_matrix, dict(features=IMG), "features"),  # rank 3: no batch axis
+    (styletf.gram_matrix, dict(features=np.zeros((1, 0, 4, 8))), "features"),
+    (styletf.content_loss, dict(features=FEAT, target=np.ones((1, 4, 4, 7))), "target"),
+    (styletf.content_loss, dict(features=FEAT, target=np.ones((3, 4, 4, 8))), "target"),
+    (styletf.content_loss, dict(features=[1, 2], target=FEAT), "features"),
+    (styletf.style_layer_loss, dict(features=FEAT, target_gram=np.ones((1, 7, 7))), "target_gram"),
+    (styletf.style_layer_loss, dict(features=FEAT, target_gram=object()), "target_gram"),
+    (styletf.style_loss, dict(features=None, target_grams={"a": GRAM}), "features"),
+    (styletf.style_loss, dict(features={"a": FEAT}, target_grams=[GRAM]), "target_grams"),
+    (styletf.style_loss, dict(features={"a": FEAT}, target_grams={"b": GRAM}), "features"),
+    (styletf.style_loss, dict(features={"a": FEAT}, target_grams={"a": GRAM}, weights=0.5), "weights"),
+    (styletf.total_variation_loss, dict(images=np.zeros(3)), "images"),
+    (styletf.total_variation_loss, dict(images=np.array(["a"])), "images"),
+    # the network
+    (styletf.FeatureExtractor, dict(layers=5, backbone="random"), "layers"),
+    (styletf.FeatureExtractor, dict(layers=["conv1_1"], backbone=None), "backbone"),
+    (styletf.FeatureExtractor, dict(layers=["conv1_1"], backbone="random", pooling=np.zeros(3)), "pooling"),
+    (styletf.FeatureExtractor, dict(layers=["conv1_1"], backbone="random", normalize=np.zeros(3)), "normalize"),
+    (styletf.FeatureExtractor, dict(layers=["conv1_1"], backbone="random", precision=["float32"]), "precision"),
+    # watching and exploring
+    (watch.Movie, dict(every=0), "every"),
+    (watch.Movie, dict(index=-1), "index"),
+    (watch.Movie, dict(max_frames="many"), "max_frames"),
+    (watch.explore, dict(choices=None), "choices"),
+    (watch.explore, dict(choices={"a": IMG}, names=5), "names"),
+    (watch.explore, dict(choices={"a": IMG}, names=("layer", "ratio")), "names"),
+    # figures
+    (plotting.show_images, dict(images=None), "images"),
+    (plotting.show_images, dict(images=[]), "images"),
+    (plotting.show_images, dict(images=[IMG], titles=["a", "b"]), "titles"),
+    (plotting.show_images, dict(images=[IMG], insets=3), "insets"),
+    (plotting.show_images, dict(images=[IMG], ncols=0), "ncols"),
+    (plotting.show_images, dict(images=[IMG], panel_size=float("nan")), "panel_size"),
+    (plotting.plot_losses, dict(histories=None), "histories"),
+    (plotting.plot_losses, dict(histories={"a": {"total": [1.0]}}, key="totl"), "key"),
+    (plotting.save_figure, dict(fig=None, name=3, settings={}), "name"),
+    (plotting.save_figure, dict(fig=None, name="x", settings=[1]), "settings"),
+    (plotting.save_panels, dict(panels=[IMG], settings={}), "panels"),
+    (data.info, dict(key=["neckarfront"]), "catalog image"),
+    (data.fetch, dict(key=None), "catalog image"),
+]
+
+
+@pytest.mark.parametrize("fn, kwargs, named", CASES, ids=[f"{f.__name__}-{i}" for i, (f, _, _) in enumerate(CASES)])
+def test_bad_argument_is_an_input_error_naming_it(fn, kwargs, named, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(InputError, match=named):
+        fn(**kwargs)
+    assert not list(tmp_path.iterdir())  # nothing written
+
+
+def test_movie_index_beyond_the_batch_names_it():
+    movie = watch.Movie(index=2)
+    with pytest.raises(InputError, match="index 2 .* batch of 1"):
+        movie.add(np.zeros((1, 4, 4, 3), np.float32))
+
+
+PHOTO = np.random.default_rng(1).random((32, 32, 3)).astype(np.float32)
+SYNTH = dict(content=PHOTO, style=PHOTO[::-1], steps=1, backbone="random", progress=False)
+
+SYNTH_CASES = [
+    (dict(content_layers=5), "content_layers"),
+    (dict(content_layers="conv4_2"), "content_layers"),
+    (dict(style_layers=None), "style_layers"),
+    (dict(style_weights=0.5), "style_weights"),
+    (dict(style_weights=[1.0]), "style_weights"),
+    (dict(init=None), "init"),
+    (dict(backbone=None), "backbone"),
+    (dict(backbone=3), "backbone"),
+    (dict(optimizer=np.zeros(2)), "optimizer"),
+    (dict(jit=np.zeros(2)), "jit"),
+    (dict(pooling=np.zeros(2)), "pooling"),
+    (dict(callback="print"), "callback"),
+    (dict(size=10**400), "size"),
+    (dict(content=None, shape=(32,)), "shape"),
+    (dict(content=None, shape=(32, -4)), "shape"),
+    (dict(style=[PHOTO, PHOTO], style_blend=object()), "style_blend"),
+]
+
+
+@pytest.mark.parametrize("change, named", SYNTH_CASES, ids=[c[1] + str(i) for i, c in enumerate(SYNTH_CASES)])
+def test_synthesize_names_the_bad_argument(change, named):
+    with pytest.raises(InputError, match=named):
+        styletf.synthesize(**{**SYNTH, **change})
+
+
+def test_coarse_to_fine_and_result_save_name_the_bad_argument(tmp_path):
+    with pytest.raises(InputError, match="sizes"):
+        styletf.coarse_to_fine(PHOTO, PHOTO, sizes=16, steps=1, backbone="random", progress=False)
+    result = styletf.synthesize(**SYNTH)
+    for index in (5, -1, 0.5):
+        with pytest.raises(InputError, match="index"):
+            result.save(tmp_path / "x.png", index=index)
+    with pytest.raises(InputError, match="path"):
+        result.save(None)
+    assert not list(tmp_path.iterdir())
