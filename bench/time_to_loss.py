@@ -33,7 +33,8 @@ def main():
     parser.add_argument("--steps", type=int, default=1000, help="the tutorial Adam's steps")
     parser.add_argument("--max-steps", type=int, default=3000, help="cap for ours and lbfgs")
     parser.add_argument("--backbone", default="vgg16-hed")
-    parser.add_argument("--only", default="tutorial,ours,lbfgs,c2f", help="rows to run, comma-separated")
+    parser.add_argument("--only", default="tutorial,ours,lbfgs,c2f", help="rows to run, comma-separated "
+                        "(also ours-auto: Adam with precision and jit 'auto')")
     parser.add_argument("--c2f-size", type=int, default=128, help="long side of the coarse stage, px")
     parser.add_argument("--c2f-steps", type=int, default=150, help="L-BFGS iterations of the coarse stage")
     parser.add_argument("--target", type=float, help="the loss to reach, instead of running the tutorial")
@@ -74,6 +75,8 @@ def main():
         target, t0 = args.target, args.tutorial_seconds
     if "ours" in only:
         timed("ours", target, steps=args.max_steps)
+    if "ours-auto" in only:  # and this machine's fastest arithmetic: bfloat16 / XLA where measured faster
+        timed("ours-auto", target, steps=args.max_steps, precision="auto", jit="auto")
     if "lbfgs" in only:
         timed("lbfgs", target, steps=args.max_steps, optimizer="lbfgs")
     if "c2f" in only:

@@ -16,7 +16,8 @@ from .quiet import import_tensorflow
 import_tensorflow()  # TensorFlow without its C++ start-up log lines ("failed call to cuInit" on a CPU)
 
 from .errors import DataError, InputError, StyleTFError  # noqa: E402
-from .images import load_image, psnr, save_image  # noqa: E402
+from .images import load_image, save_image  # noqa: E402
+from .looks import psnr  # noqa: E402
 from .losses import (content_loss, gram_matrix, style_layer_loss, style_loss,  # noqa: E402
                      total_variation_loss)
 from .result import SynthesisInterrupted, SynthesisResult  # noqa: E402

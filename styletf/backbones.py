@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from . import weightfiles
-from .errors import DataError, InputError, outside_stacklevel
+from .errors import DataError, InputError, outside_stacklevel, user_path
 from .weightfiles import WeightsFileWarning, standin_weights_path
 
 __all__ = ["layer_names", "paper_name", "arch_of", "resolve_backbone", "describe_backbone",
@@ -91,7 +91,7 @@ def _file(backbone: str) -> Path | None:
         return cached if cached.is_file() else None
     if backbone in ("vgg16-hed", "auto") or backbone.startswith("random"):
         return None
-    path = Path(backbone).expanduser()
+    path = user_path(backbone, "backbone")
     return path if path.is_file() else None
 
 
@@ -175,13 +175,14 @@ def _weights(key: tuple) -> dict:
     if backbone == "vgg16-hed":
         return weightfiles.load_standin()
     if backbone.startswith("random"):
-        seed = backbone.partition(":")[2] or "0"
-        if not seed.isdigit():
+        seed = backbone.partition(":")[2] if ":" in backbone else "0"
+        if not (seed.isascii() and seed.isdigit()):
             raise InputError(f"backbone {backbone!r}: the seed after 'random:' must be a whole number >= 0, "
                              f"e.g. random:3")
         return _random_weights(int(seed))
     if backbone.endswith((".h5", ".keras")) or os.sep in backbone:
-        raise InputError(f"backbone weights file not found: {backbone}")
+        raise InputError(f"backbone {backbone}: " + ("a folder, not a weights file" if os.path.isdir(backbone)
+                                                      else "weights file not found"))
     raise InputError(f"unknown backbone {backbone!r}: use 'auto', 'vgg19', 'vgg16-hed', "
                      f"'random' (or 'random:SEED') or the path of a VGG19 weights file")
 
@@ -238,12 +239,13 @@ def check_name(backbone: str, where: str = "backbone") -> None:
     "vgg16-hed", "random[:SEED]" nor an existing file (``where``: the option or variable that gave
     it, for the message). The choice of network: docs/method.md, "Network"; notebook 00's Setup."""
     seed = backbone.partition(":")[2] if backbone.startswith("random:") else "0"
-    if backbone in ("auto", "vgg19", "vgg16-hed", "random") or (backbone.startswith("random:") and seed.isdigit()):
+    if backbone in ("auto", "vgg19", "vgg16-hed", "random") or (backbone.startswith("random:") and seed.isascii() and seed.isdigit()):
         return
-    path = Path(backbone).expanduser()
+    path = user_path(backbone, "backbone")
     if path.is_file():
         return
-    what = "no such weights file" if path.exists() is False and (os.sep in backbone or path.suffix) else "unknown"
+    what = ("a folder, not a weights file" if path.is_dir() else
+            "no such weights file" if os.sep in backbone or path.suffix else "unknown")
     raise InputError(f"{where} {backbone!r}: {what}; use 'auto', 'vgg19', 'vgg16-hed', 'random' (or "
                      f"'random:SEED') or the path of a VGG19 weights file")
 

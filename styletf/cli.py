@@ -147,7 +147,7 @@ def _checked(args) -> tuple[Path, int | list]:
     args.content, args.init = file_url_path(args.content), file_url_path(args.init)
     args.style = [file_url_path(s) for s in args.style]
     preflight.check_inputs_kept(out, [args.content, *args.style, args.init], bool(args.save_every), args.output)
-    args.movie = args.movie and preflight.check_movie(args.movie, [args.content, *args.style, args.init])
+    args.movie = args.movie is not None and preflight.check_movie(args.movie, [args.content, *args.style, args.init])
     if args.style_layers == []:
         raise InputError("--style-layers is empty; name at least one layer (or leave the option out "
                          "for the paper's conv1_1..conv5_1)")
@@ -209,7 +209,6 @@ def stylize(args) -> int:
     out, steps = _checked(args)
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
     _network(args, say)
-
     movie = watch.Movie(every=1, max_frames=60) if args.movie else None
 
     def snapshot(step, image):
@@ -222,19 +221,24 @@ def stylize(args) -> int:
         if not args.quiet:
             tqdm.write(f"snapshot: {path}")
 
+    with interrupts.stop_signals_interrupt():  # the first Ctrl-C stops the run; later ones are ignored
+        return _run(args, out, steps, snapshot, movie, say)
+
+
+def _run(args, out, steps, snapshot, movie, say) -> int:
+    """The synthesis of ``stylize``, and the picture written whatever happens."""
     try:
-        with interrupts.stop_signals_interrupt():
-            result = controls.stylize(
-                args.content, args.style,
-                size=args.size if isinstance(args.coarse_to_fine, list) else (args.size or 512),
-                steps=steps, alpha_beta=args.alpha_beta, content_layers=args.content_layers,
-                style_layers=args.style_layers, style_blend=args.style_blend, style_scale=args.style_scale,
-                preserve_colors=args.preserve_colors, init=args.init, optimizer=args.optimizer,
-                learning_rate=args.lr, tv_weight=args.tv, pooling=args.pooling, backbone=args.backbone_used,
-                normalize=args.normalize_used, precision=args.precision_used, seed=args.seed,
-                coarse_to_fine=None if args.coarse_to_fine == "none" else args.coarse_to_fine,
-                snapshot_every=1 if movie else args.save_every, snapshot=snapshot, jit=args.jit_used,
-                progress=not args.quiet)
+        result = controls.stylize(
+            args.content, args.style,
+            size=args.size if isinstance(args.coarse_to_fine, list) else (args.size or 512),
+            steps=steps, alpha_beta=args.alpha_beta, content_layers=args.content_layers,
+            style_layers=args.style_layers, style_blend=args.style_blend, style_scale=args.style_scale,
+            preserve_colors=args.preserve_colors, init=args.init, optimizer=args.optimizer,
+            learning_rate=args.lr, tv_weight=args.tv, pooling=args.pooling, backbone=args.backbone_used,
+            normalize=args.normalize_used, precision=args.precision_used, seed=args.seed,
+            coarse_to_fine=None if args.coarse_to_fine == "none" else args.coarse_to_fine,
+            snapshot_every=1 if movie else args.save_every, snapshot=snapshot, jit=args.jit_used,
+            progress=not args.quiet)
     except SynthesisInterrupted as e:
         if e.result.steps_done == 0:  # only the starting image: nothing worth keeping
             print("interrupted before the first step: nothing written", file=sys.stderr)

@@ -55,8 +55,8 @@ def preset() -> dict:
     for key in ("size", "steps"):
         value = os.environ.get(f"STYLETF_{key.upper()}", "").strip()
         if value:
-            if not value.isdigit() or int(value) < 1:
-                raise ValueError(f"STYLETF_{key.upper()} must be a positive whole number, got {value!r}")
+            if not (value.isascii() and value.isdigit()) or int(value) < 1:
+                raise InputError(f"STYLETF_{key.upper()} must be a positive whole number, got {value!r}")
             out[key] = int(value)
     out["sizes"], out["stage_steps"] = stages(out["size"], out["steps"])
     return out

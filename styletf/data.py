@@ -30,7 +30,7 @@ from pathlib import Path
 
 import platformdirs
 
-from .errors import DataError, InputError
+from .errors import DataError, InputError, user_path
 
 __all__ = ["catalog", "keys", "info", "fetch", "cache_dir", "sha256_of", "CHECKOUT_DATA"]
 
@@ -77,7 +77,7 @@ def cache_dir() -> Path:
     else the user's cache dir (module doc). Not in the paper; notebook 00 fills it first."""
     root = os.environ.get("STYLETF_CACHE") or (
         CHECKOUT_DATA / "cache" if CHECKOUT_DATA else platformdirs.user_cache_dir("styletf"))
-    root = Path(root).expanduser()
+    root = user_path(root, "STYLETF_CACHE")
     if os.environ.get("STYLETF_CACHE") and root.exists() and not root.is_dir():
         raise InputError(f"STYLETF_CACHE={os.environ['STYLETF_CACHE']} is not a folder; point it at a "
                          f"folder (it is created if missing) or unset it")
@@ -131,7 +131,7 @@ def fetch(key: str) -> Path:
 
     mirror = os.environ.get("STYLETF_DATA_MIRROR")
     if mirror:
-        candidate = Path(mirror).expanduser() / name
+        candidate = user_path(mirror, "STYLETF_DATA_MIRROR") / name
         if candidate.is_file():
             if sha256_of(candidate) == expected:
                 return candidate

@@ -105,3 +105,34 @@ def check_text(name, value, *, choices=None) -> str:
 def _short(value) -> str:
     text = repr(value)
     return text if len(text) <= 60 else f"a {type(value).__name__}"
+
+
+def user_path(value, name: str) -> "Path":
+    """``Path(value).expanduser()``, or an InputError naming ``name`` when ``~user`` has no home
+    folder or the path holds a NUL byte. Not in the paper, nor in a notebook: every path a user
+    gives (README, "Stylise your own photo")."""
+    from pathlib import Path
+
+    text = os.fspath(value)
+    if "\0" in str(text):
+        raise InputError(f"{name} {str(text)!r:.60} holds a NUL byte; give a plain path")
+    try:
+        return Path(text).expanduser()
+    except RuntimeError:  # "~nobody/x": no such user, or no home folder
+        raise InputError(f"{name} {text}: cannot tell whose home folder {str(text).split('/')[0]} is; "
+                         f"give the full path") from None
+
+
+def writable(path, suffix: str | None = None) -> "Path":
+    """``path`` as a Path, or an InputError when a file cannot be written there: it is a folder, its
+    folder is missing or a file, or it does not end in ``suffix``. Not in the paper: every file
+    styletf writes (notebook 00 first)."""
+    path = check_path("path", path)
+    if path.is_dir():
+        raise InputError(f"cannot write {path}: it is a folder; give a file name inside it")
+    if not path.parent.is_dir():
+        raise InputError(f"cannot write {path}: folder {path.parent} "
+                         f"{'is a file, not a folder' if path.parent.exists() else 'does not exist; create it first'}")
+    if suffix and path.suffix.lower() != suffix:
+        raise InputError(f"cannot write {path}: the name must end in {suffix} (the file is written as {suffix[1:].upper()})")
+    return path

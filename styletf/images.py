@@ -1,4 +1,4 @@
-"""Images in and out: load, resize, save, compare, and the backbone's input convention.
+"""Images in and out: load, resize, save, and the backbone's input convention.
 
 Contract (DESIGN.md): images handed between functions are float32 RGB in
 [0, 1] with shape (B, H, W, 3). ``load_image`` gives B = 1.
@@ -30,7 +30,7 @@ import tensorflow as tf
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from . import data
-from .errors import InputError, check_number, check_path, outside_stacklevel
+from .errors import InputError, check_number, outside_stacklevel, user_path, writable
 
 __all__ = ["load_image", "save_image", "to_backbone", "from_backbone", "atomic_write", "psnr",
            "CAFFE_BGR_MEAN", "MAX_PIXELS"]
@@ -46,7 +46,7 @@ MAX_PIXELS = 100_000_000
 
 def _max_pixels() -> int:
     text = os.environ.get("STYLETF_MAX_PIXELS", str(MAX_PIXELS)).strip()
-    if not text.isdigit() or int(text) < 1:
+    if not (text.isascii() and text.isdigit()) or int(text) < 1:
         raise InputError(f"STYLETF_MAX_PIXELS must be a whole number of pixels, e.g. 200000000; got {text!r}")
     return int(text)
 
@@ -57,6 +57,8 @@ os.umask(_UMASK)
 def _open_source(source) -> tuple[Image.Image, str]:
     """Return (PIL image, name for messages) for a path, catalog key or URL."""
     text = os.fspath(source)
+    if not str(text).strip():
+        raise InputError("the image name is empty; give a path, a URL or a catalog key such as neckarfront")
     if isinstance(source, str) and source in data.keys():
         path = data.fetch(source)
     elif isinstance(source, str) and source.startswith(("http://", "https://")):
@@ -72,7 +74,7 @@ def _open_source(source) -> tuple[Image.Image, str]:
         if scheme:
             raise InputError(f"cannot read {text}: only http:// and https:// addresses are fetched "
                              f"({scheme.group(1)}:// is not); download the image and pass its path")
-        path = Path(text).expanduser()
+        path = user_path(text, "image file")
         try:
             path.stat()
         except OSError as e:
@@ -151,10 +153,14 @@ def _pil_to_array(img: Image.Image) -> np.ndarray:
 def _array_to_rgb(arr, name: str = "array") -> np.ndarray:
     """Array-like (H, W), (H, W, 1|3|4) or (1, H, W, C) -> float32 (H, W, 3) in [0, 1].
 
-    Integer arrays are scaled by their dtype's maximum (uint8 /255, uint16 /65535);
-    float arrays must already be in [0, 1].
+    Integers: uint8 /255, uint16 /65535; other integer types (int64, ...) /255 when every value is
+    at most 255, else /65535 (at most 65535; negative values are refused). Floats must already be
+    in [0, 1].
     """
     a = np.asarray(arr)
+    if a.dtype == object or a.dtype.kind in "SUV":
+        raise InputError(f"{name} must be a catalog key, a path, a URL, a PIL image or an array of pixels, "
+                         f"got {type(arr).__name__}")
     if a.ndim == 4:
         if a.shape[0] != 1:
             raise InputError(f"{name}: expected one image, got a batch of {a.shape[0]}")
@@ -163,8 +169,14 @@ def _array_to_rgb(arr, name: str = "array") -> np.ndarray:
         a = a[..., None]
     if a.ndim != 3 or a.shape[-1] not in (1, 3, 4):
         raise InputError(f"{name}: expected shape (H, W), (H, W, 3) or (H, W, 4), got {a.shape}")
+    if 0 in a.shape:
+        raise InputError(f"{name}: the image has no pixels (shape {a.shape})")
     if np.issubdtype(a.dtype, np.integer):
-        a = a.astype(np.float32) / float(np.iinfo(a.dtype).max)
+        low, high = int(a.min()), int(a.max())
+        if low < 0 or high > 65535:
+            raise InputError(f"{name}: integer pixel values must lie in 0..255 (or 0..65535), got {low}..{high}")
+        top = {np.dtype(np.uint8): 255, np.dtype(np.uint16): 65535}.get(a.dtype, 255 if high <= 255 else 65535)
+        a = a.astype(np.float32) / float(top)
     elif np.issubdtype(a.dtype, np.floating) or a.dtype == bool:
         a = a.astype(np.float32)
         if not np.all(np.isfinite(a)):
@@ -191,16 +203,19 @@ def load_image(source, max_size: int | None = None):
     long side is ``max_size`` pixels, keeping the aspect ratio. The paper used
     about 512 px (docs/method.md, "Synthesis").
     """
+    name = "source"
     if isinstance(source, Image.Image):
         arr = _pil_to_array(source)
     elif isinstance(source, (str, os.PathLike)):
         img, name = _open_source(source)
         arr = _pil_to_array(img)
-        if not np.all(np.isfinite(arr)):  # a float TIFF can hold NaN or inf
-            raise InputError(f"{name}: has NaN or infinite pixel values; repair the image "
-                             f"(e.g. replace them by 0) and save it again")
     else:
-        arr = _array_to_rgb(source)
+        arr = _array_to_rgb(source, "source")
+    if not np.all(np.isfinite(arr)):  # a float TIFF (or PIL image) can hold NaN or inf
+        raise InputError(f"{name}: has NaN or infinite pixel values; repair the image "
+                         f"(e.g. replace them by 0) and save it again")
+    if 0 in arr.shape:
+        raise InputError(f"{name}: the image has no pixels ({arr.shape[1]}x{arr.shape[0]})")
     if max_size is not None:
         max_size = check_number("max_size", max_size, positive=True, integer=True, maximum=65536)
     x = tf.convert_to_tensor(arr[None], dtype=tf.float32)  # (1, H, W, 3)
@@ -218,9 +233,7 @@ def atomic_write(path: str | os.PathLike, data: bytes) -> Path:
     An interrupted write leaves the old file (or none), never a half-written one. Not in the
     paper: every figure and sidecar is written this way (notebook 00 saves the first).
     """
-    path = Path(path)
-    if not path.parent.is_dir():
-        raise InputError(f"cannot write {path}: folder {path.parent} does not exist; create it first")
+    path = writable(path)
     fd, tmp = tempfile.mkstemp(prefix="." + path.name + ".", suffix=".tmp", dir=path.parent)
     try:
         os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the usual permissions
@@ -257,7 +270,7 @@ def save_image(x, path: str | os.PathLike) -> Path:
     """Save an image (1, H, W, 3) or (H, W, 3) in [0, 1] as a PNG, atomically: a synthesised
     image x (docs/method.md, "Synthesis"; ``SynthesisResult.save``, README's Quick start; the
     notebooks save whole figures, ``plotting.save_figure``, notebook 00 first)."""
-    path = check_path("path", path)
+    path = writable(path, ".png")
     buf = io.BytesIO()
     Image.fromarray(to_uint8(x), mode="RGB").save(buf, format="PNG")
     return atomic_write(path, buf.getvalue())
@@ -276,25 +289,3 @@ def from_backbone(y):
     y = tf.convert_to_tensor(y)
     bgr = y + tf.constant(CAFFE_BGR_MEAN, dtype=y.dtype)
     return tf.reverse(bgr, axis=[-1]) / 255.0
-
-
-def psnr(x, reference) -> np.ndarray:
-    """Peak signal-to-noise ratio in dB of images in [0, 1], per image: (B,). How close a content
-    reconstruction comes to the photo (Figure 1, top row; notebook 01)."""
-    a, b = (_array_to_rgb_batch(v, name) for v, name in ((x, "x"), (reference, "reference")))
-    if a.shape[1:] != b.shape[1:] or len(b) not in (1, len(a)):
-        raise InputError(f"reference of shape {b.shape} does not match x of shape {a.shape}")
-    return tf.image.psnr(a, b, max_val=1.0).numpy()
-
-
-def _array_to_rgb_batch(x, name: str) -> np.ndarray:
-    """Images (B, H, W, 3) or (H, W, 3) -> float32 (B, H, W, 3), or an InputError naming ``name``."""
-    try:
-        a = np.asarray(x, dtype=np.float32)
-    except (ValueError, TypeError, OverflowError):
-        raise InputError(f"{name} must be an image array of shape (B, H, W, 3), got {type(x).__name__}") from None
-    if a.ndim == 3:
-        a = a[None]
-    if a.ndim != 4 or a.shape[-1] != 3 or 0 in a.shape:
-        raise InputError(f"{name} must be an image array of shape (B, H, W, 3), got {a.shape}")
-    return a

@@ -8,7 +8,7 @@ import contextlib
 import signal
 import threading
 
-__all__ = ["stop_signals_interrupt", "shielded"]
+__all__ = ["stop_signals_interrupt", "shielded", "ignore_from_now"]
 
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 
@@ -23,11 +23,14 @@ def _set(handlers: dict) -> dict:
 
 @contextlib.contextmanager
 def stop_signals_interrupt():
-    """Within: SIGTERM and SIGHUP (a closed terminal, a cancelled job) raise KeyboardInterrupt, so
-    a synthesis stops as on Ctrl-C and keeps its picture. Not in the paper, nor in a notebook."""
+    """Within: Ctrl-C, SIGTERM and SIGHUP (a closed terminal, a cancelled job) raise
+    KeyboardInterrupt, so a synthesis stops and keeps its picture; the first one only: every later
+    one is ignored until the block ends, so pressing Ctrl-C twice cannot lose the picture being
+    saved. Not in the paper, nor in a notebook."""
     def stop(signum, frame):
+        _set({s: signal.SIG_IGN for s in STOP_SIGNALS})  # the first stop wins
         raise KeyboardInterrupt(signal.Signals(signum).name)
-    old = _set({s: stop for s in STOP_SIGNALS if s != signal.SIGINT})
+    old = _set({s: stop for s in STOP_SIGNALS})
     try:
         yield
     finally:
@@ -43,3 +46,10 @@ def shielded():
         yield
     finally:
         _set(old)
+
+
+def ignore_from_now() -> None:
+    """Ignore Ctrl-C, SIGTERM and SIGHUP from here on: a command whose work is written exits with
+    its own status, not killed by a signal while Python shuts down (which gives signals back their
+    default action, and TensorFlow takes a while to unload). Not in the paper, nor in a notebook."""
+    _set({s: signal.SIG_IGN for s in STOP_SIGNALS})

@@ -10,6 +10,8 @@ from outside it:
   blurred; the image's gradient energy on the photo's strongest ``EDGE_SHARE`` of edges is
   divided by its mean gradient energy. About 1 for white noise or an unrelated painting
   (edges everywhere or anywhere), well above 1 when the photo's outlines are there.
+- ``psnr(x, reference)``: the peak signal-to-noise ratio, for a reconstruction of the photo
+  itself (Figure 1's content row), where pixels should come back exactly.
 - ``palette(image, painting, photo)``: is the image's colour distribution nearer the
   painting's than the photo's is? The sliced Wasserstein distance between the pixels'
   RGB distributions, image to painting, divided by photo to painting: 1 for the photo
@@ -23,7 +25,9 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-__all__ = ["structure", "palette", "judge", "STRUCTURE_MIN", "PALETTE_MAX"]
+from .errors import InputError
+
+__all__ = ["structure", "palette", "judge", "psnr", "STRUCTURE_MIN", "PALETTE_MAX"]
 
 WIDTH = 96  # px: the scale at which a person takes in a panel's layout
 BLUR = 1.0  # Gaussian sigma in px at that width
@@ -101,3 +105,26 @@ def judge(image, photo, painting) -> dict:
     s, c = structure(image, photo), palette(image, painting, photo)
     return {"structure": s, "palette": c, "photo": s >= STRUCTURE_MIN, "painting": c <= PALETTE_MAX,
             "ok": s >= STRUCTURE_MIN and c <= PALETTE_MAX}
+
+
+def psnr(x, reference) -> np.ndarray:
+    """Peak signal-to-noise ratio in dB of images in [0, 1], per image: (B,): 10 log10(1 / MSE).
+    How close a content reconstruction comes to the photo (Figure 1, top row; notebook 01)."""
+    a, b = (_batch(v, name) for v, name in ((x, "x"), (reference, "reference")))
+    if a.shape[1:] != b.shape[1:] or len(b) not in (1, len(a)):
+        raise InputError(f"reference of shape {b.shape} does not match x of shape {a.shape}")
+    mse = np.mean((a.astype(np.float64) - b) ** 2, axis=(1, 2, 3))  # (B,)
+    with np.errstate(divide="ignore"):
+        return (10.0 * np.log10(1.0 / mse)).astype(np.float32)  # identical images: inf dB
+
+
+def _batch(x, name: str) -> np.ndarray:
+    """Images (B, H, W, 3) or (H, W, 3) -> float32 (B, H, W, 3), or an InputError naming ``name``."""
+    try:
+        a = np.asarray(x, dtype=np.float32)
+    except (ValueError, TypeError, OverflowError):
+        raise InputError(f"{name} must be an image array of shape (B, H, W, 3), got {type(x).__name__}") from None
+    a = a[None] if a.ndim == 3 else a
+    if a.ndim != 4 or a.shape[-1] != 3 or 0 in a.shape:
+        raise InputError(f"{name} must be an image array of shape (B, H, W, 3), got {a.shape}")
+    return a

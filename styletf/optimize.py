@@ -21,6 +21,7 @@ from tqdm.auto import tqdm
 from . import watch
 from .errors import InputError
 from .objective import Objective
+from .vgg import step_time
 
 __all__ = ["minimize", "check_optimizer", "resolve_jit", "Run"]
 
@@ -67,13 +68,7 @@ def _xla_is_faster() -> bool:
                 loss = tf.reduce_sum(tf.square(g)) + tf.reduce_sum(tf.square(y))
             return tape.gradient(loss, x)
 
-        step()  # trace and compile
-        times = []
-        for _ in range(5):
-            t = time.perf_counter()
-            step().numpy()
-            times.append(time.perf_counter() - t)
-        return min(times)
+        return step_time(step, 5)
 
     return best_time(True) < 0.9 * best_time(False)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import InputError, check_mapping, check_number, check_path, check_sequence, check_text
+from .errors import InputError, check_mapping, check_number, check_path, check_sequence, check_text, user_path
 from .images import atomic_write, save_image, to_uint8
 
 __all__ = ["show_images", "plot_losses", "mark_backbone", "save_figure", "save_panels", "output_dir"]
@@ -69,15 +69,22 @@ def plot_losses(histories: dict, key: str = "total", ax=None, title=None):
     docs/method.md's eq. 7 per step (notebook 01)."""
     import matplotlib.pyplot as plt
 
-    check_mapping("histories", histories, example="{'Adam': result.history}")
-    for label, h in histories.items():
-        if isinstance(h, dict):
-            check_text("key", key, choices=list(h))
+    curves = {}
+    for label, h in check_mapping("histories", histories, example="{'Adam': result.history}").items():
+        if isinstance(h, dict):  # a result's history: the term asked for
+            h = h[check_text("key", key, choices=list(h))]
+        try:
+            values = np.asarray(h, np.float64)
+        except (ValueError, TypeError):
+            raise InputError(f"histories[{label!r}] must be a result's history or a list of losses per step") from None
+        if values.ndim == 0 or len(values) == 0:
+            raise InputError(f"histories[{label!r}] holds no losses")
+        curves[label] = values.reshape(len(values), -1).sum(axis=1)
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 3.5))
-    for label, h in histories.items():
-        values = np.asarray(h[key] if isinstance(h, dict) else h, dtype=np.float64)
-        values = values.reshape(len(values), -1).sum(axis=1)
+    elif not hasattr(ax, "semilogy"):
+        raise InputError(f"ax must be a matplotlib Axes (or None), got {ax!r:.60}")
+    for label, values in curves.items():
         ax.semilogy(np.arange(len(values)), np.maximum(values, 1e-30), label=label)
     ax.set_xlabel("step")
     ax.set_ylabel(f"{key} loss")
@@ -87,9 +94,15 @@ def plot_losses(histories: dict, key: str = "total", ax=None, title=None):
     return ax
 
 
+def _check_figure(fig) -> None:
+    if not hasattr(fig, "savefig"):
+        raise InputError(f"fig must be a matplotlib Figure, e.g. from show_images, got {fig!r:.60}")
+
+
 def mark_backbone(fig, backbone: str, description: str):
     """Write the backbone under the figure; in red capitals when it is the stand-in, not the
     paper's network (docs/method.md, "Network"; notebook 00)."""
+    _check_figure(fig)
     standin = backbone == "vgg16-hed"
     text = (f"OFFLINE STAND-IN backbone ({description}); not the paper's figure" if standin
             else f"backbone: {description}")
@@ -105,7 +118,7 @@ def mark_backbone(fig, backbone: str, description: str):
 def output_dir() -> Path:
     """Where figures go: ``$STYLETF_OUTPUT`` or ``./outputs`` (ignored by git). Not in the
     paper; notebook 00 saves the first figure."""
-    path = Path(os.environ.get("STYLETF_OUTPUT", "outputs")).expanduser()
+    path = user_path(os.environ.get("STYLETF_OUTPUT", "outputs"), "STYLETF_OUTPUT")
     if path.exists() and not path.is_dir():
         raise InputError(f"STYLETF_OUTPUT={path} is not a folder; point it at a folder (it is "
                          f"created if missing) or unset it")
@@ -118,6 +131,7 @@ def save_figure(fig, name: str, settings: dict, folder=None) -> Path:
     ``file-<its name>``) with a JSON sidecar holding all ``settings``; both written atomically. Returns the PNG's path. The
     paper's Figures 1-3 (notebooks 01-04; notebook 00 saves the first figure)."""
     check_text("name", name)
+    _check_figure(fig)
     if not isinstance(settings, dict):
         raise InputError(f"settings must be a dict (e.g. config.settings()), got {settings!r:.60}")
     shown = dict(settings)
@@ -146,6 +160,8 @@ def save_panels(panels: dict, settings: dict, folder=None) -> list:
         raise InputError(f"settings must be a dict (e.g. config.settings()), got {settings!r:.60}")
     images = {str(name): to_uint8(image) for name, image in panels.items()}  # all checked before any is written
     folder = (check_path("folder", folder) if folder is not None else output_dir()) / "panels"
+    if folder.parent.exists() and not folder.parent.is_dir() or folder.exists() and not folder.is_dir():
+        raise InputError(f"folder {folder.parent}: not a folder (a file is in the way); choose another folder")
     folder.mkdir(parents=True, exist_ok=True)
     own = settings.get("panels", {}) if isinstance(settings.get("panels"), dict) else {}
     paths = []

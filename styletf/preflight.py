@@ -13,7 +13,7 @@ import tensorflow as tf
 from PIL import Image
 
 from . import data
-from .errors import InputError
+from .errors import InputError, user_path
 from .watch import mp4_writer
 
 __all__ = ["check_output", "check_movie", "check_inputs_kept", "resolved", "check_memory", "aspect",
@@ -30,27 +30,28 @@ BYTES_PER_PIXEL, BYTES_PER_STYLE_PIXEL = 5_000, 2_000
 LBFGS_BYTES_PER_PIXEL = 576
 
 
-def check_output(path: str, suffixes=OUTPUT_SUFFIXES) -> Path:
+def check_output(path: str, suffixes=OUTPUT_SUFFIXES, role: str = "output") -> Path:
     """The output path must be writable, before any computation starts (``suffixes``: the ones
     allowed; a movie's is ".gif" or ".mp4"). Not in the paper, nor in a notebook: the command line's
     (README, "Stylise your own photo")."""
+    example = "out.png" if suffixes == OUTPUT_SUFFIXES else f"run{suffixes[0]}"
     if not path.strip():
-        raise InputError("the output name is empty; give a file name such as out.png")
-    out = Path(path).expanduser()
-    resolved(out, "output")
+        raise InputError(f"the {role} name is empty; give a file name such as {example}")
+    out = user_path(path, role)
+    _check_name_length(out)
+    resolved(out, role)
     if out.is_dir():
-        raise InputError(f"output {path} is a folder; give a file name such as {out / 'out.png'}")
+        raise InputError(f"{role} {path} is a folder; give a file name such as {out / example}")
     if out.suffix.lower() not in suffixes:
-        raise InputError(f"output {path} must end in {' or '.join(suffixes)}"
+        raise InputError(f"{role} {path} must end in {' or '.join(suffixes)}"
                          + (" (the image is saved losslessly as PNG)" if suffixes == OUTPUT_SUFFIXES else ""))
     if out.with_suffix(".json").is_dir():
         raise InputError(f"the sidecar {out.with_suffix('.json')} would be written over a folder; "
                          f"choose another output name")
     if out.parent.exists() and not out.parent.is_dir():
-        raise InputError(f"output folder {out.parent} is a file, not a folder; choose another output path")
+        raise InputError(f"{role} folder {out.parent} is a file, not a folder; choose another output path")
     if not out.parent.is_dir():
-        raise InputError(f"output folder {out.parent} does not exist; create it first (mkdir -p)")
-    _check_name_length(out)
+        raise InputError(f"{role} folder {out.parent} does not exist; create it first (mkdir -p)")
     try:
         with tempfile.NamedTemporaryFile(dir=out.parent, prefix=".styletf-check-"):
             pass
@@ -90,7 +91,7 @@ def resolved(path: Path, role: str) -> Path:
 def check_movie(path: str, sources) -> Path:
     """``stylize --movie``: a writable ``.gif`` or ``.mp4`` that is none of the input files ``sources``. Not
     in the paper, nor in a notebook (README, "Stylise your own photo")."""
-    movie = check_output(path, (".gif", ".mp4"))
+    movie = check_output(path, (".gif", ".mp4"), role="--movie")
     if movie.suffix.lower() == ".mp4":
         mp4_writer()  # imageio-ffmpeg there, before any work
     check_inputs_kept(movie, sources, False, path)
@@ -105,7 +106,7 @@ def check_inputs_kept(out: Path, sources, snapshots: bool, name: str) -> None:
     out_path = resolved(out, "output")
     for source in sources:
         try:
-            path = resolved(Path(source).expanduser(), "input")
+            path = resolved(user_path(source, "input"), "input")
         except InputError:
             continue  # a loop of links is no output; loading it names its role and the problem
         if path in (out_path, resolved(out.with_suffix(".json"), "sidecar")) or (
@@ -121,7 +122,7 @@ def aspect(source: str) -> float:
         if source in data.keys():
             w, h = data.catalog()[source]["size"]
         else:
-            path = Path(source).expanduser()
+            path = user_path(source, "input")
             if not path.is_file():  # a pipe would block here: load_image refuses it
                 return 1.0
             with Image.open(path) as img:

@@ -31,6 +31,8 @@ def import_tensorflow():
     """``import tensorflow`` with its C++ start-up noise filtered out (module doc); returns the
     module. Not in the paper (README, "Quick mode and other settings"; notebook 00's Setup)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if os.environ.get("KERAS_HOME") == "":  # empty means unset (Keras would write ./keras.json)
+        del os.environ["KERAS_HOME"]
     if "tensorflow" in sys.modules:
         return sys.modules["tensorflow"]
     if (sys.argv[:1] == ["-m"] and threading.current_thread() is threading.main_thread()

@@ -12,7 +12,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from . import backbones, config
-from .errors import InputError, StyleTFError
+from .errors import InputError, StyleTFError, user_path
 from .images import atomic_write
 
 __all__ = ["reproduce", "REPO_NOTEBOOKS"]
@@ -48,6 +48,24 @@ def _execute(path: Path, out: Path) -> str | None:
     return None
 
 
+def _environment(out: Path, quick: bool, size, steps) -> dict:
+    """Set the variables the kernels inherit (figures to ``out``/figures, the mode, size and steps)
+    and return the preset they make; when it is refused, the environment is left as it was."""
+    saved = dict(os.environ)
+    os.environ.update(STYLETF_OUTPUT=str(out / "figures"), MPLBACKEND="Agg")
+    if quick:
+        os.environ["STYLETF_QUICK"] = "1"
+    for key, value in (("size", size), ("steps", steps)):
+        if value:
+            os.environ[f"STYLETF_{key.upper()}"] = str(value)
+    try:
+        return config.preset()
+    except StyleTFError:
+        os.environ.clear()
+        os.environ.update(saved)
+        raise
+
+
 def reproduce(notebooks: str | Path = REPO_NOTEBOOKS, out: str | Path = "outputs/reproduce", *,
               quick: bool = False, size: int | None = None, steps: int | None = None,
               only: str | None = None) -> int:
@@ -61,7 +79,7 @@ def reproduce(notebooks: str | Path = REPO_NOTEBOOKS, out: str | Path = "outputs
         raise StyleTFError("reproduce needs nbclient: pip install nbclient ipykernel") from None
     nb_dir = Path(notebooks)
     paths = sorted(nb_dir.glob("[0-9][0-9]_*.ipynb"))
-    if only:
+    if only is not None:
         wanted = [n.strip().zfill(2) for n in only.split(",") if n.strip()]
         unknown = sorted(set(wanted) - {p.name[:2] for p in paths})
         if unknown or not wanted:
@@ -72,20 +90,14 @@ def reproduce(notebooks: str | Path = REPO_NOTEBOOKS, out: str | Path = "outputs
         raise StyleTFError(f"no notebooks found in {nb_dir}; run from a clone of the repository "
                            f"or pass --notebooks DIR")
     backbones.check_name(os.environ.get("STYLETF_BACKBONE", "").strip() or "auto", "STYLETF_BACKBONE")
-    out = Path(out).expanduser().resolve()
+    out = user_path(out, "--out").resolve()
     for folder in (out, out / "figures"):
         if folder.exists() and not folder.is_dir():
             raise InputError(f"--out {out}: {folder} is a file, not a folder; choose another --out")
+    settings = _environment(out, quick, size, steps)  # every setting checked before a folder is made
     (out / "figures").mkdir(parents=True, exist_ok=True)
-    os.environ["STYLETF_OUTPUT"] = str(out / "figures")  # the kernels inherit the environment
-    os.environ["MPLBACKEND"] = "Agg"
-    if quick:
-        os.environ["STYLETF_QUICK"] = "1"
-    for key, value in (("size", size), ("steps", steps)):
-        if value:
-            os.environ[f"STYLETF_{key.upper()}"] = str(value)
     print(f"reproducing {len(paths)} notebooks in {config.mode_name()} mode "
-          f"({config.preset()['size']} px, {config.preset()['steps']} steps) into {out}")
+          f"({settings['size']} px, {settings['steps']} steps) into {out}")
     start = time.perf_counter()
     failures = []
     for path in paths:

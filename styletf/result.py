@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from .errors import check_number, check_path
+from .errors import check_number, writable
 from .images import atomic_write, save_image
 
 __all__ = ["SynthesisResult", "SynthesisInterrupted", "describe", "join_chunks", "join_stages"]
@@ -43,7 +43,7 @@ class SynthesisResult:
         """Write image ``index`` as a PNG and a sidecar ``<path>.json`` (settings,
         backbone, final losses, steps, time), both atomically. Not in the paper, nor in a
         notebook (they save figures): README, Quick start; ``python -m styletf stylize -o``."""
-        path = check_path("path", path)
+        path, _ = writable(path), writable(Path(path).with_suffix(".json"))  # both, before either is written
         index = check_number("index", index, integer=True, maximum=len(self.image) - 1)
         save_image(self.image[index], path)
         meta = {

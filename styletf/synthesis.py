@@ -67,8 +67,7 @@ def synthesize(content=None, style=None, *, content_layers=None,
     batch = check_number("batch", batch, positive=True, integer=True, maximum=4096)
     if _chunk(batch, batch_size, optimizer) < batch:
         return _in_chunks(_chunk(batch, batch_size, optimizer), dict(locals()))
-    backbone = resolve_backbone(backbone) if extractor is None else backbone  # once: "auto" may warn
-    network = extractor.network if extractor else resolve_network(backbone, normalize)
+    backbone, network = _network(extractor, backbone, normalize)
     # Load: the photo p, the paintings a (at style_scale, blended by style_blend); check the rest.
     sources = _sources(content, style, init)
     style_scale = check_number("style_scale", style_scale, minimum=0.01, maximum=100)
@@ -77,7 +76,7 @@ def synthesize(content=None, style=None, *, content_layers=None,
     opt = _options(steps, seed, learning_rate, optimizer, tv_weight, alpha, beta, batch, jit)
     layers = _layers(content_layers, style_layers, style_weights, content, styles, batch, network)
     extractor = _extractor(extractor, layers, backbone, pooling, normalize, precision)
-    out_shape = _output_shape(extractor, content, styles, shape, batch)  # (B, H, W, 3)
+    out_shape = targets.output_shape(extractor, content, styles, shape, batch)  # (B, H, W, 3)
     # Targets, once: P^l of the photo, A^l (Gram matrices) of the paintings.
     goal = targets.compute(extractor, content, styles, blend, layers.content, layers.style, out_shape[1:3])
     # The objective, per image: L_total = alpha L_content + beta L_style (eq. 7).
@@ -93,6 +92,16 @@ def synthesize(content=None, style=None, *, content_layers=None,
     if run.interrupted:
         raise SynthesisInterrupted(result)
     return result
+
+
+def _network(extractor, backbone, normalize) -> tuple:
+    """(the concrete backbone, resolved once: "auto" may warn; the network ``normalize`` stands for)."""
+    if extractor is not None and not isinstance(extractor, FeatureExtractor):
+        raise InputError(f"extractor must be a styletf.FeatureExtractor (or None), got {extractor!r:.60}")
+    if extractor is not None:
+        return backbone, extractor.network
+    backbone = resolve_backbone(backbone)
+    return backbone, resolve_network(backbone, normalize)
 
 
 def _chunk(batch, batch_size, optimizer) -> int:
@@ -156,30 +165,6 @@ def _extractor(extractor, layers, backbone, pooling, normalize, precision) -> Fe
     return extractor
 
 
-def _output_shape(extractor, content, styles, shape, batch) -> tuple:
-    """(B, H, W, 3) of the output: the photo's size, else ``shape``, else the painting's; every
-    input checked against the batch and the network's smallest size."""
-    if content is not None:
-        out_shape = (batch, *content.shape[1:3], 3)
-    elif shape is not None:
-        out_shape = (batch, int(shape[0]), int(shape[1]), 3)
-    else:
-        out_shape = (batch, *styles[0].shape[1:3], 3)
-    named = [("content", content)] + [(f"style {k + 1}" if len(styles) > 1 else "style", img)
-                                      for k, img in enumerate(styles)]
-    for name, img in named:
-        if img is not None and img.shape[0] not in (1, batch):
-            raise InputError(f"{name} holds {img.shape[0]} images for a batch of {batch}: give one "
-                             f"image for all, or one per image of the batch")
-        if img is not None:
-            try:
-                extractor.check_size(*img.shape[1:3])
-            except InputError as e:
-                raise InputError(f"{name}: {e}") from None
-    extractor.check_size(*out_shape[1:3])
-    return out_shape
-
-
 def initial_image(init, shape, content, seed):
     """(B, H, W, 3) starting image: seeded white noise (the paper's: docs/method.md, "Synthesis"),
     the content image, or a given image (notebook 01; the other starts: notebook 05)."""
@@ -194,7 +179,7 @@ def initial_image(init, shape, content, seed):
             raise InputError(f"init must be 'noise', 'content' or an image, got {init!r}" if init is None
                              else "init='content' needs a content image")
         return tf.repeat(content, b, axis=0) if content.shape[0] == 1 else content
-    image = targets.as_image(init, None, "init")
+    image = targets.as_image(init, None, "init", batch=b)
     if tuple(image.shape[1:3]) != (h, w):
         image = tf.image.resize(image, (h, w), method="bicubic", antialias=True)
     return tf.clip_by_value(tf.repeat(image, b, axis=0) if image.shape[0] == 1 else image, 0.0, 1.0)
@@ -216,12 +201,10 @@ def _settings(sources, layers, opt, run, style_blend, style_scale, out_shape, ex
         "alpha": opt.alpha.numpy().tolist(), "beta": opt.beta.numpy().tolist(),
         "tv_weight": opt.tv_weight, "steps": opt.steps,
         "learning_rate": run.learning_rate, "optimizer": run.optimizer,
-        "style_blend": style_blend, "style_scale": style_scale,
-        "seed": opt.seed,
+        "style_blend": style_blend, "style_scale": style_scale, "seed": opt.seed,
         "size": list(out_shape[1:3]), "batch": out_shape[0], "pooling": extractor.pooling,
         "normalize": extractor.normalize, "network": extractor.network, "precision": extractor.precision,
-        "jit": opt.jit,
-        "backbone": extractor.backbone,
+        "jit": opt.jit, "backbone": extractor.backbone,
     }
 
 
@@ -279,11 +262,11 @@ def coarse_to_fine(content=None, style=None, *, sizes=(256, 512, 1024), steps=50
     """
     sizes = [int(check_number("sizes", v, positive=True, integer=True, maximum=MAX_SIDE))
              for v in check_sequence("sizes", sizes, what="of sizes in px, e.g. [128, 256]")]
-    if not sizes or sizes != sorted(sizes):
+    if not sizes or sizes != sorted(set(sizes)):
         raise InputError(f"sizes must be increasing long sides in px, e.g. 256,512,1024; got {sizes}")
     per_stage = list(steps) if isinstance(steps, (list, tuple)) else [steps] * len(sizes)
     if len(per_stage) != len(sizes):
-        raise InputError(f"{len(per_stage)} step counts for {len(sizes)} sizes")
+        raise InputError(f"steps: {len(per_stage)} step counts for {len(sizes)} sizes; give one per size, or one for all")
     init = kwargs.pop("init", "noise")
     results = []
     for size, n in zip(sizes, per_stage):

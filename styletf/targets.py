@@ -16,7 +16,7 @@ from .errors import InputError, check_number, check_sequence
 from .images import load_image
 from .vgg import FeatureExtractor
 
-__all__ = ["Targets", "load", "compute", "content_targets", "style_targets", "as_image"]
+__all__ = ["Targets", "load", "compute", "content_targets", "style_targets", "as_image", "output_shape"]
 
 
 @dataclass
@@ -27,16 +27,20 @@ class Targets:
     style: dict  # A^l: {layer: (1 or B, N_l, N_l)}, blended, for the output's M_l
 
 
-def as_image(source, size, name):
+def as_image(source, size, name, batch=None):
     """``load_image(source, size)``, its errors prefixed with the input's ``name``; a (B, H, W, 3)
-    tensor is taken as it is when no ``size`` is asked. None stays None. The images p and a of
-    docs/method.md, "Losses" (notebook 01 first)."""
+    tensor is taken as it is when no ``size`` is asked (B: 1 or ``batch``, if given), its values
+    checked finite. None stays None. The images p and a of docs/method.md, "Losses" (notebook 01 first)."""
     if source is None:
         return None
     if isinstance(source, (tf.Tensor, tf.Variable)) and size is None:
         image = tf.convert_to_tensor(source, tf.float32)
-        if image.shape.rank != 4 or image.shape[-1] != 3:
+        if image.shape.rank != 4 or image.shape[-1] != 3 or 0 in image.shape:
             raise InputError(f"{name}: expected shape (B, H, W, 3), got {tuple(image.shape)}")
+        if batch is not None and image.shape[0] not in (1, batch):
+            raise InputError(f"{name} holds {image.shape[0]} images for a batch of {batch}: give one, or one per image")
+        if not bool(tf.reduce_all(tf.math.is_finite(image))):
+            raise InputError(f"{name}: has NaN or infinite values; give an image in [0, 1]")
         return image
     try:
         return load_image(source, max_size=size)
@@ -69,6 +73,8 @@ def load(content, style, *, size=None, shape=None, style_scale=1.0, style_blend=
     loaded = []
     for k, source in enumerate(styles):
         name = f"style {k + 1}" if len(styles) > 1 else "style"
+        if source is None:
+            raise InputError(f"{name} is None: give an image (a catalog key, a path, a URL, a PIL image or an array)")
         if reference_side is not None:
             loaded.append(as_image(source, max(1, round(reference_side * style_scale)), name))
         else:  # style reconstruction at the style's own size: scale the style itself
@@ -129,3 +135,28 @@ def compute(extractor: FeatureExtractor, content, styles, blend, content_layers,
     notebook 03)."""
     return Targets(content=content_targets(extractor, content, content_layers),
                    style=style_targets(extractor, styles, blend, style_layers, out_hw))
+
+
+def output_shape(extractor, content, styles, shape, batch) -> tuple:
+    """(B, H, W, 3) of the output: the photo's size, else ``shape``, else the painting's; every
+    input checked against the batch and the network's smallest size. The synthesised image x of
+    docs/method.md, "Synthesis" (notebook 01 first)."""
+    if content is not None:
+        out_shape = (batch, *content.shape[1:3], 3)
+    elif shape is not None:
+        out_shape = (batch, int(shape[0]), int(shape[1]), 3)
+    else:
+        out_shape = (batch, *styles[0].shape[1:3], 3)
+    named = [("content", content)] + [(f"style {k + 1}" if len(styles) > 1 else "style", img)
+                                      for k, img in enumerate(styles)]
+    for name, img in named:
+        if img is not None and img.shape[0] not in (1, batch):
+            raise InputError(f"{name} holds {img.shape[0]} images for a batch of {batch}: give one "
+                             f"image for all, or one per image of the batch")
+        if img is not None:
+            try:
+                extractor.check_size(*img.shape[1:3])
+            except InputError as e:
+                raise InputError(f"{name}: {e}") from None
+    extractor.check_size(*out_shape[1:3])
+    return out_shape

@@ -83,6 +83,19 @@ def _check_layers(layers, arch: str, backbone: str) -> tuple[str, ...]:
 
 
 @functools.lru_cache(maxsize=1)
+def step_time(step, repeats: int) -> float:
+    """The best wall time in seconds of ``step()`` (returning a tensor) over ``repeats`` runs, after
+    one run that traces and compiles it: how ``precision="auto"`` and ``jit="auto"`` measure this
+    machine. Not in the paper, nor in a notebook (README, "Speed")."""
+    step().numpy()
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        step().numpy()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
 def _bf16_is_faster() -> bool:
     """Time a small conv forward+backward in float32 and in bfloat16 on this machine (~0.3 s,
     once per process). CPU flags cannot be trusted for this: sandboxes hide them, and where
@@ -99,13 +112,7 @@ def _bf16_is_faster() -> bool:
                 loss = tf.reduce_sum(tf.cast(y, tf.float32))
             return tape.gradient(loss, x)
 
-        step()  # trace
-        times = []
-        for _ in range(3):
-            t = time.perf_counter()
-            step().numpy()
-            times.append(time.perf_counter() - t)
-        return min(times)
+        return step_time(step, 3)
 
     return best_time(tf.bfloat16) < 0.8 * best_time(tf.float32)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .errors import InputError, check_mapping, check_number, check_path, check_sequence
+from .errors import InputError, check_mapping, check_number, check_path, check_sequence, writable
 from .images import atomic_write, to_uint8
 
 __all__ = ["Movie", "Preview", "in_notebook", "explore"]
@@ -116,7 +116,7 @@ class Movie:
         imageio-ffmpeg``), timed as ``gif``, atomically. Not in the paper, nor in a notebook (they
         show GIFs): ``stylize --movie x.mp4``."""
         writer = mp4_writer()
-        path = check_path("path", path)
+        path = writable(path)
         images = self._pictures(max_side, even=True)
         seconds, hold = check_number("seconds", seconds, positive=True, maximum=3600), check_number("hold", hold, maximum=3600)
         fps = min(50.0, max(1.0, len(images) / seconds))
@@ -229,7 +229,7 @@ def explore(choices: dict, names=("choice",)):
                          f"e.g. {tuple(names)!r} -> image; got key {keys[0]!r:.60}")
     table = dict(zip(keys, choices.values()))
     options = [list(dict.fromkeys(k[i] for k in keys)) for i in range(len(names))]
-    sliders = [widgets.SelectionSlider(options=[(str(v), v) for v in values], description=name,
+    sliders = [widgets.SelectionSlider(options=[(str(v), v) for v in values], description=str(name),
                                        style={"description_width": "initial"}, layout={"width": "420px"})
                for name, values in zip(names, options)]
 

@@ -32,7 +32,7 @@ import h5py
 import keras
 import numpy as np
 
-from .errors import DataError
+from .errors import DataError, user_path
 
 __all__ = ["KERAS_FILE", "KERAS_URL", "KERAS_MD5", "keras_cache_file", "file_md5",
            "is_keras_imagenet_file", "load_vgg19_file", "download", "standin_weights_path",
@@ -142,7 +142,7 @@ def load_vgg19_file(path) -> dict:
     VGG19 weights file (Keras' ``*_notop.h5``, the full one, or a ``.weights.h5`` that Keras
     saved), read from its path, never deleted; a ``DataError`` in one line naming the file,
     what is wrong and what to do (docs/method.md, "Network"; notebook 00)."""
-    path = Path(path).expanduser()
+    path = user_path(path, "weights file")
     try:
         h5py.File(path, "r").close()
     except OSError as e:

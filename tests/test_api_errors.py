@@ -6,7 +6,10 @@ an ``InputError`` (not a TypeError / IndexError / InvalidArgumentError from insi
 contains the argument's name.
 """
 import numpy as np
+import tensorflow as tf
 import pytest
+from matplotlib.figure import Figure
+from PIL import Image
 
 import styletf
 from styletf import InputError, data, plotting, watch
@@ -14,6 +17,7 @@ from styletf import InputError, data, plotting, watch
 IMG = np.random.default_rng(0).random((8, 8, 3)).astype(np.float32)  # (H, W, 3) in [0, 1]
 FEAT = np.ones((1, 4, 4, 8), np.float32)  # (B, h, w, N)
 GRAM = np.ones((1, 8, 8), np.float32)  # (B, N, N)
+FIG = Figure()
 
 CASES = [
     # images
@@ -22,6 +26,15 @@ CASES = [
     (styletf.save_image, dict(x=IMG, path=3), "path"),
     (styletf.load_image, dict(source=IMG, max_size=10**400), "max_size"),
     (styletf.load_image, dict(source=IMG, max_size=2.5), "max_size"),
+    (styletf.load_image, dict(source=None), "source"),
+    (styletf.load_image, dict(source=np.zeros((0, 5, 3)), max_size=16), "no pixels"),
+    (styletf.load_image, dict(source=np.array([[-3, 4]], np.int16)), "0..255"),
+    (styletf.load_image, dict(source=Image.fromarray(np.full((5, 5), np.nan, np.float32))), "NaN"),
+    (styletf.load_image, dict(source="a\0b.png"), "NUL"),
+    (styletf.load_image, dict(source="~no_such_user_here/x.png"), "home folder"),
+    (styletf.save_image, dict(x=IMG, path="x.jpg"), "must end in .png"),
+    (styletf.save_image, dict(x=IMG, path="."), "is a folder"),
+    (styletf.save_image, dict(x=IMG, path="nowhere/x.png"), "does not exist"),
     (styletf.psnr, dict(x=None, reference=IMG), "x"),
     (styletf.psnr, dict(x=IMG, reference=np.zeros((4, 4, 3))), "reference"),
     (styletf.psnr, dict(x=np.zeros((0,)), reference=IMG), "x"),
@@ -63,8 +76,13 @@ CASES = [
     (plotting.show_images, dict(images=[IMG], panel_size=float("nan")), "panel_size"),
     (plotting.plot_losses, dict(histories=None), "histories"),
     (plotting.plot_losses, dict(histories={"a": {"total": [1.0]}}, key="totl"), "key"),
-    (plotting.save_figure, dict(fig=None, name=3, settings={}), "name"),
-    (plotting.save_figure, dict(fig=None, name="x", settings=[1]), "settings"),
+    (plotting.save_figure, dict(fig=FIG, name=3, settings={}), "name"),
+    (plotting.save_figure, dict(fig=None, name="x", settings={}), "fig"),
+    (plotting.save_figure, dict(fig=FIG, name="x", settings=[1]), "settings"),
+    (plotting.mark_backbone, dict(fig=None, backbone="random", description="x"), "fig"),
+    (plotting.plot_losses, dict(histories={"a": "abc"}), "histories"),
+    (plotting.plot_losses, dict(histories={"a": []}), "histories"),
+    (plotting.plot_losses, dict(histories={"a": [1.0]}, ax="x"), "ax"),
     (plotting.save_panels, dict(panels=[IMG], settings={}), "panels"),
     (data.info, dict(key=["neckarfront"]), "catalog image"),
     (data.fetch, dict(key=None), "catalog image"),
@@ -105,6 +123,11 @@ SYNTH_CASES = [
     (dict(content=None, shape=(32,)), "shape"),
     (dict(content=None, shape=(32, -4)), "shape"),
     (dict(style=[PHOTO, PHOTO], style_blend=object()), "style_blend"),
+    (dict(style=[None]), "style is None"),
+    (dict(extractor="abc"), "extractor"),
+    (dict(init=tf.fill((2, 32, 32, 3), 0.5)), "init holds 2 images"),
+    (dict(init=tf.fill((1, 32, 32, 3), float("nan"))), "init: has NaN"),
+    (dict(content=tf.fill((1, 32, 32, 3), float("nan"))), "content: has NaN"),
 ]
 
 
@@ -115,12 +138,16 @@ def test_synthesize_names_the_bad_argument(change, named):
 
 
 def test_coarse_to_fine_and_result_save_name_the_bad_argument(tmp_path):
-    with pytest.raises(InputError, match="sizes"):
-        styletf.coarse_to_fine(PHOTO, PHOTO, sizes=16, steps=1, backbone="random", progress=False)
+    for sizes in (16, [32, 32]):
+        with pytest.raises(InputError, match="sizes"):
+            styletf.coarse_to_fine(PHOTO, PHOTO, sizes=sizes, steps=1, backbone="random", progress=False)
     result = styletf.synthesize(**SYNTH)
     for index in (5, -1, 0.5):
         with pytest.raises(InputError, match="index"):
             result.save(tmp_path / "x.png", index=index)
     with pytest.raises(InputError, match="path"):
         result.save(None)
-    assert not list(tmp_path.iterdir())
+    (tmp_path / "x.json").mkdir()  # the sidecar's place is taken: neither file is written
+    with pytest.raises(InputError, match="x.json: it is a folder"):
+        result.save(tmp_path / "x.png")
+    assert [p.name for p in tmp_path.iterdir()] == ["x.json"]

@@ -407,6 +407,32 @@ def test_ctrl_c_saves_the_latest_image_and_a_sidecar_marked_interrupted(files, t
     assert (tmp_path / "again.png").read_bytes() == out.read_bytes()
 
 
+@pytest.mark.parametrize("presses, gap", [(2, 0.05), (2, 0.3), (6, 0.07)])
+def test_ctrl_c_pressed_again_and_again_still_keeps_the_picture(files, tmp_path, presses, gap):
+    out = tmp_path / "long.png"
+    proc = subprocess.Popen([sys.executable, "-m", "styletf", "stylize", files["photo"], files["painting"],
+                             "-o", str(out), "--backbone", "random", "--size", "48", "--steps", "100000",
+                             "--coarse-to-fine", "none", "--save-every", "1", "--quiet"], stderr=subprocess.PIPE,
+                            text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        deadline = time.time() + 120
+        while not (tmp_path / "long_00003.png").exists() and time.time() < deadline and proc.poll() is None:
+            time.sleep(0.1)
+        for _ in range(presses):  # an impatient user
+            proc.send_signal(signal.SIGINT)
+            time.sleep(gap)
+        err = proc.communicate(timeout=120)[1]
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, (proc.returncode, err)  # not killed by a later Ctrl-C (-2)
+    assert "Traceback" not in err
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert meta["status"] == "interrupted" and meta["steps_done"] >= 3
+    assert Image.open(out).size == (48, 36)
+    same_step = tmp_path / f"long_{meta['steps_done']:05d}.png"  # the snapshot of that step, if it got written
+    assert not same_step.exists() or np.array_equal(_pixels(out), _pixels(same_step))
+
+
 def test_ctrl_c_during_start_up_is_one_line_and_exit_130(files, tmp_path):
     out = tmp_path / "early.png"
     for delay in (0.3, 1.5):  # while TensorFlow imports
@@ -446,6 +472,11 @@ def test_ctrl_c_before_the_first_step_writes_nothing(files, capsys, monkeypatch)
     (["--style-scale", "60", "--size", "400"], "GiB"),
     (["--size", "30000"], "GiB"),
     (["--precision", "mixed_float16", "--network", "raw"], "65504"),
+    # a second fresh pair of eyes
+    (["--backbone", "random:"], "random:3"), (["--backbone", "/"], "a folder, not a weights file"),
+    (["--movie", ""], "--movie name is empty"), (["--init", ""], "image name is empty"),
+    (["-o", "~no_such_user_here/o.png"], "home folder"), (["--movie", "~no_such_user_here/m.gif"], "home folder"),
+    (["-o", "a" * 253 + ".png"], "too long"), (["--movie", "m" * 253 + ".gif"], "too long"),
 ])
 def test_more_bad_settings_are_one_line_exit_2(files, capsys, args, words):
     assert stylize(files, "--backbone", "random", "--size", "48", "--steps", "2", *args) == 2
@@ -461,10 +492,22 @@ def test_keras_layer_names_are_the_paper_names(files):
     assert settings["style_layers"] == ["conv1_1", "conv2_1"] and settings["content_layers"] == ["conv4_2"]
 
 
-def test_bad_max_pixels_setting_is_one_line(files, capsys, monkeypatch):
-    monkeypatch.setenv("STYLETF_MAX_PIXELS", "abc")
+@pytest.mark.parametrize("value", ["abc", "\u00b2", "0"])  # "²" passes str.isdigit
+def test_bad_max_pixels_setting_is_one_line(files, capsys, monkeypatch, value):
+    monkeypatch.setenv("STYLETF_MAX_PIXELS", value)
     assert stylize(files, *FAST) == 2
-    assert "STYLETF_MAX_PIXELS must be a whole number" in capsys.readouterr().err
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "STYLETF_MAX_PIXELS must be a whole number" in err[0], err
+
+
+def test_an_empty_keras_home_is_unset_not_the_current_folder(files, tmp_path):
+    here = tmp_path / "here"
+    here.mkdir()
+    run = subprocess.run([sys.executable, "-m", "styletf", "stylize", files["photo"], files["painting"], "-o",
+                          str(here / "o.png"), *FAST, "--quiet"], cwd=here, capture_output=True, text=True,
+                         env={**os.environ, "KERAS_HOME": ""}, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert sorted(p.name for p in here.iterdir()) == ["o.json", "o.png"]  # no ./keras.json
 
 
 @pytest.mark.parametrize("variable, value, words", [
@@ -494,6 +537,18 @@ def test_reproduce_and_bench_refuse_before_any_work(capsys, monkeypatch, tmp_pat
     assert main(["reproduce", "--out", str(tmp_path / "r"), "--only", "00"]) == 2
     assert "STYLETF_BACKBONE" in capsys.readouterr().err and not (tmp_path / "r").exists()
     monkeypatch.delenv("STYLETF_BACKBONE")
+    for env, option in [({"STYLETF_SIZE": "abc"}, []), ({"STYLETF_STEPS": "0"}, []), ({}, ["--size", "99999999"]),
+                        ({}, ["--steps", "99999999999"]), ({}, ["--out", "~no_such_user_here/r"])]:
+        with monkeypatch.context() as m:
+            for k, v in env.items():
+                m.setenv(k, v)
+            assert main(["reproduce", "--out", str(tmp_path / "r"), "--only", "00", *option]) == 2, (env, option)
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "Traceback" not in err[0], err
+        assert not (tmp_path / "r").exists(), (env, option)  # no folder made
+        assert "STYLETF_SIZE" not in os.environ and "STYLETF_STEPS" not in os.environ  # nothing left behind
+    assert main(["reproduce", "--out", str(tmp_path / "r"), "--only", ""]) == 2  # not "all of them"
+    assert "the notebooks are 00, 01" in capsys.readouterr().err
     assert main(["bench", "--size", "100000", "--backbone", "random"]) == 2  # about 35 TB
     assert "GiB" in capsys.readouterr().err
 

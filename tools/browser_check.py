@@ -30,20 +30,29 @@ from nbconvert import HTMLExporter
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "01_content_reconstruction.ipynb"
 
-PAGE_SCRIPT = r"""
-const { chromium } = require(process.argv[2] + '/playwright-core');
-const [page_url, shot] = [process.argv[3], process.argv[4]];
-const shown = `(() => Array.from(document.querySelectorAll('img.widget-image')).filter(e => e.offsetParent !== null)
+#: JavaScript: ``launch()`` starts headless Chromium; ``pictures(selector)`` measures the pictures matching a CSS selector, each as its size, the spread of its pixel values
+#: (0: blank) and a hash of its pixels (another picture, another hash). Shared with tools/lab_check.py.
+PICTURES = r"""const pictures = selector => `(() => Array.from(document.querySelectorAll('${selector}'))
+  .filter(e => e.offsetParent !== null)
   .map(img => { const c = document.createElement('canvas'); c.width = img.naturalWidth; c.height = img.naturalHeight;
     const g = c.getContext('2d'); g.drawImage(img, 0, 0); const d = g.getImageData(0, 0, c.width, c.height).data;
     let sum = 0, sq = 0, hash = 0;
     for (let i = 0; i < d.length; i += 4) { const v = d[i] + d[i + 1] + d[i + 2]; sum += v; sq += v * v;
       hash = (hash * 31 + v) % 1000000007; }
-    const n = d.length / 4, mean = sum / n; return { w: c.width, h: c.height, std: Math.sqrt(sq / n - mean * mean), hash }; }))()`;
+    const n = Math.max(1, d.length / 4), mean = sum / n;
+    return { w: c.width, h: c.height, std: Math.sqrt(sq / n - mean * mean), hash }; }))()`;
+// Debian's Chromium, headless, offline: nothing fetched but the page
+const launch = () => require(process.argv[2] + '/playwright-core').chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+         '--disable-sync', '--no-first-run'] });
+"""
+
+PAGE_SCRIPT = r"""
+const [page_url, shot] = [process.argv[3], process.argv[4]];
+const shown = pictures('img.widget-image');
 (async () => {
-  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-           '--disable-sync', '--no-first-run'] });
+  const browser = await launch();
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   await page.goto(page_url);
   await page.waitForSelector('img.widget-image', { timeout: 30000 });
@@ -94,7 +103,7 @@ def main() -> int:
     page = out / "01_content_reconstruction.html"
     page.write_text(html)
     script = out / "page_check.js"
-    script.write_text(PAGE_SCRIPT)
+    script.write_text(PICTURES + PAGE_SCRIPT)
     shot = out / "01_explorer.png"
     run = subprocess.run(["node", str(script), str(modules), page.as_uri(), str(shot)], capture_output=True, text=True,
                          timeout=300)
@@ -111,6 +120,11 @@ def main() -> int:
     }
     print(f"preview redraws per cell: {client.redraws}; picture before/after the slider: {before} / {after}; "
           f"screenshot {shot}")
+    return report(checks)
+
+
+def report(checks: dict) -> int:
+    """Print each check as ok / FAIL; exit status 0 when all hold."""
     for what, ok in checks.items():
         print(f"{'ok  ' if ok else 'FAIL'} {what}")
     return 0 if all(checks.values()) else 1

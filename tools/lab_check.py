@@ -28,6 +28,9 @@ from pathlib import Path
 
 import nbformat
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from browser_check import PICTURES, report  # noqa: E402  (the page measures and the report, shared)
+
 #: A synthesis long enough for a few 5 s redraws on two CPU cores (about 30 s).
 CELL = """import styletf
 result = styletf.synthesize("neckarfront", "starry_night", size=96, steps=500, backbone="vgg16-hed",
@@ -35,21 +38,11 @@ result = styletf.synthesize("neckarfront", "starry_night", size=96, steps=500, b
 print("done", result.steps_done)"""
 
 PAGE_SCRIPT = r"""
-const { chromium } = require(process.argv[2] + '/playwright-core');
 const [url, outdir] = [process.argv[3], process.argv[4]];
-// every picture in the first cell's outputs: a hash of its pixels, its size and spread
-const pictures = `(() => Array.from(document.querySelectorAll('.jp-Cell .jp-OutputArea-output img'))
-  .map(img => { const c = document.createElement('canvas'); c.width = img.naturalWidth; c.height = img.naturalHeight;
-    const g = c.getContext('2d'); g.drawImage(img, 0, 0); const d = g.getImageData(0, 0, c.width, c.height).data;
-    let sum = 0, sq = 0, hash = 0;
-    for (let i = 0; i < d.length; i += 4) { const v = d[i] + d[i + 1] + d[i + 2]; sum += v; sq += v * v;
-      hash = (hash * 31 + v) % 1000000007; }
-    const n = Math.max(1, d.length / 4), mean = sum / n; return { w: c.width, h: c.height, std: Math.sqrt(sq / n - mean * mean), hash }; }))()`;
+const outputs = pictures('.jp-Cell .jp-OutputArea-output img');  // the first cell's outputs
 const prompt = `(() => { const p = document.querySelector('.jp-Cell .jp-InputPrompt'); return p ? p.textContent : ''; })()`;
 (async () => {
-  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-           '--disable-sync', '--no-first-run'] });
+  const browser = await launch();
   const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
   await page.goto(url);
   await page.waitForSelector('.jp-Notebook .jp-Cell .cm-content', { timeout: 120000 });
@@ -64,7 +57,7 @@ const prompt = `(() => { const p = document.querySelector('.jp-Cell .jp-InputPro
   while (Date.now() - t0 < 240000) {
     await page.waitForTimeout(500);
     const p = await page.evaluate(prompt);
-    const pics = await page.evaluate(pictures);
+    const pics = await page.evaluate(outputs);
     running = p.includes('*');
     samples.push({ t: (Date.now() - t0) / 1000, running, pics });
     pics.forEach(p => { if (p.w > 1) hashes.add(p.hash); });
@@ -73,7 +66,7 @@ const prompt = `(() => { const p = document.querySelector('.jp-Cell .jp-InputPro
     if (!running && Date.now() - t0 > 5000) break;
   }
   await page.waitForTimeout(1000);
-  samples.push({ t: (Date.now() - t0) / 1000, running: false, pics: await page.evaluate(pictures) });
+  samples.push({ t: (Date.now() - t0) / 1000, running: false, pics: await page.evaluate(outputs) });
   await page.screenshot({ path: outdir + '/lab_done.png' });
   console.log(JSON.stringify(samples));
   await browser.close();
@@ -118,7 +111,7 @@ def main() -> int:
     try:
         _wait_for(f"http://127.0.0.1:{port}/api/status?token={token}", 120)
         script = out / "lab_check.js"
-        script.write_text(PAGE_SCRIPT)
+        script.write_text(PICTURES + PAGE_SCRIPT)
         run = subprocess.run(["node", str(script), str(Path(args.node_modules).resolve()),
                               f"http://127.0.0.1:{port}/lab/tree/live_preview.ipynb?token={token}", str(out)],
                              capture_output=True, text=True, timeout=420)
@@ -149,9 +142,7 @@ def main() -> int:
     print(f"lab: {len(during)} samples while running; previews first seen at "
           f"{sorted(round(t, 1) for t in first_seen.values())} s; after the run {len(last)} picture(s); "
           f"screenshots in {out}")
-    for what, ok in checks.items():
-        print(f"{'ok  ' if ok else 'FAIL'} {what}")
-    return 0 if all(checks.values()) else 1
+    return report(checks)
 
 
 if __name__ == "__main__":
