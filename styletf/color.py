@@ -17,6 +17,8 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from .errors import InputError, check_images
+
 __all__ = ["luminance", "match_luminance", "as_gray", "with_content_colors", "match_color",
            "PRESERVE_COLORS"]
 
@@ -27,7 +29,7 @@ PRESERVE_COLORS = ("none", "luminance", "histogram")
 def luminance(images):
     """Luma Y = 0.299 R + 0.587 G + 0.114 B: (B, H, W, 3) -> (B, H, W, 1). The 2017 paper's
     section 5.1 (beyond the 2015 paper; notebook 05)."""
-    return tf.image.rgb_to_yuv(tf.cast(images, tf.float32))[..., :1]
+    return tf.image.rgb_to_yuv(check_images("images", images))[..., :1]
 
 
 def match_luminance(style_y, content_y):
@@ -48,8 +50,9 @@ def as_gray(y):
 def with_content_colors(result, content):
     """The result's luminance with the content's chroma (U, V): (B, H, W, 3) in [0, 1].
     ``content`` is resized to the result's size if needed. The 2017 paper's section 5.1; notebook 05."""
-    result = tf.cast(result, tf.float32)
-    content = tf.cast(content, tf.float32)
+    result, content = check_images("result", result), check_images("content", content)
+    if len(content) not in (1, len(result)):
+        raise InputError(f"content holds {len(content)} images for {len(result)} results: give one, or one per result")
     if content.shape[1:3] != result.shape[1:3]:
         content = tf.image.resize(content, result.shape[1:3], method="bicubic", antialias=True)
     yuv = tf.concat([luminance(result), tf.image.rgb_to_yuv(content)[..., 1:]], axis=-1)
@@ -69,9 +72,11 @@ def match_color(style, content):
     lie on a line or plane (e.g. a gray image) keeps that shape: a linear map cannot add
     colour directions it does not have; notebook 05.
     style (1, H, W, 3), content (1, H', W', 3) -> (1, H, W, 3)."""
-    s = np.asarray(style, np.float64).reshape(-1, 3)  # (pixels, 3)
-    c = np.asarray(content, np.float64).reshape(-1, 3)
+    style = check_images("style", style)  # (1, H, W, 3)
+    shape = style.shape
+    s = style.astype(np.float64).reshape(-1, 3)  # (pixels, 3)
+    c = check_images("content", content).astype(np.float64).reshape(-1, 3)
     mu_s, mu_c = s.mean(0), c.mean(0)
     a = _sqrtm(np.cov(c, rowvar=False)) @ _sqrtm(np.cov(s, rowvar=False), inverse=True)  # (3, 3)
     out = (s - mu_s) @ a.T + mu_c
-    return tf.constant(np.clip(out, 0.0, 1.0).reshape(np.shape(style)), tf.float32)
+    return tf.constant(np.clip(out, 0.0, 1.0).reshape(shape), tf.float32)

@@ -1,4 +1,5 @@
-"""The errors styletf raises on purpose, and the check of a number that many functions share.
+"""The errors styletf raises on purpose, and the checks of arguments that many functions share:
+numbers, paths (``~user``, writable places), lists, dicts and names.
 
 Every message names the problem and the fix in one line, so the command line
 can print it as is (exit status 2) and a notebook user can act on it without
@@ -9,6 +10,7 @@ from __future__ import annotations
 import math
 import os
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -63,8 +65,6 @@ def outside_stacklevel() -> int:
 def check_path(name, value):
     """A file or folder argument: a ``str`` or ``os.PathLike``, returned as a ``Path``. Not in the
     paper; ``save_image`` and ``SynthesisResult.save`` first (notebook 01)."""
-    from pathlib import Path
-
     if isinstance(value, (bytes, bytearray)):
         value = os.fsdecode(bytes(value))
     if not isinstance(value, (str, os.PathLike)) or not str(value):
@@ -107,12 +107,10 @@ def _short(value) -> str:
     return text if len(text) <= 60 else f"a {type(value).__name__}"
 
 
-def user_path(value, name: str) -> "Path":
+def user_path(value, name: str) -> Path:
     """``Path(value).expanduser()``, or an InputError naming ``name`` when ``~user`` has no home
     folder or the path holds a NUL byte. Not in the paper, nor in a notebook: every path a user
     gives (README, "Stylise your own photo")."""
-    from pathlib import Path
-
     text = os.fspath(value)
     if "\0" in str(text):
         raise InputError(f"{name} {str(text)!r:.60} holds a NUL byte; give a plain path")
@@ -123,7 +121,7 @@ def user_path(value, name: str) -> "Path":
                          f"give the full path") from None
 
 
-def writable(path, suffix: str | None = None) -> "Path":
+def writable(path, suffix: str | None = None) -> Path:
     """``path`` as a Path, or an InputError when a file cannot be written there: it is a folder, its
     folder is missing or a file, or it does not end in ``suffix``. Not in the paper: every file
     styletf writes (notebook 00 first)."""
@@ -136,3 +134,18 @@ def writable(path, suffix: str | None = None) -> "Path":
     if suffix and path.suffix.lower() != suffix:
         raise InputError(f"cannot write {path}: the name must end in {suffix} (the file is written as {suffix[1:].upper()})")
     return path
+
+
+def check_images(name, value) -> np.ndarray:
+    """Images (B, H, W, 3) or (H, W, 3) with finite values -> float32 (B, H, W, 3), or an InputError
+    naming ``name``. Not in the paper; the colour controls and the picture checks (notebooks 03, 05)."""
+    try:
+        a = np.asarray(value, dtype=np.float32)
+    except (ValueError, TypeError, OverflowError):
+        raise InputError(f"{name} must be an image array of shape (B, H, W, 3), got {type(value).__name__}") from None
+    a = a[None] if a.ndim == 3 else a
+    if a.ndim != 4 or a.shape[-1] != 3 or 0 in a.shape:
+        raise InputError(f"{name} must be an image array of shape (B, H, W, 3), got {a.shape}")
+    if not np.all(np.isfinite(a)):
+        raise InputError(f"{name} has NaN or infinite values")
+    return a

@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from .errors import InputError
+from .errors import InputError, check_images
 
 __all__ = ["structure", "palette", "judge", "psnr", "STRUCTURE_MIN", "PALETTE_MAX"]
 
@@ -102,6 +102,8 @@ def judge(image, photo, painting) -> dict:
     """``{"structure", "palette", "photo", "painting", "ok"}``: both measures, whether each passes
     its threshold, and whether both do - "the photo painted in the painting's colours". Not in
     the paper: the check of Figures 2 and 3 (notebooks 03, 04)."""
+    for name, value in (("image", image), ("photo", photo), ("painting", painting)):
+        check_images(name, value)
     s, c = structure(image, photo), palette(image, painting, photo)
     return {"structure": s, "palette": c, "photo": s >= STRUCTURE_MIN, "painting": c <= PALETTE_MAX,
             "ok": s >= STRUCTURE_MIN and c <= PALETTE_MAX}
@@ -110,21 +112,9 @@ def judge(image, photo, painting) -> dict:
 def psnr(x, reference) -> np.ndarray:
     """Peak signal-to-noise ratio in dB of images in [0, 1], per image: (B,): 10 log10(1 / MSE).
     How close a content reconstruction comes to the photo (Figure 1, top row; notebook 01)."""
-    a, b = (_batch(v, name) for v, name in ((x, "x"), (reference, "reference")))
+    a, b = (check_images(name, v) for v, name in ((x, "x"), (reference, "reference")))
     if a.shape[1:] != b.shape[1:] or len(b) not in (1, len(a)):
         raise InputError(f"reference of shape {b.shape} does not match x of shape {a.shape}")
     mse = np.mean((a.astype(np.float64) - b) ** 2, axis=(1, 2, 3))  # (B,)
     with np.errstate(divide="ignore"):
         return (10.0 * np.log10(1.0 / mse)).astype(np.float32)  # identical images: inf dB
-
-
-def _batch(x, name: str) -> np.ndarray:
-    """Images (B, H, W, 3) or (H, W, 3) -> float32 (B, H, W, 3), or an InputError naming ``name``."""
-    try:
-        a = np.asarray(x, dtype=np.float32)
-    except (ValueError, TypeError, OverflowError):
-        raise InputError(f"{name} must be an image array of shape (B, H, W, 3), got {type(x).__name__}") from None
-    a = a[None] if a.ndim == 3 else a
-    if a.ndim != 4 or a.shape[-1] != 3 or 0 in a.shape:
-        raise InputError(f"{name} must be an image array of shape (B, H, W, 3), got {a.shape}")
-    return a

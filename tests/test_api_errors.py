@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 import styletf
-from styletf import InputError, data, plotting, watch
+from styletf import InputError, color, config, data, looks, plotting, watch
 
 IMG = np.random.default_rng(0).random((8, 8, 3)).astype(np.float32)  # (H, W, 3) in [0, 1]
 FEAT = np.ones((1, 4, 4, 8), np.float32)  # (B, h, w, N)
@@ -85,6 +85,13 @@ CASES = [
     (plotting.plot_losses, dict(histories={"a": [1.0]}, ax="x"), "ax"),
     (plotting.save_panels, dict(panels=[IMG], settings={}), "panels"),
     (data.info, dict(key=["neckarfront"]), "catalog image"),
+    # beyond the paper: the colour controls, the picture check, a notebook's report
+    (color.luminance, dict(images="abc"), "images"),
+    (color.match_color, dict(style=None, content=IMG), "style"),
+    (color.with_content_colors, dict(result=IMG[None], content=np.stack([IMG] * 2)), "content"),
+    (looks.judge, dict(image=None, photo=IMG, painting=IMG), "image"),
+    (looks.judge, dict(image=np.full_like(IMG, np.nan), photo=IMG, painting=IMG), "image has NaN"),
+    (config.report, dict(backbone=None, size=64), "backbone"),
     (data.fetch, dict(key=None), "catalog image"),
 ]
 
