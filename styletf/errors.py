@@ -86,10 +86,10 @@ def check_sequence(name, value, *, length=None, allow_none=False, what="") -> li
     if value is None and allow_none:
         return None
     if isinstance(value, (str, bytes, dict)) or not hasattr(value, "__len__") or not hasattr(value, "__iter__"):
-        raise InputError(f"{name} must be a list {what}, got {_short(value)}".replace("  ", " "))
+        raise InputError(f"{name} must be a list{' ' + what if what else ''}, got {_short(value)}")
     items = list(value)
     if length is not None and len(items) != length:
-        raise InputError(f"{name} must have {length} value(s) {what}, got {len(items)}")
+        raise InputError(f"{name} must have {length} value(s){' ' + what if what else ''}, got {len(items)}")
     return items
 
 
