@@ -32,7 +32,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from . import data
 from .errors import InputError, check_number, outside_stacklevel, user_path, writable
 
-__all__ = ["load_image", "save_image", "to_backbone", "from_backbone", "atomic_write", "psnr",
+__all__ = ["load_image", "save_image", "to_backbone", "from_backbone", "atomic_write",
            "CAFFE_BGR_MEAN", "MAX_PIXELS"]
 
 # ImageNet channel means of the Caffe VGG models, in BGR order (docs/method.md, "Network", input).
