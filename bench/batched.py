@@ -11,10 +11,11 @@ tracing its step). Prints both times, the ratio and the largest pixel difference
 import argparse
 import time
 
+import styletf  # first: it quiets TensorFlow's start-up lines (styletf.quiet)
+
 import numpy as np
 import tensorflow as tf
 
-import styletf
 from styletf.benchmark import machine
 
 ROWS = ["conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"]

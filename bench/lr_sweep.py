@@ -11,9 +11,10 @@ offline stand-in at a small size and prints one line each:
 import argparse
 import platform
 
+import styletf  # first: it quiets TensorFlow's start-up lines (styletf.quiet)
+
 import tensorflow as tf
 
-import styletf
 
 
 def main():

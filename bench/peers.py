@@ -83,7 +83,7 @@ def main() -> None:
     gflop = step_gflop(height, width)
     rate = matmul_gflops()
     base = statistics.median(times["styletf, XLA off"])
-    print(f"\n| step | median ms per step | range | relative to styletf, XLA off |\n|---|---|---|---|")
+    print("\n| step | median ms per step | range | relative to styletf, XLA off |\n|---|---|---|---|")
     for name, values in times.items():
         m = statistics.median(values)
         print(f"| {name} | {m:.0f} | {min(values):.0f}-{max(values):.0f} | {m / base:.2f} |")

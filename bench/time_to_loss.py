@@ -5,14 +5,19 @@ Objective: Neckarfront + The Starry Night, content conv4_2, style conv1_1..conv5
 alpha/beta = 1e-3 on the normalised network, average pooling, white-noise start (seed 0), the
 image in [0, 1] clipped or bounded. Optimisers, same objective and start:
   tutorial: Adam(learning_rate=0.02, beta_1=0.99, epsilon=0.1), the TF tutorial's settings;
-  ours:     Adam, our default learning rate;
+  ours:     Adam, our default learning rate and schedule (optimize.adam_schedule) for a run of
+            --ours-steps steps (default: the tutorial's --steps), its step size decaying over the
+            second half of them;
+  ours-auto: the same with precision="auto" and jit="auto" (bfloat16 / XLA where measured faster);
   lbfgs:    SciPy's L-BFGS-B (styletf's optimizer="lbfgs");
   c2f:      coarse-to-fine L-BFGS-B: --c2f-steps iterations at --c2f-size px, upsampled, then
             L-BFGS-B at the full size (styletf.coarse_to_fine). Its time includes the coarse stage.
-Each of ours, lbfgs and c2f stops as soon as its total loss is at or below the tutorial's final loss
-(or after --max-steps). Prints one line per optimiser and a Markdown table row.
+Each of ours, ours-auto, lbfgs and c2f stops as soon as its total loss is at or below the tutorial's
+final loss (or at the end of its run: --ours-steps, --max-steps). Prints one line per optimiser and a
+Markdown table row.
 
     python bench/time_to_loss.py --size 256 --steps 1000
+    python bench/time_to_loss.py --only tutorial,ours,ours-auto --ours-steps 600
     python bench/time_to_loss.py --target 7.312e4 --tutorial-seconds 536 --only c2f
 
 --target skips the tutorial run and uses a loss it reached before (recorded in
@@ -21,9 +26,10 @@ bench/RESULTS.md, same machine, size and seed); --tutorial-seconds is then its t
 import argparse
 import time
 
+import styletf  # first: it quiets TensorFlow's start-up lines (styletf.quiet)
+
 import keras
 
-import styletf
 from styletf.benchmark import machine
 
 
@@ -31,7 +37,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--steps", type=int, default=1000, help="the tutorial Adam's steps")
-    parser.add_argument("--max-steps", type=int, default=3000, help="cap for ours and lbfgs")
+    parser.add_argument("--ours-steps", type=int, help="length of ours' runs (default: --steps)")
+    parser.add_argument("--max-steps", type=int, default=3000, help="cap for lbfgs and c2f")
     parser.add_argument("--backbone", default="vgg16-hed")
     parser.add_argument("--only", default="tutorial,ours,lbfgs,c2f", help="rows to run, comma-separated "
                         "(also ours-auto: Adam with precision and jit 'auto')")
@@ -74,9 +81,9 @@ def main():
     else:
         target, t0 = args.target, args.tutorial_seconds
     if "ours" in only:
-        timed("ours", target, steps=args.max_steps)
+        timed("ours", target, steps=args.ours_steps or args.steps)
     if "ours-auto" in only:  # and this machine's fastest arithmetic: bfloat16 / XLA where measured faster
-        timed("ours-auto", target, steps=args.max_steps, precision="auto", jit="auto")
+        timed("ours-auto", target, steps=args.ours_steps or args.steps, precision="auto", jit="auto")
     if "lbfgs" in only:
         timed("lbfgs", target, steps=args.max_steps, optimizer="lbfgs")
     if "c2f" in only:

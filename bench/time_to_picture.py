@@ -18,10 +18,10 @@ the judging. Prints one line per run and a Markdown table.
 import argparse
 import time
 
-import keras
-import numpy as np
+import styletf  # first: it quiets TensorFlow's start-up lines (styletf.quiet)
 
-import styletf
+import keras
+
 from styletf import looks, synthesis
 from styletf.benchmark import machine
 

@@ -30,9 +30,8 @@ import tensorflow as tf
 from .backbones import conv_weights, paper_name, resolve_backbone
 from .preflight import check_memory
 from .images import load_image
-from .optimize import resolve_jit
 from .synthesis import synthesize
-from .vgg import resolve_precision
+from .speed import resolve_jit, resolve_precision
 
 __all__ = ["run", "machine"]
 

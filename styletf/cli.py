@@ -19,10 +19,10 @@ from .backbones import StandInWarning, WeightsFileWarning, describe_backbone, re
 from .errors import InputError, StyleTFError, check_number
 from .images import file_url_path, save_image
 from .reproduce import REPO_NOTEBOOKS, reproduce
-from .optimize import resolve_jit
 from .result import SynthesisInterrupted
 from .synthesis import DEFAULT_LEARNING_RATE, MAX_SIDE
-from .vgg import PAPER_STYLE_LAYERS, PRECISIONS, resolve_network, resolve_precision
+from .speed import PRECISIONS, resolve_jit, resolve_precision
+from .vgg import PAPER_STYLE_LAYERS, resolve_network
 
 __all__ = ["main", "stylize", "add_stylize"]
 
@@ -89,7 +89,7 @@ def add_stylize(sub) -> argparse.ArgumentParser:
     p.add_argument("--init", default="noise", help="noise (the paper's), content, or an image path")
     p.add_argument("--optimizer", choices=("lbfgs", "adam"), default="lbfgs",
                    help="lbfgs (default, the authors': SciPy's L-BFGS-B) or adam")
-    p.add_argument("--lr", type=float, default=DEFAULT_LEARNING_RATE, help="Adam's step size (default %(default)g)")
+    p.add_argument("--lr", type=float, default=DEFAULT_LEARNING_RATE, help="Adam's step size (default %(default)g; decays later)")
     p.add_argument("--tv", type=float, default=0.0, help="total-variation weight (default 0, the paper's)")
     p.add_argument("--pooling", choices=("avg", "max"), default="avg", help="default: avg (the paper's)")
     p.add_argument("--backbone", default="auto",

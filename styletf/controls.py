@@ -12,7 +12,8 @@ from . import color
 from .errors import InputError, check_number, check_sequence, check_text
 from .images import load_image
 from .result import SynthesisInterrupted, SynthesisResult, describe
-from .optimize import check_optimizer, resolve_jit
+from .optimize import check_optimizer
+from .speed import resolve_jit
 from .synthesis import DEFAULT_LEARNING_RATE, MAX_SIDE, coarse_to_fine as _coarse_to_fine, stages, synthesize
 from .vgg import NETWORKS, PAPER_STYLE_LAYERS
 

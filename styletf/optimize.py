@@ -7,7 +7,6 @@ needs: the losses of each step, a progress bar, the callback, and Ctrl-C.
 """
 from __future__ import annotations
 
-import functools
 import os
 import time
 from dataclasses import dataclass
@@ -21,9 +20,9 @@ from tqdm.auto import tqdm
 from . import watch
 from .errors import InputError
 from .objective import Objective
-from .vgg import step_time
+from .speed import resolve_jit
 
-__all__ = ["minimize", "check_optimizer", "resolve_jit", "Run"]
+__all__ = ["minimize", "adam_schedule", "check_optimizer", "Run"]
 
 TERMS = ("total", "content", "style", "tv")
 
@@ -48,40 +47,6 @@ def check_optimizer(optimizer):
     if not (isinstance(optimizer, str) and optimizer in ("adam", "lbfgs") or isinstance(optimizer, keras.optimizers.Optimizer)):
         raise InputError(f"optimizer must be 'adam', 'lbfgs' or a keras optimizer, got {optimizer!r:.60}")
     return optimizer
-
-
-@functools.lru_cache(maxsize=1)
-def _xla_is_faster() -> bool:
-    """Time a small conv forward+backward compiled by XLA and without it on this machine (~2 s,
-    once per process). Which wins depends on the CPU (bench/RESULTS.md): measure, never assume."""
-
-    def best_time(jit: bool) -> float:
-        x = tf.Variable(tf.random.stateless_uniform((1, 96, 96, 64), seed=(0, 0)))
-        k = tf.random.stateless_normal((3, 3, 64, 64), seed=(0, 1)) * 0.05
-
-        @tf.function(jit_compile=jit, autograph=False)
-        def step():
-            with tf.GradientTape() as tape:
-                y = tf.nn.avg_pool2d(tf.nn.relu(tf.nn.conv2d(x, k, 1, "SAME")), 2, 2, "VALID")
-                y = tf.nn.relu(tf.nn.conv2d(y, k, 1, "SAME"))
-                g = tf.einsum("bhwi,bhwj->bij", y, y)
-                loss = tf.reduce_sum(tf.square(g)) + tf.reduce_sum(tf.square(y))
-            return tape.gradient(loss, x)
-
-        return step_time(step, 5)
-
-    return best_time(True) < 0.9 * best_time(False)
-
-
-def resolve_jit(jit="auto") -> bool:
-    """Whether the step is compiled by XLA (``tf.function(jit_compile=True)``): ``True``/``False``
-    as given; ``"auto"``: where a quick measurement finds it faster on this machine (once per
-    process). Not in the paper: speed only, the same objective (README, "Speed"; notebook 05)."""
-    if isinstance(jit, str) and jit == "auto":
-        return _xla_is_faster()
-    if not isinstance(jit, bool):
-        raise InputError(f"jit must be True, False or 'auto', got {jit!r}")
-    return jit
 
 
 def progress_wanted() -> bool:
@@ -145,20 +110,38 @@ class _Log:
         return {k: np.asarray(v, np.float64).reshape(steps_done, batch) for k, v in history.items()}, steps_done
 
 
-def _optimizer(optimizer, learning_rate):
+def adam_schedule(learning_rate: float, steps: int):
+    """Adam's step size over a run of ``steps`` (``optimizer="adam"``): ``learning_rate`` for the
+    first half, then down a half cosine to 2 % of it at the last step:
+
+        lr(t) = learning_rate                                             t <  h = steps // 2
+        lr(t) = learning_rate * (0.02 + 0.98 * (1 + cos(pi (t - h) / (steps - h - 1))) / 2)   t >= h
+
+    Not in the paper (its optimiser is L-BFGS): at a constant step size Adam's loss jumps now
+    and then, at 256 px to 2-5 times its level for tens of steps, with coloured blotches in the
+    picture, and a run can end inside such a jump; the decay lets every run end settled and lower
+    (bench/RESULTS.md, "Adam's step size over the run"; README; Adam against L-BFGS: notebook 05)."""
+    half = steps // 2
+    return keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=max(steps - half - 1, 1), alpha=0.02,
+                                                  warmup_target=learning_rate, warmup_steps=half)
+
+
+def _optimizer(optimizer, learning_rate, steps):
     """(Keras optimizer or None for L-BFGS, its name, its learning rate or None)."""
     if optimizer == "lbfgs":
         return None, "lbfgs", None
     if isinstance(optimizer, keras.optimizers.Optimizer):
         return optimizer, type(optimizer).__name__.lower(), float(keras.ops.convert_to_numpy(optimizer.learning_rate))
-    return keras.optimizers.Adam(learning_rate=learning_rate), optimizer, learning_rate  # a new one per run
+    # a new one per run, its step size decaying over the run's second half
+    return keras.optimizers.Adam(learning_rate=adam_schedule(learning_rate, steps)), optimizer, learning_rate
 
 
 def minimize(x: tf.Variable, objective: Objective, *, steps: int, optimizer="adam",
              learning_rate: float = 0.05, callback=None, progress=True, jit=False) -> Run:
     """Minimise sum_i objective(x)["total"]_i over the image ``x`` (B, H, W, 3), in place.
 
-    ``optimizer``: "adam" (a new ``keras.optimizers.Adam(learning_rate)``), a Keras optimizer
+    ``optimizer``: "adam" (a new ``keras.optimizers.Adam``: step size ``learning_rate``, decaying
+    over the second half of the ``steps``, ``adam_schedule``), a Keras optimizer
     (used as is), or "lbfgs" (SciPy's L-BFGS-B, ``steps`` iterations, tolerances 0: it stops
     early only if its line search fails; a batch is one problem). ``callback(step, x, losses)``
     after each step; True stops. Ctrl-C stops with the image of the last completed step.
@@ -167,7 +150,7 @@ def minimize(x: tf.Variable, objective: Objective, *, steps: int, optimizer="ada
     """
     if callback is not None and not callable(callback):
         raise InputError(f"callback must be a function callback(step, image, losses), got {callback!r:.60}")
-    adam, name, learning_rate = _optimizer(optimizer, learning_rate)
+    adam, name, learning_rate = _optimizer(optimizer, learning_rate, steps)
     jit = resolve_jit(jit)
     log = _Log(x, steps, f"synthesis ({objective.extractor.backbone}, {name})", callback, progress)
     interrupted, applied = False, None

@@ -20,6 +20,7 @@ from .backbones import paper_name, resolve_backbone
 from .errors import InputError, check_mapping, check_number, check_sequence
 from .objective import Objective, per_image
 from .result import SynthesisInterrupted, SynthesisResult, describe, join_chunks, join_stages
+from .speed import resolve_jit
 from .vgg import PAPER_STYLE_LAYERS, FeatureExtractor, default_content_layers, resolve_network
 
 __all__ = ["synthesize", "coarse_to_fine", "stages", "MAX_SIDE", "initial_image", "SynthesisResult", "SynthesisInterrupted",
@@ -53,7 +54,8 @@ def synthesize(content=None, style=None, *, content_layers=None,
         beta=1e3); scalars or one value per image. tv_weight: total variation (0: the paper's).
     init: "noise" (uniform white noise from ``seed``, image i: seed + i; the paper's), "content", or an image.
     steps, learning_rate, optimizer ("adam", a Keras optimizer, "lbfgs"), callback(step, image,
-        losses) -> True to stop, jit (XLA: True, False, "auto"): ``optimize.minimize``.
+        losses) -> True to stop, jit (XLA: True, False, "auto"): ``optimize.minimize``; "adam"'s
+        step size decays over the second half of the steps (``optimize.adam_schedule``).
     size: long side of content and style, px. shape: (H, W) of the output without content.
     batch: images optimised together, each with its own noise, alpha, beta and style weights
         (sequences of ``batch`` values); content / style: one image for all or (batch, H, W, 3).
@@ -126,7 +128,7 @@ def _options(steps, seed, learning_rate, optimizer, tv_weight, alpha, beta, batc
     optimize.check_optimizer(optimizer)
     tv_weight = check_number("tv_weight", tv_weight, maximum=1e12)
     return SimpleNamespace(steps=steps, seed=seed, learning_rate=learning_rate, tv_weight=tv_weight,
-                           jit=optimize.resolve_jit(jit),
+                           jit=resolve_jit(jit),
                            alpha=per_image("alpha", alpha, batch), beta=per_image("beta", beta, batch))
 
 

@@ -10,26 +10,24 @@ from __future__ import annotations
 
 import difflib
 import functools
-import time
 
 import keras
-import tensorflow as tf
 
 from . import normalize as norm
 from .backbones import (arch_of, conv_weights, describe_backbone, is_paper_network, layer_names, paper_name,
                         resolve_backbone)
 from .errors import InputError, check_sequence, check_text
 from .images import to_backbone
+from .speed import resolve_precision
 
-__all__ = ["FeatureExtractor", "resolve_precision", "resolve_network", "default_content_layers",
+__all__ = ["FeatureExtractor", "resolve_network", "default_content_layers",
            "normalization_stats", "normalization_factors",
-           "PAPER_STYLE_LAYERS", "PAPER_CONTENT_LAYERS", "PRECISIONS", "NETWORKS"]
+           "PAPER_STYLE_LAYERS", "PAPER_CONTENT_LAYERS", "NETWORKS"]
 
 # Figure 2's choice (docs/method.md): content conv4_2, style conv1_1 ... conv5_1.
 PAPER_CONTENT_LAYERS = ("conv4_2",)
 PAPER_STYLE_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
 
-PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16", "auto")
 NETWORKS = ("raw", "mean", "calibrated")
 
 
@@ -80,62 +78,6 @@ def _check_layers(layers, arch: str, backbone: str) -> tuple[str, ...]:
     if not out:
         raise InputError("no layers requested; name at least one, e.g. 'conv4_2'")
     return tuple(out)
-
-
-@functools.lru_cache(maxsize=1)
-def step_time(step, repeats: int) -> float:
-    """The best wall time in seconds of ``step()`` (returning a tensor) over ``repeats`` runs, after
-    one run that traces and compiles it: how ``precision="auto"`` and ``jit="auto"`` measure this
-    machine. Not in the paper, nor in a notebook (README, "Speed")."""
-    step().numpy()
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        step().numpy()
-        times.append(time.perf_counter() - t)
-    return min(times)
-
-
-def _bf16_is_faster() -> bool:
-    """Time a small conv forward+backward in float32 and in bfloat16 on this machine (~0.3 s,
-    once per process). CPU flags cannot be trusted for this: sandboxes hide them, and where
-    bfloat16 is emulated it is many times slower (bench/RESULTS.md)."""
-
-    def best_time(dtype) -> float:
-        x = tf.Variable(tf.random.stateless_uniform((1, 48, 48, 64), seed=(0, 0)))
-        k = tf.cast(tf.random.stateless_normal((3, 3, 64, 64), seed=(0, 1)), dtype)
-
-        @tf.function(autograph=False)
-        def step():
-            with tf.GradientTape() as tape:
-                y = tf.nn.conv2d(tf.nn.relu(tf.nn.conv2d(tf.cast(x, dtype), k, 1, "SAME")), k, 1, "SAME")
-                loss = tf.reduce_sum(tf.cast(y, tf.float32))
-            return tape.gradient(loss, x)
-
-        return step_time(step, 3)
-
-    return best_time(tf.bfloat16) < 0.8 * best_time(tf.float32)
-
-
-def resolve_precision(precision: str = "auto") -> str:
-    """The compute precision that ``precision`` stands for. Not in the paper, nor in a notebook
-    (README, "Speed").
-
-    ``"auto"``: ``mixed_bfloat16`` on a GPU of compute capability 8.0 or newer, and on a CPU
-    where a quick measurement finds bfloat16 convolutions faster than float32 (native
-    AVX-512 BF16 / AMX); ``float32`` elsewhere. Variables, losses and the image are float32
-    in every case. (``mixed_float16`` needs the normalised network: raw VGG activations
-    exceed float16's range.)
-    """
-    if not isinstance(precision, str) or precision not in PRECISIONS:
-        raise InputError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
-    if precision != "auto":
-        return precision
-    gpus = tf.config.list_physical_devices("GPU")
-    if gpus:
-        cc = tf.config.experimental.get_device_details(gpus[0]).get("compute_capability", (0, 0))
-        return "mixed_bfloat16" if tuple(cc) >= (8, 0) else "float32"
-    return "mixed_bfloat16" if _bf16_is_faster() else "float32"
 
 
 @functools.lru_cache(maxsize=8)

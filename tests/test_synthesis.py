@@ -89,6 +89,24 @@ def test_callback_sees_every_step_and_can_stop(photo):
     assert seen == [0, 1, 2, 3] and r.steps_done == 4 and "callback" in r.stopped
 
 
+def test_adam_step_size_holds_then_decays_to_2_percent(photo):
+    # Adam moves a pixel by at most lr(t) (1 - beta_1) / sqrt(1 - beta_2) = 3.16 lr(t) a step
+    # (Kingma & Ba 2015, sec. 2.1), lr(t) by the formula of optimize.adam_schedule, in numpy.
+    steps, lr = 40, 0.05
+    t = np.arange(steps)
+    h = steps // 2
+    expected = np.where(t < h, lr, lr * (0.02 + 0.98 * (1 + np.cos(np.pi * (t - h) / (steps - h - 1))) / 2))
+    frames = [styletf.synthesize(content=photo, content_layers=["conv1_1"], steps=1, seed=1, learning_rate=1e-12,
+                                 backbone="vgg16-hed", progress=False).image.numpy()]  # the start
+    r = styletf.synthesize(content=photo, content_layers=["conv1_1"], steps=steps, seed=1, learning_rate=lr,
+                           backbone="vgg16-hed", progress=False,
+                           callback=lambda i, x, losses: frames.append(x.numpy()) and False)
+    moves = np.abs(np.diff(np.stack(frames), axis=0)).reshape(steps, -1).max(axis=1)  # (steps,)
+    assert r.steps_done == steps and np.all(moves <= 3.17 * expected + 1e-6), moves / expected
+    assert moves[:h].min() >= 0.5 * lr  # the first half takes full steps ...
+    assert moves[-1] <= 3.17 * 0.02 * lr < 0.1 * moves[:h].min()  # ... the last one 2 % of them
+
+
 @pytest.mark.parametrize("kw, match", [
     (dict(steps=0), "steps"), (dict(steps=-3), "steps"), (dict(steps=2.5), "steps"),
     (dict(steps="10"), "steps"), (dict(learning_rate=0), "learning_rate"),

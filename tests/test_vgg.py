@@ -7,10 +7,11 @@ import h5py
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 import styletf
 import styletf.data
-from styletf import backbones, normalize, vgg
+from styletf import backbones, normalize, speed, vgg
 from styletf.errors import InputError
 
 rng = np.random.default_rng(7)
@@ -219,7 +220,30 @@ def test_bfloat16_features_match_float32_to_bfloat16_precision():
 def test_precision_names_are_checked():
     with pytest.raises(InputError, match="precision"):
         styletf.FeatureExtractor(["conv1_1"], backbone="random", precision="float8")
-    assert vgg.resolve_precision("auto") in ("float32", "mixed_bfloat16")
+    assert speed.resolve_precision("auto") in ("float32", "mixed_bfloat16")
+
+
+@pytest.mark.parametrize("times, precision, jit", [((1.0, 2.0), "mixed_bfloat16", True),
+                                                     ((1.0, 1.05), "float32", False)])
+def test_auto_choices_follow_one_measurement_per_process(monkeypatch, times, precision, jit):
+    """"auto" measures two steps once per process and picks the faster by a margin (bf16: 20 %,
+    XLA: 10 %); here the measurement is replaced by given times (first: bfloat16 / XLA)."""
+    if tf.config.list_physical_devices("GPU"):
+        pytest.skip("on a GPU, precision 'auto' goes by the compute capability")
+    calls = []
+
+    def measured(steps, repeats):
+        calls.append(len(steps))
+        return list(times)
+
+    monkeypatch.setattr(speed, "step_times", measured)
+    speed._bf16_is_faster.cache_clear(), speed._xla_is_faster.cache_clear()
+    try:
+        assert [speed.resolve_precision("auto") for _ in range(3)] == [precision] * 3
+        assert [speed.resolve_jit("auto") for _ in range(3)] == [jit] * 3
+        assert calls == [2, 2]  # one measurement of two steps each, not one per call
+    finally:  # the real measurement for the tests that follow
+        speed._bf16_is_faster.cache_clear(), speed._xla_is_faster.cache_clear()
 
 
 def test_the_stand_in_warning_names_the_users_line(monkeypatch, tmp_path):

@@ -1,0 +1,115 @@
+"""The two speed choices, measured on this machine at run time, never assumed (README, "Speed";
+bench/RESULTS.md): the network's compute precision (``precision="auto"``) and XLA for the
+optimisation step (``jit="auto"``). Which wins depends on the CPU: bfloat16 ran 1.8x faster on an
+AVX-512 EPYC and 8.9x slower on an AVX2 one; XLA the other way round. Each is measured once per
+process. Not in the paper: the same objective, only faster (notebook 05 names the choices)."""
+from __future__ import annotations
+
+import functools
+import time
+
+import tensorflow as tf
+
+from .errors import InputError
+
+__all__ = ["resolve_precision", "resolve_jit", "step_times", "PRECISIONS"]
+
+# Compute dtypes of the network (variables, losses and the image stay float32).
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16", "auto")
+
+
+def step_times(steps, repeats: int) -> list:
+    """The best wall time in seconds of each ``step()`` (returning a tensor) over ``repeats`` rounds,
+    after one run of each that traces and compiles it; the steps take turns within each round, so
+    a busy moment of the machine falls on both alike. How ``precision="auto"`` and ``jit="auto"``
+    measure this machine. Not in the paper, nor in a notebook (README, "Speed")."""
+    for step in steps:
+        step().numpy()
+    best = [float("inf")] * len(steps)
+    for _ in range(repeats):
+        for i, step in enumerate(steps):
+            t = time.perf_counter()
+            step().numpy()
+            best[i] = min(best[i], time.perf_counter() - t)
+    return best
+
+
+@functools.lru_cache(maxsize=1)
+def _bf16_is_faster() -> bool:
+    """Time a small conv forward+backward in float32 and in bfloat16 on this machine, in turns
+    (~0.2 s, once per process). CPU flags cannot be trusted for this: sandboxes hide them, and where
+    bfloat16 is emulated it is many times slower (bench/RESULTS.md). 128 channels at 64 x 64: a
+    smaller probe (64 channels at 48 x 48, 2 ms a step) measured ratios from 0.6 to 1.0 on a CPU
+    whose real step runs 1.8x faster in bfloat16; this one 0.58-0.59 (bench/RESULTS.md)."""
+
+    def step_in(dtype):
+        x = tf.Variable(tf.random.stateless_uniform((1, 64, 64, 128), seed=(0, 0)))  # (1, 64, 64, 128)
+        k = tf.cast(tf.random.stateless_normal((3, 3, 128, 128), seed=(0, 1)), dtype)
+
+        @tf.function(autograph=False)
+        def step():
+            with tf.GradientTape() as tape:
+                y = tf.nn.conv2d(tf.nn.relu(tf.nn.conv2d(tf.cast(x, dtype), k, 1, "SAME")), k, 1, "SAME")
+                loss = tf.reduce_sum(tf.cast(y, tf.float32))
+            return tape.gradient(loss, x)
+
+        return step
+
+    bf16, f32 = step_times([step_in(tf.bfloat16), step_in(tf.float32)], 7)
+    return bf16 < 0.8 * f32
+
+
+def resolve_precision(precision: str = "auto") -> str:
+    """The compute precision that ``precision`` stands for. Not in the paper, nor in a notebook
+    (README, "Speed").
+
+    ``"auto"``: ``mixed_bfloat16`` on a GPU of compute capability 8.0 or newer, and on a CPU
+    where a quick measurement finds bfloat16 convolutions faster than float32 (native
+    AVX-512 BF16 / AMX); ``float32`` elsewhere. Variables, losses and the image are float32
+    in every case. (``mixed_float16`` needs the normalised network: raw VGG activations
+    exceed float16's range.)
+    """
+    if not isinstance(precision, str) or precision not in PRECISIONS:
+        raise InputError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    if precision != "auto":
+        return precision
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        cc = tf.config.experimental.get_device_details(gpus[0]).get("compute_capability", (0, 0))
+        return "mixed_bfloat16" if tuple(cc) >= (8, 0) else "float32"
+    return "mixed_bfloat16" if _bf16_is_faster() else "float32"
+
+
+@functools.lru_cache(maxsize=1)
+def _xla_is_faster() -> bool:
+    """Time a small conv forward+backward compiled by XLA and without it on this machine (~2 s,
+    once per process). Which wins depends on the CPU (bench/RESULTS.md): measure, never assume."""
+
+    def step_with(jit: bool):
+        x = tf.Variable(tf.random.stateless_uniform((1, 96, 96, 64), seed=(0, 0)))
+        k = tf.random.stateless_normal((3, 3, 64, 64), seed=(0, 1)) * 0.05
+
+        @tf.function(jit_compile=jit, autograph=False)
+        def step():
+            with tf.GradientTape() as tape:
+                y = tf.nn.avg_pool2d(tf.nn.relu(tf.nn.conv2d(x, k, 1, "SAME")), 2, 2, "VALID")
+                y = tf.nn.relu(tf.nn.conv2d(y, k, 1, "SAME"))
+                g = tf.einsum("bhwi,bhwj->bij", y, y)
+                loss = tf.reduce_sum(tf.square(g)) + tf.reduce_sum(tf.square(y))
+            return tape.gradient(loss, x)
+
+        return step
+
+    xla, plain = step_times([step_with(True), step_with(False)], 5)  # in turns
+    return xla < 0.9 * plain
+
+
+def resolve_jit(jit="auto") -> bool:
+    """Whether the step is compiled by XLA (``tf.function(jit_compile=True)``): ``True``/``False``
+    as given; ``"auto"``: where a quick measurement finds it faster on this machine (once per
+    process). Not in the paper: speed only, the same objective (README, "Speed"; notebook 05)."""
+    if isinstance(jit, str) and jit == "auto":
+        return _xla_is_faster()
+    if not isinstance(jit, bool):
+        raise InputError(f"jit must be True, False or 'auto', got {jit!r}")
+    return jit
