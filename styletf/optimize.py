@@ -265,8 +265,9 @@ def _lbfgs(x, objective, steps, record, jit=False) -> str | None:
                                 bounds=Bounds(0.0, 1.0), callback=on_iteration,
                                 options={"maxiter": steps, "maxfun": 50 * steps, "ftol": 0.0, "gtol": 0.0})
     except _NonFinite:
+        hint = ", or use float32 precision" if objective.extractor.precision == "mixed_float16" else ""
         return (f"non-finite loss or gradient after step {state['i']}; kept the last finite "
-                f"image (lower alpha/beta)")
+                f"image (lower alpha/beta{hint})")
     if state["stopped"]:
         return state["stopped"]
     x.assign(result.x.reshape(shape).astype(np.float32))

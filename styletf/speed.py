@@ -2,7 +2,7 @@
 bench/RESULTS.md): the network's compute precision (``precision="auto"``) and XLA for the
 optimisation step (``jit="auto"``). Which wins depends on the CPU: bfloat16 ran 1.8x faster on an
 AVX-512 EPYC and 8.9x slower on an AVX2 one; XLA the other way round. Each is measured once per
-process. Not in the paper: the same objective, only faster (notebook 05 names the choices)."""
+process. Not in the paper, nor in a notebook: the same objective, only faster."""
 from __future__ import annotations
 
 import functools
@@ -107,7 +107,7 @@ def _xla_is_faster() -> bool:
 def resolve_jit(jit="auto") -> bool:
     """Whether the step is compiled by XLA (``tf.function(jit_compile=True)``): ``True``/``False``
     as given; ``"auto"``: where a quick measurement finds it faster on this machine (once per
-    process). Not in the paper: speed only, the same objective (README, "Speed"; notebook 05)."""
+    process). Not in the paper, nor in a notebook: speed only, the same objective (README, "Speed")."""
     if isinstance(jit, str) and jit == "auto":
         return _xla_is_faster()
     if not isinstance(jit, bool):

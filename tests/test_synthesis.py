@@ -75,11 +75,14 @@ def test_image_stays_in_range_and_init_content_starts_at_the_photo(photo, painti
     assert x.min() >= 0.0 and x.max() <= 1.0
 
 
-def test_non_finite_loss_stops_and_keeps_a_finite_image(photo):
-    r = styletf.synthesize(content=photo, content_layers=["conv1_1"], alpha=1e30, steps=5,
-                           backbone="random", progress=False)
+@pytest.mark.parametrize("optimizer, precision", [("adam", "float32"), ("lbfgs", "float32"),
+                                                 ("adam", "mixed_float16"), ("lbfgs", "mixed_float16")])
+def test_non_finite_loss_stops_and_keeps_a_finite_image(photo, optimizer, precision):
+    r = styletf.synthesize(content=photo, content_layers=["conv1_1"], alpha=1e30, steps=5, optimizer=optimizer,
+                           precision=precision, normalize=True, backbone="random", progress=False)
     assert r.stopped and "non-finite" in r.stopped and r.steps_done == 0
     assert np.all(np.isfinite(r.image.numpy()))
+    assert ("float32 precision" in r.stopped) == (precision == "mixed_float16")  # the way out, where there is one
 
 
 def test_callback_sees_every_step_and_can_stop(photo):
