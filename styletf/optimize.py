@@ -205,13 +205,18 @@ def _adam(x, objective, adam, steps, record, jit=False) -> str | None:
         terms, finite = step()
         terms = {k: v.numpy() for k, v in terms.items()}
         if not bool(finite):
-            hint = ", or use float32 precision" if objective.extractor.precision == "mixed_float16" else ""
+            hint = _float16_hint(objective)
             return (f"non-finite loss, gradient or update at step {i}; kept the last finite "
                     f"image (the weights - alpha, beta, tv - are too large or too far "
                     f"apart for float32{hint})")
         if record(i, terms):
             return f"stopped by the callback after step {i}"
     return None
+
+
+def _float16_hint(objective) -> str:
+    """The other way out of a non-finite run, where there is one: float16's range is small."""
+    return ", or use float32 precision" if objective.extractor.precision == "mixed_float16" else ""
 
 
 class _NonFinite(Exception):
@@ -265,7 +270,7 @@ def _lbfgs(x, objective, steps, record, jit=False) -> str | None:
                                 bounds=Bounds(0.0, 1.0), callback=on_iteration,
                                 options={"maxiter": steps, "maxfun": 50 * steps, "ftol": 0.0, "gtol": 0.0})
     except _NonFinite:
-        hint = ", or use float32 precision" if objective.extractor.precision == "mixed_float16" else ""
+        hint = _float16_hint(objective)
         return (f"non-finite loss or gradient after step {state['i']}; kept the last finite "
                 f"image (lower alpha/beta{hint})")
     if state["stopped"]:
