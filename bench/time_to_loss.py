@@ -2,7 +2,7 @@
 loss that the TF tutorial's Adam reaches in its 1000 steps.
 
 Objective: Neckarfront + The Starry Night, content conv4_2, style conv1_1..conv5_1 (w_l = 1/5),
-alpha/beta = 1e-3 on the normalised network, average pooling, white-noise start (seed 0), the
+alpha/beta = 1e-3 on the normalised network, average pooling, white-noise start (--seed, 0), the
 image in [0, 1] clipped or bounded. Optimisers, same objective and start:
   tutorial: Adam(learning_rate=0.02, beta_1=0.99, epsilon=0.1), the TF tutorial's settings;
   ours:     Adam, our default learning rate and schedule (optimize.adam_schedule) for a run of
@@ -40,6 +40,7 @@ def main():
     parser.add_argument("--ours-steps", type=int, help="length of ours' runs (default: --steps)")
     parser.add_argument("--max-steps", type=int, default=3000, help="cap for lbfgs and c2f")
     parser.add_argument("--backbone", default="vgg16-hed")
+    parser.add_argument("--seed", type=int, default=0, help="the white-noise start's seed")
     parser.add_argument("--only", default="tutorial,ours,lbfgs,c2f", help="rows to run, comma-separated "
                         "(also ours-auto: Adam with precision and jit 'auto')")
     parser.add_argument("--c2f-size", type=int, default=128, help="long side of the coarse stage, px")
@@ -53,7 +54,7 @@ def main():
 
     content = styletf.load_image("neckarfront", args.size)
     style = styletf.load_image("starry_night", args.size)
-    kw = dict(content=content, style=style, alpha=1.0, beta=1e3, normalize=True, seed=0,
+    kw = dict(content=content, style=style, alpha=1.0, beta=1e3, normalize=True, seed=args.seed,
               backbone=args.backbone, progress=False)
     rows = {}
 

@@ -31,7 +31,7 @@ from .backbones import conv_weights, paper_name, resolve_backbone
 from .preflight import check_memory
 from .images import load_image
 from .synthesis import synthesize
-from .speed import resolve_jit, resolve_precision
+from .speed import resolve_jit, resolve_precision, transposed_conv_is_faster
 
 __all__ = ["run", "machine"]
 
@@ -85,7 +85,8 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    return f"{model}, {os.cpu_count()} cores"
+    caps = [f"{var}={os.environ[var]}" for var in ("ONEDNN_MAX_CPU_ISA", "ATEN_CPU_CAPABILITY") if os.environ.get(var)]
+    return f"{model}, {os.cpu_count()} cores" + (f" (instruction set capped: {', '.join(caps)})" if caps else "")
 
 
 def run(size: int, steps: int, backbone: str, precision: str, reference: bool, jit=False) -> float:
@@ -111,7 +112,9 @@ def run(size: int, steps: int, backbone: str, precision: str, reference: bool, j
                            callback=lambda i, x, l: marks.append(time.perf_counter()))
         times = list(np.diff(marks))  # steps intervals between step ends: the first (tracing) dropped
         precision = resolve_precision(precision)
-        what = f"styletf step (Figure 2 objective, avg pooling, to conv5_1; XLA {'on' if resolve_jit(jit) else 'off'})"
+        route = "transposed" if precision == "float32" and transposed_conv_is_faster() else "plain"
+        what = (f"styletf step (Figure 2 objective, avg pooling, to conv5_1; XLA {'on' if resolve_jit(jit) else 'off'}; "
+                f"convolutions {route}: speed.transposed_conv_is_faster)")
     ms = 1000 * statistics.median(times)
     print(f"{what}\nbackbone {backbone}, precision {precision}, {tuple(content.shape[1:3])} px, "
           f"{len(times)} timed steps: median {ms:.1f} ms, min {1000 * min(times):.1f} ms, "

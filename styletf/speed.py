@@ -1,8 +1,9 @@
-"""The two speed choices, measured on this machine at run time, never assumed (README, "Speed";
-bench/RESULTS.md): the network's compute precision (``precision="auto"``) and XLA for the
-optimisation step (``jit="auto"``). Which wins depends on the CPU: bfloat16 ran 1.8x faster on an
-AVX-512 EPYC and 8.9x slower on an AVX2 one; XLA the other way round. Each is measured once per
-process. Not in the paper, nor in a notebook: the same objective, only faster."""
+"""The speed choices, measured on this machine at run time, never assumed (README, "Speed";
+bench/RESULTS.md): the network's compute precision (``precision="auto"``), XLA for the
+optimisation step (``jit="auto"``) and the route of the float32 convolutions on a CPU
+(``conv_by_transpose``). Which wins depends on the CPU: bfloat16 ran 1.8x faster on an AVX-512
+EPYC and 8.9x slower on an AVX2 one; XLA the other way round. Each is measured once per process.
+Not in the paper, nor in a notebook: the same objective, only faster."""
 from __future__ import annotations
 
 import functools
@@ -12,7 +13,8 @@ import tensorflow as tf
 
 from .errors import InputError
 
-__all__ = ["resolve_precision", "resolve_jit", "step_times", "PRECISIONS"]
+__all__ = ["resolve_precision", "resolve_jit", "step_times", "conv_by_transpose", "transposed_conv_is_faster",
+           "PRECISIONS"]
 
 # Compute dtypes of the network (variables, losses and the image stay float32).
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16", "auto")
@@ -32,6 +34,17 @@ def step_times(steps, repeats: int) -> list:
             step().numpy()
             best[i] = min(best[i], time.perf_counter() - t)
     return best
+
+
+@functools.lru_cache(maxsize=1)
+def _bf16_runs() -> bool:
+    """Whether this machine's TensorFlow runs a bfloat16 convolution at all: oneDNN held to AVX2
+    (``ONEDNN_MAX_CPU_ISA=AVX2``) has none, and fails deep inside the op (bench/RESULTS.md)."""
+    try:
+        tf.nn.conv2d(tf.zeros((1, 8, 8, 3), tf.bfloat16), tf.zeros((3, 3, 3, 8), tf.bfloat16), 1, "SAME").numpy()
+        return True
+    except tf.errors.OpError:
+        return False
 
 
 @functools.lru_cache(maxsize=1)
@@ -55,6 +68,8 @@ def _bf16_is_faster() -> bool:
 
         return step
 
+    if not _bf16_runs():
+        return False
     bf16, f32 = step_times([step_in(tf.bfloat16), step_in(tf.float32)], 7)
     return bf16 < 0.8 * f32
 
@@ -71,6 +86,9 @@ def resolve_precision(precision: str = "auto") -> str:
     """
     if not isinstance(precision, str) or precision not in PRECISIONS:
         raise InputError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    if precision == "mixed_bfloat16" and not tf.config.list_physical_devices("GPU") and not _bf16_runs():
+        raise InputError("precision mixed_bfloat16: TensorFlow cannot run bfloat16 convolutions on this CPU; "
+                         "use precision float32, or auto (which measures what runs fastest here)")
     if precision != "auto":
         return precision
     gpus = tf.config.list_physical_devices("GPU")
@@ -80,10 +98,68 @@ def resolve_precision(precision: str = "auto") -> str:
     return "mixed_bfloat16" if _bf16_is_faster() else "float32"
 
 
+def _plain_conv(x, kernel):
+    """``tf.nn.conv2d(x, kernel, 1, "SAME")``: TensorFlow's own route, against which
+    ``conv_by_transpose`` is measured."""
+    return tf.nn.conv2d(x, kernel, 1, "SAME")
+
+
+def conv_by_transpose(x, kernel):
+    """``tf.nn.conv2d(x, kernel, 1, "SAME")`` for an odd square kernel, computed as the transposed
+    convolution with the kernel mirrored and its channel axes swapped (the same sums: the responses
+    F^l of docs/method.md, "Representations", before the bias and ReLU); its gradient with respect to ``x`` is the transposed convolution with
+    ``kernel``, as TensorFlow's own. Why: where oneDNN has no direct kernel for plain-layout weights
+    (AVX2-only CPUs) TensorFlow runs the forward convolution as an unfolded matrix product, 1.5x
+    slower than its transposed convolution, which blocks the weights first (bench/RESULTS.md,
+    "The forward convolution on an AVX2 CPU"). Used where ``transposed_conv_is_faster``. The weights
+    are frozen in styletf: no gradient with respect to ``kernel`` (None). Not in the paper, nor in
+    a notebook: the same network, only faster (README, "Speed"; docs/method.md, "Deviations")."""
+
+    @tf.custom_gradient
+    def conv(x, kernel):  # x (B, H, W, C_in), kernel (k, k, C_in, C_out)
+        mirrored = tf.transpose(tf.reverse(kernel, [0, 1]), [0, 1, 3, 2])  # (k, k, C_out, C_in)
+        shape = tf.concat([tf.shape(x)[:3], tf.shape(kernel)[3:]], 0)
+        y = tf.nn.conv2d_transpose(x, mirrored, shape, 1, "SAME")  # (B, H, W, C_out)
+
+        def grad(dy):  # dy (B, H, W, C_out)
+            return tf.nn.conv2d_transpose(dy, kernel, tf.shape(x), 1, "SAME"), None  # (B, H, W, C_in)
+
+        return y, grad
+
+    return conv(x, tf.convert_to_tensor(kernel))  # read a variable's value here, outside the custom gradient
+
+
+@functools.lru_cache(maxsize=1)
+def transposed_conv_is_faster() -> bool:
+    """Time a float32 conv forward+backward by ``conv_by_transpose`` and by ``tf.nn.conv2d`` on
+    this CPU, in turns (~0.3 s, once per process): the first wins by 1.5x where oneDNN caps at
+    AVX2 and ties on AVX-512 (bench/RESULTS.md). Never on a GPU (cuDNN's own choice stands). Not
+    in the paper, nor in a notebook (README, "Speed")."""
+    if tf.config.list_physical_devices("GPU"):
+        return False
+
+    def step_with(conv):
+        x = tf.Variable(tf.random.stateless_uniform((1, 64, 64, 128), seed=(0, 0)))  # (1, 64, 64, 128)
+        k = tf.random.stateless_normal((3, 3, 128, 128), seed=(0, 1)) * 0.05
+
+        @tf.function(autograph=False)
+        def step():
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_sum(tf.square(conv(tf.nn.relu(conv(x, k)), k)))
+            return tape.gradient(loss, x)
+
+        return step
+
+    transposed, plain = step_times([step_with(conv_by_transpose), step_with(_plain_conv)], 7)
+    return transposed < 0.9 * plain
+
+
 @functools.lru_cache(maxsize=1)
 def _xla_is_faster() -> bool:
     """Time a small conv forward+backward compiled by XLA and without it on this machine (~2 s,
     once per process). Which wins depends on the CPU (bench/RESULTS.md): measure, never assume."""
+
+    conv = conv_by_transpose if transposed_conv_is_faster() else _plain_conv  # the route the network takes
 
     def step_with(jit: bool):
         x = tf.Variable(tf.random.stateless_uniform((1, 96, 96, 64), seed=(0, 0)))
@@ -92,8 +168,8 @@ def _xla_is_faster() -> bool:
         @tf.function(jit_compile=jit, autograph=False)
         def step():
             with tf.GradientTape() as tape:
-                y = tf.nn.avg_pool2d(tf.nn.relu(tf.nn.conv2d(x, k, 1, "SAME")), 2, 2, "VALID")
-                y = tf.nn.relu(tf.nn.conv2d(y, k, 1, "SAME"))
+                y = tf.nn.avg_pool2d(tf.nn.relu(conv(x, k)), 2, 2, "VALID")
+                y = tf.nn.relu(conv(y, k))
                 g = tf.einsum("bhwi,bhwj->bij", y, y)
                 loss = tf.reduce_sum(tf.square(g)) + tf.reduce_sum(tf.square(y))
             return tape.gradient(loss, x)

@@ -18,7 +18,7 @@ from .backbones import (arch_of, conv_weights, describe_backbone, is_paper_netwo
                         resolve_backbone)
 from .errors import InputError, check_sequence, check_text
 from .images import to_backbone
-from .speed import resolve_precision
+from .speed import conv_by_transpose, resolve_precision, transposed_conv_is_faster
 
 __all__ = ["FeatureExtractor", "resolve_network", "default_content_layers",
            "normalization_stats", "normalization_factors",
@@ -101,15 +101,24 @@ _NETWORK_NOTE = {"raw": "", "mean": ", normalised (mean activation 1 per filter)
                  "calibrated": ", calibrated (RMS activation per filter, the stand-in's calibration)"}
 
 
+class _TransposedConv2D(keras.layers.Conv2D):
+    """Keras Conv2D whose convolution runs as ``speed.conv_by_transpose`` (the same F^l, faster
+    where TensorFlow's forward convolution is not; measured by ``speed.transposed_conv_is_faster``)."""
+
+    def convolution_op(self, inputs, kernel):
+        return conv_by_transpose(inputs, kernel)  # (B, h, w, N_l), before bias and ReLU
+
+
 def _trunk(weights: dict, arch: str, names: list, outputs: tuple, pooling: str, precision: str) -> keras.Model:
     """The conv trunk through ``names`` (network order), returning ``{name: F^l}`` for ``outputs``."""
+    conv_cls = _TransposedConv2D if precision == "float32" and transposed_conv_is_faster() else keras.layers.Conv2D
     pool_cls = keras.layers.AveragePooling2D if pooling == "avg" else keras.layers.MaxPooling2D
     inputs = keras.Input(shape=(None, None, 3), name="caffe_bgr")  # (B, H, W, 3)
     x, out = inputs, {}
     for name in names:
         if name.startswith("conv"):
             kernel, bias = weights[name]
-            conv = keras.layers.Conv2D(kernel.shape[-1], 3, padding="same", activation="relu",
+            conv = conv_cls(kernel.shape[-1], 3, padding="same", activation="relu",
                                        name=name, trainable=False, dtype=precision)
             x = conv(x)  # (B, h, w, N_l), after ReLU
             conv.set_weights([kernel, bias])

@@ -1,6 +1,9 @@
 """styletf.vgg: the trunk that is built, the weights it carries, and its outputs against
 independent references (numpy convolution, keras.applications' own VGG16)."""
 import importlib.util
+import os
+import subprocess
+import sys
 import warnings
 
 import h5py
@@ -206,6 +209,8 @@ def test_normalised_mean_activations_on_the_reference_set_are_one(backbone):
 # --- precision -----------------------------------------------------------------------------
 
 def test_bfloat16_features_match_float32_to_bfloat16_precision():
+    if not speed._bf16_runs():
+        pytest.skip("TensorFlow cannot run bfloat16 convolutions on this CPU")
     x = rng.random((1, 32, 32, 3)).astype(np.float32)
     f32 = styletf.FeatureExtractor(["conv1_1", "conv3_1"], backbone="vgg16-hed")(x)
     bf16 = styletf.FeatureExtractor(["conv1_1", "conv3_1"], backbone="vgg16-hed",
@@ -223,11 +228,12 @@ def test_precision_names_are_checked():
     assert speed.resolve_precision("auto") in ("float32", "mixed_bfloat16")
 
 
-@pytest.mark.parametrize("times, precision, jit", [((1.0, 2.0), "mixed_bfloat16", True),
-                                                     ((1.0, 1.05), "float32", False)])
-def test_auto_choices_follow_one_measurement_per_process(monkeypatch, times, precision, jit):
+@pytest.mark.parametrize("times, precision, jit, transposed", [((1.0, 2.0), "mixed_bfloat16", True, True),
+                                                                 ((1.0, 1.05), "float32", False, False)])
+def test_auto_choices_follow_one_measurement_per_process(monkeypatch, times, precision, jit, transposed):
     """"auto" measures two steps once per process and picks the faster by a margin (bf16: 20 %,
-    XLA: 10 %); here the measurement is replaced by given times (first: bfloat16 / XLA)."""
+    XLA and the transposed convolution: 10 %); here the measurement is replaced by given times
+    (first: bfloat16 / XLA / the transposed convolution)."""
     if tf.config.list_physical_devices("GPU"):
         pytest.skip("on a GPU, precision 'auto' goes by the compute capability")
     calls = []
@@ -236,14 +242,87 @@ def test_auto_choices_follow_one_measurement_per_process(monkeypatch, times, pre
         calls.append(len(steps))
         return list(times)
 
+    probes = (speed._bf16_is_faster, speed._xla_is_faster, speed.transposed_conv_is_faster)
     monkeypatch.setattr(speed, "step_times", measured)
-    speed._bf16_is_faster.cache_clear(), speed._xla_is_faster.cache_clear()
+    monkeypatch.setattr(speed, "_bf16_runs", lambda: True)  # measured, whatever this CPU can do
+    for probe in probes:
+        probe.cache_clear()
     try:
         assert [speed.resolve_precision("auto") for _ in range(3)] == [precision] * 3
         assert [speed.resolve_jit("auto") for _ in range(3)] == [jit] * 3
-        assert calls == [2, 2]  # one measurement of two steps each, not one per call
+        assert [speed.transposed_conv_is_faster() for _ in range(3)] == [transposed] * 3
+        assert calls == [2, 2, 2]  # one measurement of two steps each, not one per call
+        layer = styletf.FeatureExtractor(["conv1_1"], backbone="random").model.get_layer("conv1_1")
+        assert (type(layer).__name__ == "_TransposedConv2D") == transposed
     finally:  # the real measurement for the tests that follow
-        speed._bf16_is_faster.cache_clear(), speed._xla_is_faster.cache_clear()
+        for probe in probes:
+            probe.cache_clear()
+
+
+def test_where_bfloat16_cannot_run_auto_keeps_float32_and_bfloat16_says_so():
+    """oneDNN held to AVX2 has no bfloat16 convolution: "auto" must not crash measuring it, and
+    asking for bfloat16 must name the problem and the fix (not TensorFlow's primitive error)."""
+    if tf.config.list_physical_devices("GPU"):
+        pytest.skip("a CPU question")
+    code = ("import styletf\nfrom styletf import speed\nprint('auto ->', speed.resolve_precision('auto'))\n"
+            "try:\n    styletf.FeatureExtractor(['conv1_1'], backbone='random', precision='mixed_bfloat16')\n"
+            "except styletf.InputError as e:\n    print('InputError:', e)\n")
+    env = dict(os.environ, ONEDNN_MAX_CPU_ISA="AVX2")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert "auto -> float32" in out.stdout, out.stdout + out.stderr[-2000:]
+    assert "InputError: precision mixed_bfloat16" in out.stdout and "use precision float32" in out.stdout
+
+
+# --- the transposed route of the convolution (speed.conv_by_transpose) ---------------------
+
+def numpy_conv_same(x, kernel):
+    """Cross-correlation with zero padding 1 (what tf.nn.conv2d computes, 'SAME', stride 1), in numpy."""
+    padded = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    windows = np.lib.stride_tricks.sliding_window_view(padded, (3, 3), axis=(1, 2))  # (B, H, W, C, 3, 3)
+    return np.einsum("bhwcij,ijco->bhwo", windows, kernel)
+
+
+def test_conv_by_transpose_is_the_convolution_and_its_gradient_the_adjoint():
+    x = rng.standard_normal((2, 7, 9, 5))
+    kernel = rng.standard_normal((3, 3, 5, 4))
+    r = rng.standard_normal((2, 7, 9, 4))
+    xt = tf.constant(x, tf.float32)
+    with tf.GradientTape() as tape:
+        tape.watch(xt)
+        y = speed.conv_by_transpose(xt, tf.Variable(kernel, dtype=tf.float32))
+        loss = tf.reduce_sum(y * r)
+    np.testing.assert_allclose(y.numpy(), numpy_conv_same(x, kernel), rtol=1e-4, atol=1e-4)
+    # <conv(x), r> is linear in x; its gradient is the adjoint applied to r: the correlation of r
+    # with the kernel mirrored in space and its channel axes swapped
+    adjoint = numpy_conv_same(r, kernel[::-1, ::-1].transpose(0, 1, 3, 2))
+    np.testing.assert_allclose(tape.gradient(loss, xt).numpy(), adjoint, rtol=1e-4, atol=1e-4)
+
+
+def test_the_transposed_route_gives_the_networks_features_and_image_gradient(monkeypatch):
+    """A network built on the transposed route against the same network on Keras's own Conv2D."""
+    x = tf.constant(rng.random((1, 40, 56, 3)), tf.float32)
+    layers = ["conv1_1", "conv3_1", "conv5_1"]
+
+    def features_and_gradient(transposed):
+        monkeypatch.setattr(vgg, "transposed_conv_is_faster", lambda: transposed)
+        ex = styletf.FeatureExtractor(layers, backbone="vgg16-hed", normalize=True)
+        kinds = {type(l).__name__ for l in ex.model.layers if "Conv" in type(l).__name__}
+        assert kinds == {"_TransposedConv2D" if transposed else "Conv2D"}
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            out = ex(x)
+            loss = sum(tf.reduce_sum(tf.square(f)) for f in out.values())
+        return {n: f.numpy() for n, f in out.items()}, tape.gradient(loss, x).numpy()
+
+    features, grad = features_and_gradient(True)
+    keras_features, keras_grad = features_and_gradient(False)
+    for n in layers:
+        np.testing.assert_allclose(features[n], keras_features[n], rtol=1e-3, atol=1e-3 * keras_features[n].max())
+    np.testing.assert_allclose(grad, keras_grad, rtol=1e-3, atol=1e-3 * np.abs(keras_grad).max())
+    monkeypatch.setattr(vgg, "transposed_conv_is_faster", lambda: True)  # float32 only
+    if speed._bf16_runs():
+        bf16 = styletf.FeatureExtractor(["conv1_1"], backbone="random", precision="mixed_bfloat16")
+        assert type(bf16.model.get_layer("conv1_1")).__name__ == "Conv2D"
 
 
 def test_the_stand_in_warning_names_the_users_line(monkeypatch, tmp_path):
