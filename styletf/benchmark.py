@@ -31,7 +31,7 @@ from .backbones import conv_weights, paper_name, resolve_backbone
 from .preflight import check_memory
 from .images import load_image
 from .synthesis import synthesize
-from .speed import resolve_jit, resolve_precision, transposed_conv_is_faster
+from .speed import resolve_jit, resolve_precision
 
 __all__ = ["run", "machine"]
 
@@ -107,14 +107,13 @@ def run(size: int, steps: int, backbone: str, precision: str, reference: bool, j
         what, precision = "tutorial-style step (Keras VGG19, max pooling, to block5_conv2)", "float32"
     else:
         marks = []
-        synthesize(content=content, style=style, steps=steps + 1, backbone=backbone,
-                           precision=precision, progress=False, normalize=False, jit=jit,
-                           callback=lambda i, x, l: marks.append(time.perf_counter()))
+        result = synthesize(content=content, style=style, steps=steps + 1, backbone=backbone,
+                            precision=precision, progress=False, normalize=False, jit=jit,
+                            callback=lambda i, x, l: marks.append(time.perf_counter()))
         times = list(np.diff(marks))  # steps intervals between step ends: the first (tracing) dropped
         precision = resolve_precision(precision)
-        route = "transposed" if precision == "float32" and transposed_conv_is_faster() else "plain"
         what = (f"styletf step (Figure 2 objective, avg pooling, to conv5_1; XLA {'on' if resolve_jit(jit) else 'off'}; "
-                f"convolutions {route}: speed.transposed_conv_is_faster)")
+                f"convolutions: {result.settings['conv']})")
     ms = 1000 * statistics.median(times)
     print(f"{what}\nbackbone {backbone}, precision {precision}, {tuple(content.shape[1:3])} px, "
           f"{len(times)} timed steps: median {ms:.1f} ms, min {1000 * min(times):.1f} ms, "

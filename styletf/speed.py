@@ -7,6 +7,7 @@ Not in the paper, nor in a notebook: the same objective, only faster."""
 from __future__ import annotations
 
 import functools
+import os
 import time
 
 import tensorflow as tf
@@ -14,10 +15,12 @@ import tensorflow as tf
 from .errors import InputError
 
 __all__ = ["resolve_precision", "resolve_jit", "step_times", "conv_by_transpose", "transposed_conv_is_faster",
-           "PRECISIONS"]
+           "PRECISIONS", "CONV_ROUTES"]
 
 # Compute dtypes of the network (variables, losses and the image stay float32).
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16", "auto")
+# The float32 convolutions' route, from the environment variable STYLETF_CONV (default "auto").
+CONV_ROUTES = ("auto", "transposed", "tf")
 
 
 def step_times(steps, repeats: int) -> list:
@@ -109,11 +112,15 @@ def conv_by_transpose(x, kernel):
     convolution with the kernel mirrored and its channel axes swapped (the same sums: the responses
     F^l of docs/method.md, "Representations", before the bias and ReLU); its gradient with respect to ``x`` is the transposed convolution with
     ``kernel``, as TensorFlow's own. Why: where oneDNN has no direct kernel for plain-layout weights
-    (AVX2-only CPUs) TensorFlow runs the forward convolution as an unfolded matrix product, 1.5x
-    slower than its transposed convolution, which blocks the weights first (bench/RESULTS.md,
-    "The forward convolution on an AVX2 CPU"). Used where ``transposed_conv_is_faster``. The weights
+    (seen with oneDNN held to AVX2, ``ONEDNN_MAX_CPU_ISA=AVX2``, standing in for an AVX2-only CPU)
+    TensorFlow runs the forward convolution as an unfolded matrix product, 1.5x slower than its
+    transposed convolution, which blocks the weights first (bench/RESULTS.md, "The forward
+    convolution on an AVX2 CPU"). Used where ``transposed_conv_is_faster``. The weights
     are frozen in styletf: no gradient with respect to ``kernel`` (None). Not in the paper, nor in
     a notebook: the same network, only faster (README, "Speed"; docs/method.md, "Deviations")."""
+
+    if len(kernel.shape) != 4 or kernel.shape[0] != kernel.shape[1] or kernel.shape[0] % 2 == 0:
+        raise InputError(f"conv_by_transpose needs an odd square kernel (k, k, C_in, C_out), got {tuple(kernel.shape)}")
 
     @tf.custom_gradient
     def conv(x, kernel):  # x (B, H, W, C_in), kernel (k, k, C_in, C_out)
@@ -133,10 +140,15 @@ def conv_by_transpose(x, kernel):
 def transposed_conv_is_faster() -> bool:
     """Time a float32 conv forward+backward by ``conv_by_transpose`` and by ``tf.nn.conv2d`` on
     this CPU, in turns (~0.3 s, once per process): the first wins by 1.5x where oneDNN caps at
-    AVX2 and ties on AVX-512 (bench/RESULTS.md). Never on a GPU (cuDNN's own choice stands). Not
-    in the paper, nor in a notebook (README, "Speed")."""
-    if tf.config.list_physical_devices("GPU"):
-        return False
+    AVX2 and ties on AVX-512 (bench/RESULTS.md). Never on a GPU (cuDNN's own choice stands). The
+    environment variable ``STYLETF_CONV`` = ``transposed`` or ``tf`` forces the route (to recreate an
+    image made on the other one: its sidecar's ``settings["conv"]``). Not in the paper, nor in a
+    notebook (README, "Speed")."""
+    route = os.environ.get("STYLETF_CONV", "auto") or "auto"
+    if route not in CONV_ROUTES:
+        raise InputError(f"STYLETF_CONV must be one of {', '.join(CONV_ROUTES)}, got {route!r}")
+    if route != "auto" or tf.config.list_physical_devices("GPU"):
+        return route == "transposed"
 
     def step_with(conv):
         x = tf.Variable(tf.random.stateless_uniform((1, 64, 64, 128), seed=(0, 0)))  # (1, 64, 64, 128)

@@ -206,7 +206,7 @@ def _settings(sources, layers, opt, run, style_blend, style_scale, out_shape, ex
         "style_blend": style_blend, "style_scale": style_scale, "seed": opt.seed,
         "size": list(out_shape[1:3]), "batch": out_shape[0], "pooling": extractor.pooling,
         "normalize": extractor.normalize, "network": extractor.network, "precision": extractor.precision,
-        "jit": opt.jit, "backbone": extractor.backbone,
+        "jit": opt.jit, "conv": extractor.conv_route, "backbone": extractor.backbone,
     }
 
 

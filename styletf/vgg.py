@@ -103,15 +103,17 @@ _NETWORK_NOTE = {"raw": "", "mean": ", normalised (mean activation 1 per filter)
 
 class _TransposedConv2D(keras.layers.Conv2D):
     """Keras Conv2D whose convolution runs as ``speed.conv_by_transpose`` (the same F^l, faster
-    where TensorFlow's forward convolution is not; measured by ``speed.transposed_conv_is_faster``)."""
+    where TensorFlow's forward convolution is not; measured by ``speed.transposed_conv_is_faster``).
+    Only as ``_trunk`` builds it: odd square kernel, stride 1, "same" padding, channels last."""
 
     def convolution_op(self, inputs, kernel):
         return conv_by_transpose(inputs, kernel)  # (B, h, w, N_l), before bias and ReLU
 
 
-def _trunk(weights: dict, arch: str, names: list, outputs: tuple, pooling: str, precision: str) -> keras.Model:
+def _trunk(weights: dict, arch: str, names: list, outputs: tuple, pooling: str, precision: str,
+           conv_route: str) -> keras.Model:
     """The conv trunk through ``names`` (network order), returning ``{name: F^l}`` for ``outputs``."""
-    conv_cls = _TransposedConv2D if precision == "float32" and transposed_conv_is_faster() else keras.layers.Conv2D
+    conv_cls = _TransposedConv2D if conv_route == "transposed" else keras.layers.Conv2D
     pool_cls = keras.layers.AveragePooling2D if pooling == "avg" else keras.layers.MaxPooling2D
     inputs = keras.Input(shape=(None, None, 3), name="caffe_bgr")  # (B, H, W, 3)
     x, out = inputs, {}
@@ -150,7 +152,8 @@ class FeatureExtractor:
     concrete backbone used, e.g. ``"vgg16-hed"``), ``description``,
     ``is_standin``, ``is_paper_network`` (ImageNet VGG19 as Keras publishes it, md5 checked:
     ``backbones.is_paper_network``), ``pooling``, ``network`` ("raw", "mean", "calibrated"),
-    ``normalize`` (``network != "raw"``), ``precision``, ``min_size`` (smallest usable image side).
+    ``normalize`` (``network != "raw"``), ``precision``, ``conv_route`` ("tf", or "transposed":
+    ``speed.conv_by_transpose``), ``min_size`` (smallest usable image side).
     """
 
     def __init__(self, layers, backbone: str = "auto", pooling: str = "avg", normalize=False,
@@ -175,7 +178,8 @@ class FeatureExtractor:
         weights = conv_weights(self.backbone)
         if self.normalize:
             weights = norm.normalized_weights(weights, normalization_factors(self.backbone, pooling, self.network))
-        self.model = _trunk(weights, arch, trunk, self.layers, pooling, self.precision)
+        self.conv_route = "transposed" if self.precision == "float32" and transposed_conv_is_faster() else "tf"
+        self.model = _trunk(weights, arch, trunk, self.layers, pooling, self.precision, self.conv_route)
         pools_before = sum(n.startswith("pool") for n in trunk)
         self.min_size = 2 ** pools_before  # each pooling halves (floors) the size
         self._pools = {n: sum(p.startswith("pool") for p in trunk[: trunk.index(n)]) for n in self.layers}

@@ -164,6 +164,22 @@ def test_bfloat16_compute_keeps_image_and_losses_float32(photo, painting):
     assert abs(bf16.final["total"][0] / f32.final["total"][0] - 1) < 0.05
 
 
+def test_the_convolutions_route_is_recorded_and_changes_only_rounding(photo, painting, monkeypatch):
+    """STYLETF_CONV picks the route (README, "Speed"); a result records it; the two routes compute
+    the same sums, so a few steps from the same seed give the same image to rounding."""
+    kw = dict(content=photo, style=painting, steps=5, backbone="vgg16-hed", progress=False, normalize=True)
+    results = {}
+    for route in ("tf", "transposed"):
+        monkeypatch.setenv("STYLETF_CONV", route)
+        styletf.speed.transposed_conv_is_faster.cache_clear()
+        results[route] = styletf.synthesize(**kw)
+        assert results[route].settings["conv"] == route
+    styletf.speed.transposed_conv_is_faster.cache_clear()
+    a, b = (results[r].image.numpy() for r in ("tf", "transposed"))
+    assert np.abs(a - b).max() < 1e-3
+    np.testing.assert_allclose(results["tf"].history["total"], results["transposed"].history["total"], rtol=1e-3)
+
+
 def test_lbfgs_runs_every_step_stays_in_range_and_beats_adam(photo, painting):
     kw = dict(content=photo, style=painting, steps=40, backbone="vgg16-hed", progress=False)
     adam = styletf.synthesize(**kw)

@@ -338,3 +338,31 @@ def test_the_stand_in_warning_names_the_users_line(monkeypatch, tmp_path):
         backbones.resolve_backbone("auto")
     stand_in = [w for w in caught if issubclass(w.category, backbones.StandInWarning)]
     assert stand_in and stand_in[0].filename == __file__, [(w.filename, w.lineno) for w in caught]
+
+
+@pytest.mark.parametrize("value, route", [("transposed", "transposed"), ("tf", "tf"), ("", None), ("fast", None)])
+def test_styletf_conv_forces_the_route_without_measuring(monkeypatch, value, route):
+    """STYLETF_CONV pins the route (to recreate an image made on it); a bad value names the choices."""
+    def measured(steps, repeats):
+        raise AssertionError("measured although the route was given")
+
+    monkeypatch.setenv("STYLETF_CONV", value)
+    speed.transposed_conv_is_faster.cache_clear()
+    try:
+        if route is None and value:
+            with pytest.raises(InputError, match="STYLETF_CONV must be one of auto, transposed, tf"):
+                speed.transposed_conv_is_faster()
+            return
+        if route is not None:
+            monkeypatch.setattr(speed, "step_times", measured)
+        ex = styletf.FeatureExtractor(["conv1_1"], backbone="random")
+        assert ex.conv_route in ("tf", "transposed") and (route is None or ex.conv_route == route)
+        kind = type(ex.model.get_layer("conv1_1")).__name__
+        assert kind == {"tf": "Conv2D", "transposed": "_TransposedConv2D"}[ex.conv_route]
+    finally:
+        speed.transposed_conv_is_faster.cache_clear()
+
+
+def test_conv_by_transpose_refuses_an_even_kernel():
+    with pytest.raises(InputError, match="odd square kernel"):
+        speed.conv_by_transpose(tf.zeros((1, 8, 8, 3)), tf.zeros((2, 2, 3, 4)))
