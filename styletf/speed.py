@@ -39,6 +39,24 @@ def step_times(steps, repeats: int) -> list:
     return best
 
 
+def _conv_probe(conv, dtype=tf.float32):
+    """A ``step()`` for ``step_times``: two 3x3 convolutions by ``conv`` computed in ``dtype``, 128
+    channels at 64 x 64, forward and backward to the image: what ``precision="auto"`` and the
+    convolutions' route measure. Smaller (64 channels at 48 x 48, 2 ms a step) measured bfloat16's
+    ratio anywhere from 0.6 to 1.0 on a CPU whose real step runs 1.8x faster in it (bench/RESULTS.md)."""
+    x = tf.Variable(tf.random.stateless_uniform((1, 64, 64, 128), seed=(0, 0)))  # (1, 64, 64, 128)
+    k = tf.cast(tf.random.stateless_normal((3, 3, 128, 128), seed=(0, 1)) * 0.05, dtype)  # (3, 3, 128, 128)
+
+    @tf.function(autograph=False)
+    def step():
+        with tf.GradientTape() as tape:
+            y = conv(tf.nn.relu(conv(tf.cast(x, dtype), k)), k)  # (1, 64, 64, 128)
+            loss = tf.reduce_sum(tf.square(tf.cast(y, tf.float32)))
+        return tape.gradient(loss, x)
+
+    return step
+
+
 @functools.lru_cache(maxsize=1)
 def _bf16_runs() -> bool:
     """Whether this machine's TensorFlow runs a bfloat16 convolution at all: oneDNN held to AVX2
@@ -54,26 +72,11 @@ def _bf16_runs() -> bool:
 def _bf16_is_faster() -> bool:
     """Time a small conv forward+backward in float32 and in bfloat16 on this machine, in turns
     (~0.2 s, once per process). CPU flags cannot be trusted for this: sandboxes hide them, and where
-    bfloat16 is emulated it is many times slower (bench/RESULTS.md). 128 channels at 64 x 64: a
-    smaller probe (64 channels at 48 x 48, 2 ms a step) measured ratios from 0.6 to 1.0 on a CPU
-    whose real step runs 1.8x faster in bfloat16; this one 0.58-0.59 (bench/RESULTS.md)."""
-
-    def step_in(dtype):
-        x = tf.Variable(tf.random.stateless_uniform((1, 64, 64, 128), seed=(0, 0)))  # (1, 64, 64, 128)
-        k = tf.cast(tf.random.stateless_normal((3, 3, 128, 128), seed=(0, 1)), dtype)
-
-        @tf.function(autograph=False)
-        def step():
-            with tf.GradientTape() as tape:
-                y = tf.nn.conv2d(tf.nn.relu(tf.nn.conv2d(tf.cast(x, dtype), k, 1, "SAME")), k, 1, "SAME")
-                loss = tf.reduce_sum(tf.cast(y, tf.float32))
-            return tape.gradient(loss, x)
-
-        return step
-
+    bfloat16 is emulated it is many times slower (bench/RESULTS.md). ``_conv_probe`` measured
+    0.58-0.59 on a CPU whose real step runs 1.8x faster in bfloat16 (bench/RESULTS.md)."""
     if not _bf16_runs():
         return False
-    bf16, f32 = step_times([step_in(tf.bfloat16), step_in(tf.float32)], 7)
+    bf16, f32 = step_times([_conv_probe(_plain_conv, tf.bfloat16), _conv_probe(_plain_conv)], 7)
     return bf16 < 0.8 * f32
 
 
@@ -110,14 +113,15 @@ def _plain_conv(x, kernel):
 def conv_by_transpose(x, kernel):
     """``tf.nn.conv2d(x, kernel, 1, "SAME")`` for an odd square kernel, computed as the transposed
     convolution with the kernel mirrored and its channel axes swapped (the same sums: the responses
-    F^l of docs/method.md, "Representations", before the bias and ReLU); its gradient with respect to ``x`` is the transposed convolution with
-    ``kernel``, as TensorFlow's own. Why: where oneDNN has no direct kernel for plain-layout weights
-    (seen with oneDNN held to AVX2, ``ONEDNN_MAX_CPU_ISA=AVX2``, standing in for an AVX2-only CPU)
-    TensorFlow runs the forward convolution as an unfolded matrix product, 1.5x slower than its
-    transposed convolution, which blocks the weights first (bench/RESULTS.md, "The forward
-    convolution on an AVX2 CPU"). Used where ``transposed_conv_is_faster``. The weights
-    are frozen in styletf: no gradient with respect to ``kernel`` (None). Not in the paper, nor in
-    a notebook: the same network, only faster (README, "Speed"; docs/method.md, "Deviations")."""
+    F^l of docs/method.md, "Representations", before the bias and ReLU); its gradient with respect
+    to ``x`` is the transposed convolution with ``kernel``, as TensorFlow's own. Why: where oneDNN
+    has no direct kernel for plain-layout weights (seen with oneDNN held to AVX2,
+    ``ONEDNN_MAX_CPU_ISA=AVX2``, standing in for an AVX2-only CPU) TensorFlow runs the forward
+    convolution as an unfolded matrix product, 1.5x slower than its transposed convolution, which
+    blocks the weights first (bench/RESULTS.md, "The forward convolution on an AVX2 CPU"). Used
+    where ``transposed_conv_is_faster``. The weights are frozen in styletf: no gradient with respect
+    to ``kernel`` (None). Not in the paper, nor in a notebook: the same network, only faster
+    (README, "Speed"; docs/method.md, "Deviations")."""
 
     if len(kernel.shape) != 4 or kernel.shape[0] != kernel.shape[1] or kernel.shape[0] % 2 == 0:
         raise InputError(f"conv_by_transpose needs an odd square kernel (k, k, C_in, C_out), got {tuple(kernel.shape)}")
@@ -150,19 +154,7 @@ def transposed_conv_is_faster() -> bool:
     if route != "auto" or tf.config.list_physical_devices("GPU"):
         return route == "transposed"
 
-    def step_with(conv):
-        x = tf.Variable(tf.random.stateless_uniform((1, 64, 64, 128), seed=(0, 0)))  # (1, 64, 64, 128)
-        k = tf.random.stateless_normal((3, 3, 128, 128), seed=(0, 1)) * 0.05
-
-        @tf.function(autograph=False)
-        def step():
-            with tf.GradientTape() as tape:
-                loss = tf.reduce_sum(tf.square(conv(tf.nn.relu(conv(x, k)), k)))
-            return tape.gradient(loss, x)
-
-        return step
-
-    transposed, plain = step_times([step_with(conv_by_transpose), step_with(_plain_conv)], 7)
+    transposed, plain = step_times([_conv_probe(conv_by_transpose), _conv_probe(_plain_conv)], 7)
     return transposed < 0.9 * plain
 
 
