@@ -122,7 +122,6 @@ def conv_by_transpose(x, kernel):
     where ``transposed_conv_is_faster``. The weights are frozen in styletf: no gradient with respect
     to ``kernel`` (None). Not in the paper, nor in a notebook: the same network, only faster
     (README, "Speed"; docs/method.md, "Deviations")."""
-
     if len(kernel.shape) != 4 or kernel.shape[0] != kernel.shape[1] or kernel.shape[0] % 2 == 0:
         raise InputError(f"conv_by_transpose needs an odd square kernel (k, k, C_in, C_out), got {tuple(kernel.shape)}")
 

@@ -121,7 +121,7 @@ def _trunk(weights: dict, arch: str, names: list, outputs: tuple, pooling: str, 
         if name.startswith("conv"):
             kernel, bias = weights[name]
             conv = conv_cls(kernel.shape[-1], 3, padding="same", activation="relu",
-                                       name=name, trainable=False, dtype=precision)
+                            name=name, trainable=False, dtype=precision)
             x = conv(x)  # (B, h, w, N_l), after ReLU
             conv.set_weights([kernel, bias])
         else:
