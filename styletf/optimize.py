@@ -172,20 +172,57 @@ def minimize(x: tf.Variable, objective: Objective, *, steps: int, optimizer="ada
     return Run(history, final, steps_done, wall, stopped, interrupted, name, learning_rate)
 
 
-def _adam_step(x, objective, adam, jit=False):
-    """One step as a ``tf.function``: losses and gradient (tape), update, clip to [0, 1]."""
-    # float16 gradients can underflow: scale the loss up for the backward pass, then down.
-    loss_scale = 2.0 ** 15 if objective.extractor.precision == "mixed_float16" else 1.0
+class _LossScale:
+    """``mixed_float16`` only: the loss is multiplied by ``value`` for the backward pass and the
+    gradient divided by it, so that float16's gradients neither overflow (65504) nor underflow.
+    Dynamic, as Keras' LossScaleOptimizer: a step whose losses are finite but whose gradient is
+    not is redone at half the scale; after 1000 finite steps the scale doubles. Where it must sit
+    depends on the loss: Figure 2's objective (about 1e8 at alpha/beta = 1e-3) overflowed at
+    Keras' usual fixed 2^15, so it starts at 1. In any other precision nothing is scaled."""
+
+    GROW_AFTER, FLOOR = 1000, 2.0 ** -40
+
+    def __init__(self, precision: str):
+        self.dynamic = precision == "mixed_float16"
+        self.value = tf.Variable(1.0, trainable=False, name="loss_scale")
+        self.finite_steps = 0
+
+    def scaled(self, loss):
+        return loss * self.value if self.dynamic else loss
+
+    def unscaled(self, grad):
+        return grad / self.value if self.dynamic else grad
+
+    def redo(self, terms: dict, grad_finite) -> bool:
+        """After a step: True to redo it, the scale now halved (its losses finite, its gradient not)."""
+        if not self.dynamic:
+            return False
+        if bool(grad_finite):
+            self.finite_steps += 1
+            if self.finite_steps == self.GROW_AFTER:
+                self.value.assign(self.value * 2.0)
+                self.finite_steps = 0
+            return False
+        if not np.all(np.isfinite(terms["total"])) or self.value.numpy() <= self.FLOOR:
+            return False  # the losses themselves overflowed: no scale helps
+        self.value.assign(self.value / 2.0)
+        self.finite_steps = 0
+        return True
+
+
+def _adam_step(x, objective, adam, scale, jit=False):
+    """One step as a ``tf.function``: losses and gradient (tape), update, clip to [0, 1]; returns
+    (losses, whether the update was made, whether the gradient was finite)."""
 
     @tf.function(jit_compile=jit)
     def step():
         with tf.GradientTape() as tape:
             terms = objective(x)
             loss = tf.reduce_sum(terms["total"])  # images are independent: block-diagonal
-            scaled = loss * loss_scale
-        grad = tape.gradient(scaled, x) / loss_scale  # (B, H, W, 3)
-        finite = tf.logical_and(tf.reduce_all(tf.math.is_finite(terms["total"])),
-                                tf.reduce_all(tf.math.is_finite(grad)))
+            scaled = scale.scaled(loss)  # mixed_float16: see _LossScale
+        grad = scale.unscaled(tape.gradient(scaled, x))  # (B, H, W, 3)
+        grad_finite = tf.reduce_all(tf.math.is_finite(grad))
+        finite = tf.logical_and(tf.reduce_all(tf.math.is_finite(terms["total"])), grad_finite)
         if finite:
             before = tf.identity(x)
             adam.apply_gradients([(grad, x)])
@@ -193,16 +230,19 @@ def _adam_step(x, objective, adam, jit=False):
             if not tf.reduce_all(tf.math.is_finite(x)):  # e.g. Adam's g^2 overflowed: undo
                 x.assign(before)
                 finite = tf.constant(False)
-        return terms, finite
+        return terms, finite, grad_finite
 
     return step
 
 
 def _adam(x, objective, adam, steps, record, jit=False) -> str | None:
     """``steps`` Adam steps on ``x``; returns why it stopped early, or None."""
-    step = _adam_step(x, objective, adam, jit)
+    scale = _LossScale(objective.extractor.precision)
+    step = _adam_step(x, objective, adam, scale, jit)
     for i in range(steps):
-        terms, finite = step()
+        terms, finite, grad_finite = step()
+        while scale.redo(terms, grad_finite):  # mixed_float16's gradient overflowed: again, scaled lower
+            terms, finite, grad_finite = step()
         terms = {k: v.numpy() for k, v in terms.items()}
         if not bool(finite):
             hint = _float16_hint(objective)
@@ -223,7 +263,7 @@ class _NonFinite(Exception):
     pass
 
 
-def _value_and_grad(objective, shape, jit=False):
+def _value_and_grad(objective, shape, scale, jit=False):
     """The losses and the gradient of their sum at a flat image, as a ``tf.function``."""
 
     @tf.function(jit_compile=jit)
@@ -232,8 +272,8 @@ def _value_and_grad(objective, shape, jit=False):
         with tf.GradientTape() as tape:
             tape.watch(image)
             terms = objective(image)
-            loss = tf.reduce_sum(terms["total"])
-        return terms, tf.reshape(tape.gradient(loss, image), [-1])
+            loss = scale.scaled(tf.reduce_sum(terms["total"]))  # mixed_float16: see _LossScale
+        return terms, tf.reshape(scale.unscaled(tape.gradient(loss, image)), [-1])
 
     return value_and_grad
 
@@ -242,11 +282,14 @@ def _lbfgs(x, objective, steps, record, jit=False) -> str | None:
     """Minimise with SciPy's L-BFGS-B in [0, 1], updating ``x``; returns why it stopped
     before ``steps`` iterations, or None."""
     shape = tuple(x.shape)
-    value_and_grad = _value_and_grad(objective, shape, jit)
+    scale = _LossScale(objective.extractor.precision)
+    value_and_grad = _value_and_grad(objective, shape, scale, jit)
     last, state = {}, {"i": 0, "stopped": None}
 
     def fun(v):
         terms, grad = value_and_grad(tf.constant(v, tf.float32))  # {term: (B,)}, (B * H * W * 3,)
+        while scale.redo(terms, tf.reduce_all(tf.math.is_finite(grad))):  # mixed_float16: scaled lower
+            terms, grad = value_and_grad(tf.constant(v, tf.float32))
         terms = {k: t.numpy() for k, t in terms.items()}
         grad = grad.numpy().astype(np.float64)
         if not (np.all(np.isfinite(terms["total"])) and np.all(np.isfinite(grad))):
