@@ -37,11 +37,13 @@ def command(args, out: Path, result: SynthesisResult) -> list[str]:
     """Every setting of a ``stylize`` run (``args``: the parsed command line, with the backbone,
     precision and network used) as an explicit command line that makes the image written: the
     stages, steps and layers the run actually used (after Ctrl-C: the steps it completed).
+    It starts with ``STYLETF_CONV=<route>``, the convolutions' route the run took: ``auto``
+    measures it per process, and the two routes sum in another order (``speed.conv_by_transpose``).
     Not in the paper (README, "Stylise your own photo"; notebook 05)."""
     stages = result.extra.get("stages")  # coarse to fine: [(size, steps done, seconds), ...]
     sizes = ",".join(str(size) for size, _, _ in stages) if stages else "none"
     steps = ",".join(str(n) for _, n, _ in stages) if stages else str(result.steps_done)
-    cmd = ["python", "-m", "styletf", "stylize", _source(args.content), *map(_source, args.style),
+    cmd = [f"STYLETF_CONV={result.settings['conv']}", "python", "-m", "styletf", "stylize", _source(args.content), *map(_source, args.style),
            "-o", str(out)]
     opts = {"--size": None if stages else max(result.settings["size"]),
             "--coarse-to-fine": sizes, "--steps": steps,

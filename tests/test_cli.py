@@ -15,6 +15,7 @@ import tensorflow as tf
 import pytest
 from PIL import Image
 
+from styletf import speed
 from styletf.__main__ import main
 
 FAST = ["--backbone", "random", "--size", "48", "--steps", "4"]
@@ -94,14 +95,43 @@ def test_auto_backbone_offline_says_stand_in(files, capsys, monkeypatch):
     assert meta["settings"]["content_layers"] == ["conv3_2"]  # the calibration's content layer
 
 
+def replayed(command: str) -> list:
+    """A sidecar's command as the arguments of ``main``: it pins the convolutions' route this
+    process took (``STYLETF_CONV``, measured once per process), then runs ``python -m styletf``."""
+    words = shlex.split(command)
+    route = "transposed" if speed.transposed_conv_is_faster() else "tf"
+    assert words[:5] == [f"STYLETF_CONV={route}", "python", "-m", "styletf", "stylize"]
+    return words[4:]
+
+
+@pytest.mark.parametrize("route", ["transposed", "tf"])
+def test_sidecar_command_pins_the_convolutions_route(files, tmp_path, route):
+    """Run in a shell, the command remakes the image on the route the first run took, whatever the
+    replaying process would measure (it is told the other route)."""
+    other = {"transposed": "tf", "tf": "transposed"}[route]
+    first = tmp_path / "first.png"
+    r = subprocess.run([sys.executable, "-m", "styletf", "stylize", files["photo"], files["painting"],
+                        "-o", str(first), *FAST, "--quiet"], capture_output=True, text=True,
+                       env={**os.environ, "STYLETF_CONV": route})
+    assert r.returncode == 0, r.stderr
+    meta = json.loads(first.with_suffix(".json").read_text())
+    assert meta["settings"]["conv"] == route and meta["command"].startswith(f"STYLETF_CONV={route} python ")
+    again = tmp_path / "again.png"
+    command = meta["command"].replace(shlex.quote(str(first)), shlex.quote(str(again)), 1)
+    command = command.replace(" python ", f" {shlex.quote(sys.executable)} ", 1)
+    r = subprocess.run(["bash", "-c", command + " --quiet"], capture_output=True, text=True,
+                       env={**os.environ, "STYLETF_CONV": other})
+    assert r.returncode == 0, r.stderr
+    assert json.loads(again.with_suffix(".json").read_text())["settings"]["conv"] == route
+    assert again.read_bytes() == first.read_bytes()
+
+
 def test_sidecar_command_reproduces_the_image_in_another_process(files, tmp_path):
     first = tmp_path / "first.png"
     r = subprocess.run([sys.executable, "-m", "styletf", "stylize", files["photo"], files["painting"],
                         "-o", str(first), *FAST, "--seed", "5", "--quiet"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
-    command = shlex.split(json.loads(first.with_suffix(".json").read_text())["command"])
-    assert command[:4] == ["python", "-m", "styletf", "stylize"]
-    args = command[3:]
+    args = replayed(json.loads(first.with_suffix(".json").read_text())["command"])
     args[args.index("-o") + 1] = str(tmp_path / "again.png")
     assert main(args + ["--quiet"]) == 0
     assert (tmp_path / "again.png").read_bytes() == first.read_bytes()  # same bytes, other process
@@ -115,7 +145,7 @@ def test_default_coarse_to_fine_is_in_the_sidecar_command_and_remakes_the_image(
                  "--size", "128", "--steps", "3", "--quiet"]) == 0
     meta = json.loads(first.with_suffix(".json").read_text())
     assert [(st["size"], st["steps"]) for st in meta["stages"]] == [(64, 6), (128, 3)]
-    args = shlex.split(meta["command"])[3:]
+    args = replayed(meta["command"])
     for option, value in (("--coarse-to-fine", "64,128"), ("--steps", "6,3"), ("--content-layers", "conv3_2"),
                           ("--network", "calibrated"), ("--optimizer", "lbfgs")):
         assert args[args.index(option) + 1] == value, option
@@ -400,7 +430,7 @@ def test_ctrl_c_saves_the_latest_image_and_a_sidecar_marked_interrupted(files, t
     assert Image.open(out).size == (48, 36)
     assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
     # steps_done counts exactly the updates in the image: its command makes the same bytes
-    args = shlex.split(meta["command"])[3:]
+    args = replayed(meta["command"])
     assert args[args.index("--steps") + 1] == str(meta["steps_done"])
     args[args.index("-o") + 1] = str(tmp_path / "again.png")
     assert main(args + ["--quiet"]) == 0
