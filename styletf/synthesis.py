@@ -142,6 +142,11 @@ def _layers(content_layers, style_layers, style_weights, content, styles, batch,
     # unknown names are reported by the extractor
     content_layers = tuple(paper_name(str(n)) for n in content_layers) if content is not None else ()
     style_layers = tuple(paper_name(str(n)) for n in style_layers) if styles else ()
+    for kind, names in (("content_layers", content_layers), ("style_layers", style_layers)):
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:  # w_l is one number per layer: a second mention would count it twice, unrecorded
+            raise InputError(f"{kind} names {', '.join(twice)} more than once (Keras' block1_conv1 is conv1_1); "
+                             f"give each layer once, and weight layers with style_weights")
     if not content_layers and not style_layers:
         raise InputError("no layers to match: give content_layers and/or style_layers")
     if style_weights is None:

@@ -17,7 +17,7 @@ from . import normalize as norm
 from .backbones import (arch_of, conv_weights, describe_backbone, is_paper_network, layer_names, paper_name,
                         resolve_backbone)
 from .errors import InputError, check_sequence, check_text
-from .images import to_backbone
+from .images import as_batch, to_backbone
 from .speed import conv_by_transpose, resolve_precision, transposed_conv_is_faster
 
 __all__ = ["FeatureExtractor", "resolve_network", "default_content_layers",
@@ -201,6 +201,9 @@ class FeatureExtractor:
                 f"(max_size, --size; for a style image also --style-scale) or shallower layers")
 
     def __call__(self, images) -> dict:
+        """{layer: F^l (B, h, w, N_l)} for images (B, H, W, 3) in [0, 1] (``images.as_batch``:
+        a path, a uint8 array, ... are converted; a tensor is checked when eager)."""
+        images = as_batch(images)
         shape = images.shape
         if len(shape) != 4 or shape[-1] != 3:
             raise InputError(f"expected images of shape (B, H, W, 3), got {tuple(shape)}; "

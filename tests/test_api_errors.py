@@ -135,7 +135,30 @@ SYNTH_CASES = [
     (dict(init=tf.fill((2, 32, 32, 3), 0.5)), "init holds 2 images"),
     (dict(init=tf.fill((1, 32, 32, 3), float("nan"))), "init: has NaN"),
     (dict(content=tf.fill((1, 32, 32, 3), float("nan"))), "content: has NaN"),
+    (dict(style_layers=["block1_conv1", "conv1_1"]), "style_layers names conv1_1 more than once"),
+    (dict(content_layers=["conv1_1", "conv1_1"]), "content_layers names conv1_1 more than once"),
 ]
+
+
+@pytest.mark.parametrize("images, named", [
+    (np.full((1, 16, 16, 3), np.nan, np.float32), "NaN"),
+    (tf.fill((1, 16, 16, 3), float("nan")), "NaN or infinite"),
+    (tf.fill((1, 16, 16, 3), 255.0), r"\[0, 1\], got \[255, 255\]; divide 8-bit data by 255"),
+    ("no/such/image.png", "not found"),
+    (None, "catalog key, a path"),
+])
+def test_feature_extractor_names_bad_images(images, named):
+    with pytest.raises(InputError, match=named):
+        styletf.FeatureExtractor(["conv1_1"], backbone="random")(images)
+
+
+def test_feature_extractor_takes_uint8_as_load_image_does():
+    """A uint8 array is 0..255: divided by 255 (images._array_to_rgb), as a batch too."""
+    ex = styletf.FeatureExtractor(["conv1_1"], backbone="random")
+    pixels = np.random.default_rng(0).integers(0, 256, (2, 16, 16, 3), dtype=np.uint8)
+    reference = ex(tf.constant(pixels / 255.0, tf.float32))["conv1_1"].numpy()
+    np.testing.assert_allclose(ex(pixels)["conv1_1"].numpy(), reference, rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(ex(pixels[:1])["conv1_1"].numpy(), reference[:1], rtol=1e-5, atol=1e-4)
 
 
 @pytest.mark.parametrize("change, named", SYNTH_CASES, ids=[c[1] + str(i) for i, c in enumerate(SYNTH_CASES)])
