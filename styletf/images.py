@@ -8,7 +8,8 @@ Conversions done by ``load_image`` (documented, tested):
 - RGBA / LA / palette with transparency: composited onto **white**;
 - grayscale (L, 1, I, I;16, F) and palette: replicated / expanded to RGB;
 - CMYK: Pillow's CMYK -> RGB conversion (no colour profile);
-- 16-bit images keep their precision (divided by 65535, not truncated to 8 bits);
+- 16-bit grayscale keeps its precision (divided by 65535, not truncated to 8 bits); 16-bit colour
+  is read at 8 bits, as Pillow decodes it, with a warning;
 - animated images (GIF, APNG, WebP) and multi-page TIFFs: the first frame, with a warning;
 - ``file://`` addresses are read as paths; http(s) addresses are downloaded.
 """
@@ -109,7 +110,12 @@ def _decode(fp, name: str) -> Image.Image:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             img = Image.open(fp)
+            # 16 bits per colour channel: Pillow decodes colour images to 8 bits (grey keeps 16)
+            deep_colour = img.mode in ("RGB", "RGBA") and any(";16" in str(t[3]) for t in img.tile)
             img.load()  # decode now, so a truncated file fails here
+        if deep_colour:
+            warnings.warn(f"{name}: 16 bits per colour channel, read at 8 (Pillow decodes colour images to 8 "
+                          f"bits; 16-bit grayscale keeps its precision)", stacklevel=outside_stacklevel())
         frames = getattr(img, "n_frames", 1)
         if frames > 1:  # animated GIF / PNG / WebP, multi-page TIFF: documented in load_image
             warnings.warn(f"{name}: has {frames} frames; using the first", stacklevel=outside_stacklevel())
@@ -144,9 +150,6 @@ def _pil_to_array(img: Image.Image) -> np.ndarray:
     if img.mode == "F":
         arr = np.asarray(img, dtype=np.float32)
         return np.repeat(np.clip(arr, 0, 1)[..., None], 3, axis=-1)
-    if img.mode.startswith("RGB;16") or img.mode.startswith("BGR;16"):
-        arr = np.asarray(img, dtype=np.float32)
-        return arr / 65535.0
     return np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0
 
 

@@ -62,6 +62,15 @@ def test_16_bit_png_keeps_its_precision(tmp_path):
     np.testing.assert_allclose(x[..., 0], x[..., 2])
 
 
+def test_16_bit_colour_png_is_read_at_8_bits_with_a_warning(tmp_path):
+    """Pillow decodes 48-bit RGB PNGs to 8 bits per channel: documented, and said."""
+    a = np.random.default_rng(0).integers(0, 65536, (3, 4, 3)).astype(">u2")  # big-endian, as PNG stores it
+    (tmp_path / "rgb48.png").write_bytes(_png(4, 3, 16, [row.tobytes() for row in a]))  # 4 x 3 px
+    with pytest.warns(UserWarning, match="16 bits per colour channel, read at 8"):
+        x = arr(styletf.load_image(tmp_path / "rgb48.png"))
+    np.testing.assert_allclose(x, (a >> 8) / 255.0, atol=1e-6)  # the high byte
+
+
 def test_exif_orientation_is_honoured(tmp_path):
     a = np.zeros((16, 32, 3), np.uint8)
     a[:, :16] = (255, 0, 0)  # left half red (as stored)
@@ -124,16 +133,19 @@ def test_truncated_jpeg_is_a_clear_error(tmp_path):
     assert "cut.jpg" in str(e.value)
 
 
-def _png_header_only(width, height):
+def _png(width, height, depth=8, rows=None) -> bytes:
+    """An RGB PNG written by hand (Pillow writes neither a lying header nor 16-bit colour):
+    ``rows`` the big-endian pixel rows, each after filter byte 0; None: the header only."""
     def chunk(kind, body):
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b"")
+    ihdr = struct.pack(">IIBBBBB", width, height, depth, 2, 0, 0, 0)
+    data = chunk(b"IDAT", zlib.compress(b"".join(b"\x00" + r for r in rows))) if rows is not None else b""
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + data + chunk(b"IEND", b"")
 
 
 def test_decompression_bomb_is_refused_before_decoding(tmp_path):
     path = tmp_path / "bomb.png"
-    path.write_bytes(_png_header_only(200_000, 200_000))  # claims 4e10 pixels, 45 bytes on disk
+    path.write_bytes(_png(200_000, 200_000))  # claims 4e10 pixels, 45 bytes on disk
     with pytest.raises(InputError, match="STYLETF_MAX_PIXELS") as e:
         styletf.load_image(path)
     assert str(images.MAX_PIXELS) in str(e.value)
