@@ -28,6 +28,7 @@ import numpy as np
 import tensorflow as tf
 
 from .backbones import conv_weights, paper_name, resolve_backbone
+from .errors import InputError
 from .preflight import check_memory
 from .images import load_image
 from .synthesis import synthesize
@@ -92,6 +93,9 @@ def machine() -> str:
 def run(size: int, steps: int, backbone: str, precision: str, reference: bool, jit=False) -> float:
     """Time ``steps`` steps after one untimed step; print a summary and ``ms_per_step=``.
     The Figure 2 objective (docs/method.md, eq. 7; notebook 03); README, "Speed"."""
+    if reference and (precision != "float32" or jit is not False):
+        raise InputError("--reference times the TF tutorial's step as it is written (float32, no XLA): "
+                         "drop --precision and --jit, or time our step without --reference")
     check_memory(size, 1.0, "adam", "neckarfront", ["starry_night"])  # before anything is allocated
     content = load_image("neckarfront", size)
     style = load_image("starry_night", size)

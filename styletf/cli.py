@@ -237,8 +237,8 @@ def _run(args, out, steps, snapshot, movie, say) -> int:
             learning_rate=args.lr, tv_weight=args.tv, pooling=args.pooling, backbone=args.backbone_used,
             normalize=args.normalize_used, precision=args.precision_used, seed=args.seed,
             coarse_to_fine=None if args.coarse_to_fine == "none" else args.coarse_to_fine,
-            snapshot_every=1 if movie else args.save_every, snapshot=snapshot, jit=args.jit_used,
-            progress=not args.quiet)
+            snapshot_every=1 if movie else args.save_every, jit=args.jit_used, progress=not args.quiet,
+            snapshot=snapshot if movie or args.save_every else None)
     except SynthesisInterrupted as e:
         if e.result.steps_done == 0:  # only the starting image: nothing worth keeping
             print("interrupted before the first step: nothing written", file=sys.stderr)

@@ -63,6 +63,9 @@ def stylize(content, style, *, size=512, steps=None, alpha_beta=DEFAULT_ALPHA_BE
         snapshot_every = check_number("snapshot_every", snapshot_every, positive=True, integer=True, maximum=10**7)
     if snapshot is not None and not callable(snapshot):
         raise InputError(f"snapshot must be a function snapshot(step, image), got {snapshot!r:.60}")
+    if (snapshot is None) != (snapshot_every is None):
+        raise InputError("give snapshot and snapshot_every together, e.g. snapshot=movie, snapshot_every=10 "
+                         "(a styletf.Movie, or any function snapshot(step, image))")
     finish, source, paintings, start = _inputs(content, style, init, size, style_scale, preserve_colors)
     kwargs = dict(content_layers=content_layers, style_layers=style_layers, style_blend=style_blend,
                   style_scale=style_scale, alpha=1.0, beta=1.0 / alpha_beta, tv_weight=tv_weight,

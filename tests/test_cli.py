@@ -581,6 +581,9 @@ def test_reproduce_and_bench_refuse_before_any_work(capsys, monkeypatch, tmp_pat
     assert "the notebooks are 00, 01" in capsys.readouterr().err
     assert main(["bench", "--size", "100000", "--backbone", "random"]) == 2  # about 35 TB
     assert "GiB" in capsys.readouterr().err
+    for option in (["--precision", "mixed_bfloat16"], ["--jit", "on"], ["--jit", "auto"]):  # not silently ignored
+        assert main(["bench", "--reference", "--size", "32", *option]) == 2, option
+        assert "drop --precision and --jit" in capsys.readouterr().err
 
 
 def test_update_overflow_keeps_the_last_finite_image_and_exits_1(files, capsys, monkeypatch):

@@ -7,7 +7,7 @@ import tensorflow as tf
 from PIL import Image
 
 import styletf
-from styletf import color
+from styletf import color, watch
 from styletf.errors import InputError
 
 FAST = dict(backbone="random", progress=False)
@@ -178,3 +178,7 @@ def test_stylize_checks_its_options():
         styletf.stylize(_photo(), _painting(), size=64, coarse_to_fine=[32, 48], **FAST)
     with pytest.raises(InputError, match="alpha_beta"):
         styletf.stylize(_photo(), _painting(), alpha_beta=0, **FAST)
+    with pytest.raises(InputError, match="give snapshot and snapshot_every together"):
+        styletf.stylize(_photo(), _painting(), snapshot=watch.Movie(every=1), **FAST)  # would record nothing
+    with pytest.raises(InputError, match="give snapshot and snapshot_every together"):
+        styletf.stylize(_photo(), _painting(), snapshot_every=2, **FAST)
