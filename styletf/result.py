@@ -13,6 +13,7 @@ import tensorflow as tf
 
 from .errors import check_number, writable
 from .images import atomic_write, save_image
+from .preflight import check_inputs_kept
 
 __all__ = ["SynthesisResult", "SynthesisInterrupted", "describe", "join_chunks", "join_stages"]
 
@@ -44,6 +45,8 @@ class SynthesisResult:
         backbone, final losses, steps, time), both atomically. Not in the paper, nor in a
         notebook (they save figures): README, Quick start; ``python -m styletf stylize -o``."""
         path, _ = writable(path), writable(Path(path).with_suffix(".json"))  # both, before either is written
+        inputs = [self.settings.get("content"), self.settings.get("init"), *np.atleast_1d(self.settings.get("style"))]
+        check_inputs_kept(path, [s for s in inputs if isinstance(s, str)], False, str(path))  # as the CLI does
         index = check_number("index", index, integer=True, maximum=len(self.image) - 1)
         save_image(self.image[index], path)
         meta = {

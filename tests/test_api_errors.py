@@ -181,3 +181,15 @@ def test_coarse_to_fine_and_result_save_name_the_bad_argument(tmp_path):
     with pytest.raises(InputError, match="x.json: it is a folder"):
         result.save(tmp_path / "x.png")
     assert [p.name for p in tmp_path.iterdir()] == ["x.json"]
+
+
+def test_result_save_refuses_to_overwrite_an_input(tmp_path):
+    """As the command line does: the photo a result was made from is not overwritten by it."""
+    photo = tmp_path / "photo.png"
+    Image.fromarray((PHOTO * 255).astype(np.uint8)).save(photo)
+    before = photo.read_bytes()
+    r = styletf.synthesize(**{**SYNTH, "content": str(photo)})
+    with pytest.raises(InputError, match="would overwrite the input"):
+        r.save(photo)
+    assert photo.read_bytes() == before and not photo.with_suffix(".json").exists()
+    assert r.save(tmp_path / "out.png").exists()
