@@ -6,7 +6,8 @@ Contract (DESIGN.md): images handed between functions are float32 RGB in
 Conversions done by ``load_image`` (documented, tested):
 - EXIF orientation is applied (a phone photo comes out upright);
 - RGBA / LA / palette with transparency: composited onto **white**;
-- grayscale (L, 1, I, I;16, F) and palette: replicated / expanded to RGB;
+- grayscale (L, 1, I, I;16, F) and palette: replicated / expanded to RGB; 32-bit integer and float
+  grey values outside [0, 1] (after /255 or /65535 for integers) are clipped, with a warning;
 - CMYK: Pillow's CMYK -> RGB conversion (no colour profile);
 - 16-bit grayscale keeps its precision (divided by 65535, not truncated to 8 bits); 16-bit colour
   is read at 8 bits, as Pillow decodes it, with a warning;
@@ -134,7 +135,7 @@ def _decode(fp, name: str) -> Image.Image:
     return img
 
 
-def _pil_to_array(img: Image.Image) -> np.ndarray:
+def _pil_to_array(img: Image.Image, name: str = "source") -> np.ndarray:
     """PIL image (any mode) -> float32 RGB (H, W, 3) in [0, 1]; see the module doc."""
     img = ImageOps.exif_transpose(img)
     if img.mode == "P":
@@ -143,12 +144,13 @@ def _pil_to_array(img: Image.Image) -> np.ndarray:
         rgba = np.asarray(img.convert("RGBA"), dtype=np.float32) / 255.0
         rgb, a = rgba[..., :3], rgba[..., 3:]
         return rgb * a + (1.0 - a)  # onto white
-    if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+    if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):  # one grey channel of 16/32-bit ints or floats
         arr = np.asarray(img, dtype=np.float32)
-        arr = arr / (65535.0 if arr.max(initial=0) > 255 or img.mode.startswith("I;16") else 255.0)
-        return np.repeat(np.clip(arr, 0, 1)[..., None], 3, axis=-1)
-    if img.mode == "F":
-        arr = np.asarray(img, dtype=np.float32)
+        if img.mode != "F":
+            arr = arr / (65535.0 if arr.max(initial=0) > 255 or img.mode.startswith("I;16") else 255.0)
+        if arr.size and np.all(np.isfinite(arr)) and (arr.min() < 0 or arr.max() > 1):
+            warnings.warn(f"{name}: grey values from {arr.min():.3g} to {arr.max():.3g} (after /255 or /65535 for integers) "
+                          f"clipped to [0, 1]", stacklevel=outside_stacklevel())
         return np.repeat(np.clip(arr, 0, 1)[..., None], 3, axis=-1)
     return np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0
 
@@ -211,7 +213,7 @@ def load_image(source, max_size: int | None = None):
         arr = _pil_to_array(source)
     elif isinstance(source, (str, os.PathLike)):
         img, name = _open_source(source)
-        arr = _pil_to_array(img)
+        arr = _pil_to_array(img, name)
     else:
         arr = _array_to_rgb(source, "source")
     if not np.all(np.isfinite(arr)):  # a float TIFF (or PIL image) can hold NaN or inf

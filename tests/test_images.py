@@ -71,6 +71,18 @@ def test_16_bit_colour_png_is_read_at_8_bits_with_a_warning(tmp_path):
     np.testing.assert_allclose(x, (a >> 8) / 255.0, atol=1e-6)  # the high byte
 
 
+@pytest.mark.parametrize("pixels, values", [
+    (np.linspace(-1, 4, 64, dtype=np.float32), "-1 to 4"),  # a float TIFF
+    (np.arange(64, dtype=np.int32) * 2000, "0 to 1.92"),  # 32-bit integers beyond 16 bits: / 65535
+])
+def test_grey_values_beyond_0_1_are_clipped_with_a_warning(tmp_path, pixels, values):
+    Image.fromarray(pixels.reshape(8, 8)).save(tmp_path / "grey.tif")
+    with pytest.warns(UserWarning, match=f"grey.tif: grey values from {values} .* clipped to"):
+        x = arr(styletf.load_image(tmp_path / "grey.tif"))
+    top = 1.0 if pixels.dtype == np.float32 else 65535.0
+    np.testing.assert_allclose(x[..., 1], np.clip(pixels.reshape(8, 8) / top, 0, 1), atol=1e-6)
+
+
 def test_exif_orientation_is_honoured(tmp_path):
     a = np.zeros((16, 32, 3), np.uint8)
     a[:, :16] = (255, 0, 0)  # left half red (as stored)
