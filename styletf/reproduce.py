@@ -95,7 +95,10 @@ def reproduce(notebooks: str | Path = REPO_NOTEBOOKS, out: str | Path = "outputs
         if folder.exists() and not folder.is_dir():
             raise InputError(f"--out {out}: {folder} is a file, not a folder; choose another --out")
     settings = _environment(out, quick, size, steps)  # every setting checked before a folder is made
-    (out / "figures").mkdir(parents=True, exist_ok=True)
+    try:
+        (out / "figures").mkdir(parents=True, exist_ok=True)
+    except OSError as e:  # e.g. under /proc, read-only, no permission
+        raise InputError(f"--out {out}: cannot make the folder ({e.strerror}); choose a folder you can write to") from None
     print(f"reproducing {len(paths)} notebooks in {config.mode_name()} mode "
           f"({settings['size']} px, {settings['steps']} steps) into {out}")
     start = time.perf_counter()

@@ -577,6 +577,8 @@ def test_reproduce_and_bench_refuse_before_any_work(capsys, monkeypatch, tmp_pat
         assert len(err) == 1 and "Traceback" not in err[0], err
         assert not (tmp_path / "r").exists(), (env, option)  # no folder made
         assert "STYLETF_SIZE" not in os.environ and "STYLETF_STEPS" not in os.environ  # nothing left behind
+    assert main(["reproduce", "--out", "/proc/styletf", "--only", "00"]) == 2  # a folder that cannot be made
+    assert "cannot make the folder" in capsys.readouterr().err
     assert main(["reproduce", "--out", str(tmp_path / "r"), "--only", ""]) == 2  # not "all of them"
     assert "the notebooks are 00, 01" in capsys.readouterr().err
     assert main(["bench", "--size", "100000", "--backbone", "random"]) == 2  # about 35 TB
