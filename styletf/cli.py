@@ -69,8 +69,8 @@ def add_stylize(sub) -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="output PNG; OUT.json is written beside it")
     p.add_argument("--size", type=int, default=None, help="long side of the output in px (default 512)")
     p.add_argument("--steps", type=_ints, default=None,
-                   help="optimiser steps: per stage, one or one per size (default: 100 per stage and 200 "
-                        "in the first; without stages 300 for lbfgs, 500 for adam)")
+                   help="optimiser steps: one number (per stage; the automatic schedule's first, smallest "
+                        "stage takes twice it) or one per size (default: 100; without stages 300 for lbfgs, 500 for adam)")
     p.add_argument("--alpha-beta", type=float, default=controls.DEFAULT_ALPHA_BETA,
                    help="content/style weight ratio in the paper's units (default %(default)g; the "
                         "paper uses 1e-3 and 1e-4; larger keeps more of the photo)")
