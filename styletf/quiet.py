@@ -35,13 +35,28 @@ def import_tensorflow():
         del os.environ["KERAS_HOME"]
     if "tensorflow" in sys.modules:
         return sys.modules["tensorflow"]
-    if (sys.argv[:1] == ["-m"] and threading.current_thread() is threading.main_thread()
-            and signal.getsignal(signal.SIGINT) is signal.default_int_handler):  # not when ignored (nohup)
+    if sys.argv[:1] == ["-m"] and threading.current_thread() is threading.main_thread():
         # ``python -m styletf`` starting (Python names argv[0] "-m" while it imports the package):
-        # Ctrl-C has nothing to keep yet, and TensorFlow's import could swallow the exception.
-        # ``styletf.__main__`` gives Ctrl-C back to Python once everything is imported.
-        signal.signal(signal.SIGINT, interrupted_at_start)
+        # Ctrl-C (SIGTERM, SIGHUP) has nothing to keep yet, and TensorFlow's import could swallow the
+        # exception. ``styletf.__main__`` gives the signals back (``startup_over``) once all is imported.
+        for sig, default in _START_SIGNALS:
+            if signal.getsignal(sig) is default:  # not when ignored (nohup)
+                signal.signal(sig, interrupted_at_start)
     return _import_quietly()
+
+
+#: The signals that stop ``python -m styletf`` while it starts, with their handlers when not ignored.
+_START_SIGNALS = tuple((getattr(signal, name), default) for name, default in (
+    ("SIGINT", signal.default_int_handler), ("SIGTERM", signal.SIG_DFL), ("SIGHUP", signal.SIG_DFL))
+    if hasattr(signal, name))
+
+
+def startup_over() -> None:
+    """``python -m styletf`` has imported everything: the start-up signals get their usual handlers
+    back (``import_tensorflow``). Not in the paper, nor in a notebook."""
+    for sig, default in _START_SIGNALS:
+        if signal.getsignal(sig) is interrupted_at_start:
+            signal.signal(sig, default)
 
 
 def interrupted_at_start(signum, frame):

@@ -463,14 +463,15 @@ def test_ctrl_c_pressed_again_and_again_still_keeps_the_picture(files, tmp_path,
     assert not same_step.exists() or np.array_equal(_pixels(out), _pixels(same_step))
 
 
-def test_ctrl_c_during_start_up_is_one_line_and_exit_130(files, tmp_path):
+@pytest.mark.parametrize("stop", ["SIGINT", "SIGTERM", "SIGHUP"])
+def test_a_stop_during_start_up_is_one_line_and_exit_130(files, tmp_path, stop):
     out = tmp_path / "early.png"
     for delay in (0.3, 1.5):  # while TensorFlow imports
         proc = subprocess.Popen([sys.executable, "-m", "styletf", "stylize", files["photo"], files["painting"],
                                  "-o", str(out), *FAST], stderr=subprocess.PIPE, text=True,
                                 preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         time.sleep(delay)
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(getattr(signal, stop))
         err = proc.communicate(timeout=120)[1]
         assert proc.returncode == 130 and err.strip().splitlines()[-1:] == ["interrupted"], (proc.returncode, err)
         assert "Traceback" not in err and not out.exists()
