@@ -59,13 +59,7 @@ def stylize(content, style, *, size=512, steps=None, alpha_beta=DEFAULT_ALPHA_BE
     _check_network(normalize)
     sizes, steps, size = _schedule(coarse_to_fine, size, steps, optimizer)
     style_scale = check_number("style_scale", style_scale, minimum=0.01, maximum=100)
-    if snapshot_every is not None:
-        snapshot_every = check_number("snapshot_every", snapshot_every, positive=True, integer=True, maximum=10**7)
-    if snapshot is not None and not callable(snapshot):
-        raise InputError(f"snapshot must be a function snapshot(step, image), got {snapshot!r:.60}")
-    if (snapshot is None) != (snapshot_every is None):
-        raise InputError("give snapshot and snapshot_every together, e.g. snapshot=movie, snapshot_every=10 "
-                         "(a styletf.Movie, or any function snapshot(step, image))")
+    snapshot_every = _check_snapshots(snapshot, snapshot_every)
     finish, source, paintings, start = _inputs(content, style, init, size, style_scale, preserve_colors)
     kwargs = dict(content_layers=content_layers, style_layers=style_layers, style_blend=style_blend,
                   style_scale=style_scale, alpha=1.0, beta=1.0 / alpha_beta, tv_weight=tv_weight,
@@ -153,6 +147,18 @@ def _inputs(content, style, init, size, style_scale, preserve_colors):
         return color.with_content_colors(image, photo) if preserve_colors == "luminance" else image
 
     return finish, source, paintings, start
+
+
+def _check_snapshots(snapshot, every):
+    """``every``, checked with ``snapshot``: both or neither (a Movie given alone recorded nothing)."""
+    if every is not None:
+        every = check_number("snapshot_every", every, positive=True, integer=True, maximum=10**7)
+    if snapshot is not None and not callable(snapshot):
+        raise InputError(f"snapshot must be a function snapshot(step, image), got {snapshot!r:.60}")
+    if (snapshot is None) != (every is None):
+        raise InputError("give snapshot and snapshot_every together, e.g. snapshot=movie, snapshot_every=10 "
+                         "(a styletf.watch.Movie, or any function snapshot(step, image))")
+    return every
 
 
 def _snapshots(snapshot, every, finish):

@@ -34,7 +34,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from . import data
 from .errors import InputError, check_number, outside_stacklevel, user_path, writable
 
-__all__ = ["load_image", "as_batch", "save_image", "to_backbone", "from_backbone", "atomic_write",
+__all__ = ["load_image", "save_image", "to_backbone", "from_backbone", "atomic_write",
            "CAFFE_BGR_MEAN", "MAX_PIXELS"]
 
 # ImageNet channel means of the Caffe VGG models, in BGR order (docs/method.md, "Network", input).
@@ -230,26 +230,6 @@ def load_image(source, max_size: int | None = None):
         size = (max(1, round(h * scale)), max(1, round(w * scale)))
         x = tf.clip_by_value(tf.image.resize(x, size, method="lanczos3", antialias=True), 0.0, 1.0)
     return x
-
-
-def as_batch(images, name: str = "images"):
-    """Images (B, H, W, 3) for the network, float32 in [0, 1] (docs/method.md, "Network", input;
-    ``FeatureExtractor`` calls it; notebook 00): a float tensor as it is, checked to be finite and
-    in [0, 1] when eager (inside a ``tf.function``, the optimisation's steps, nothing is checked);
-    a (B, H, W, C) array image by image as ``load_image`` takes arrays (uint8 / 255, ...); anything
-    else ``load_image`` takes (a path, a catalog key, a PIL image, one array) as a batch of one."""
-    if isinstance(images, (tf.Tensor, tf.Variable)) and images.dtype.is_floating:
-        if tf.executing_eagerly() and tf.size(images) > 0:
-            if not bool(tf.reduce_all(tf.math.is_finite(images))):
-                raise InputError(f"{name}: has NaN or infinite values; give images in [0, 1]")
-            low, high = float(tf.reduce_min(images)), float(tf.reduce_max(images))
-            if low < -1e-3 or high > 1 + 1e-3:
-                raise InputError(f"{name}: values must lie in [0, 1], got [{low:.3g}, {high:.3g}]; "
-                                 f"divide 8-bit data by 255, or use styletf.load_image")
-        return images
-    if isinstance(images, (np.ndarray, tf.Tensor, tf.Variable)) and len(images.shape) == 4 and images.shape[0] > 1:
-        return tf.constant(np.stack([_array_to_rgb(a, f"{name}[{i}]") for i, a in enumerate(np.asarray(images))]))
-    return load_image(images)
 
 
 def atomic_write(path: str | os.PathLike, data: bytes) -> Path:

@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 from . import watch
 from .errors import InputError
 from .objective import Objective
-from .speed import resolve_jit
+from .speed import LossScale, resolve_jit
 
 __all__ = ["minimize", "adam_schedule", "check_optimizer", "Run"]
 
@@ -172,44 +172,6 @@ def minimize(x: tf.Variable, objective: Objective, *, steps: int, optimizer="ada
     return Run(history, final, steps_done, wall, stopped, interrupted, name, learning_rate)
 
 
-class _LossScale:
-    """``mixed_float16`` only: the loss is multiplied by ``value`` for the backward pass and the
-    gradient divided by it, so that float16's gradients neither overflow (65504) nor underflow.
-    Dynamic, as Keras' LossScaleOptimizer: a step whose losses are finite but whose gradient is
-    not is redone at half the scale; after 1000 finite steps the scale doubles. Where it must sit
-    depends on the loss: Figure 2's objective (about 1e8 at alpha/beta = 1e-3) overflowed at
-    Keras' usual fixed 2^15, so it starts at 1. In any other precision nothing is scaled."""
-
-    GROW_AFTER, FLOOR = 1000, 2.0 ** -40
-
-    def __init__(self, precision: str):
-        self.dynamic = precision == "mixed_float16"
-        self.value = tf.Variable(1.0, trainable=False, name="loss_scale")
-        self.finite_steps = 0
-
-    def scaled(self, loss):
-        return loss * self.value if self.dynamic else loss
-
-    def unscaled(self, grad):
-        return grad / self.value if self.dynamic else grad
-
-    def redo(self, terms: dict, grad_finite) -> bool:
-        """After a step: True to redo it, the scale now halved (its losses finite, its gradient not)."""
-        if not self.dynamic:
-            return False
-        if bool(grad_finite):
-            self.finite_steps += 1
-            if self.finite_steps == self.GROW_AFTER:
-                self.value.assign(self.value * 2.0)
-                self.finite_steps = 0
-            return False
-        if not np.all(np.isfinite(terms["total"])) or self.value.numpy() <= self.FLOOR:
-            return False  # the losses themselves overflowed: no scale helps
-        self.value.assign(self.value / 2.0)
-        self.finite_steps = 0
-        return True
-
-
 def _adam_step(x, objective, adam, scale, jit=False):
     """One step as a ``tf.function``: losses and gradient (tape), update, clip to [0, 1]; returns
     (losses, whether the update was made, whether the gradient was finite)."""
@@ -219,7 +181,7 @@ def _adam_step(x, objective, adam, scale, jit=False):
         with tf.GradientTape() as tape:
             terms = objective(x)
             loss = tf.reduce_sum(terms["total"])  # images are independent: block-diagonal
-            scaled = scale.scaled(loss)  # mixed_float16: see _LossScale
+            scaled = scale.scaled(loss)  # mixed_float16: see speed.LossScale
         grad = scale.unscaled(tape.gradient(scaled, x))  # (B, H, W, 3)
         grad_finite = tf.reduce_all(tf.math.is_finite(grad))
         finite = tf.logical_and(tf.reduce_all(tf.math.is_finite(terms["total"])), grad_finite)
@@ -237,7 +199,7 @@ def _adam_step(x, objective, adam, scale, jit=False):
 
 def _adam(x, objective, adam, steps, record, jit=False) -> str | None:
     """``steps`` Adam steps on ``x``; returns why it stopped early, or None."""
-    scale = _LossScale(objective.extractor.precision)
+    scale = LossScale(objective.extractor.precision)
     step = _adam_step(x, objective, adam, scale, jit)
     for i in range(steps):
         terms, finite, grad_finite = step()
@@ -272,7 +234,7 @@ def _value_and_grad(objective, shape, scale, jit=False):
         with tf.GradientTape() as tape:
             tape.watch(image)
             terms = objective(image)
-            loss = scale.scaled(tf.reduce_sum(terms["total"]))  # mixed_float16: see _LossScale
+            loss = scale.scaled(tf.reduce_sum(terms["total"]))  # mixed_float16: see speed.LossScale
         return terms, tf.reshape(scale.unscaled(tape.gradient(loss, image)), [-1])
 
     return value_and_grad
@@ -282,7 +244,7 @@ def _lbfgs(x, objective, steps, record, jit=False) -> str | None:
     """Minimise with SciPy's L-BFGS-B in [0, 1], updating ``x``; returns why it stopped
     before ``steps`` iterations, or None."""
     shape = tuple(x.shape)
-    scale = _LossScale(objective.extractor.precision)
+    scale = LossScale(objective.extractor.precision)
     value_and_grad = _value_and_grad(objective, shape, scale, jit)
     last, state = {}, {"i": 0, "stopped": None}
 

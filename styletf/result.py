@@ -11,9 +11,8 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from .errors import check_number, writable
+from .errors import InputError, check_number, writable
 from .images import atomic_write, save_image
-from .preflight import check_inputs_kept
 
 __all__ = ["SynthesisResult", "SynthesisInterrupted", "describe", "join_chunks", "join_stages"]
 
@@ -45,8 +44,10 @@ class SynthesisResult:
         backbone, final losses, steps, time), both atomically. Not in the paper, nor in a
         notebook (they save figures): README, Quick start; ``python -m styletf stylize -o``."""
         path, _ = writable(path), writable(Path(path).with_suffix(".json"))  # both, before either is written
-        inputs = [self.settings.get("content"), self.settings.get("init"), *np.atleast_1d(self.settings.get("style"))]
-        check_inputs_kept(path, [s for s in inputs if isinstance(s, str)], False, str(path))  # as the CLI does
+        sources = [self.settings.get("content"), self.settings.get("init"), *np.atleast_1d(self.settings.get("style"))]
+        for source in sources:  # as the command line does (preflight.check_inputs_kept)
+            if isinstance(source, str) and path.exists() and Path(source).is_file() and os.path.samefile(source, path):
+                raise InputError(f"cannot write {path}: it would overwrite the input {source}; choose another name")
         index = check_number("index", index, integer=True, maximum=len(self.image) - 1)
         save_image(self.image[index], path)
         meta = {

@@ -3,19 +3,21 @@ bench/RESULTS.md): the network's compute precision (``precision="auto"``), XLA f
 optimisation step (``jit="auto"``) and the route of the float32 convolutions on a CPU
 (``conv_by_transpose``). Which wins depends on the CPU: bfloat16 ran 1.8x faster on an AVX-512
 EPYC and 8.9x slower on an AVX2 one; XLA the other way round. Each is measured once per process.
-Not in the paper, nor in a notebook: the same objective, only faster."""
+And what a faster precision needs: float16's loss scale (``LossScale``). Not in the paper, nor in
+a notebook: the same objective, only faster."""
 from __future__ import annotations
 
 import functools
 import os
 import time
 
+import numpy as np
 import tensorflow as tf
 
 from .errors import InputError
 
 __all__ = ["resolve_precision", "resolve_jit", "step_times", "conv_by_transpose", "transposed_conv_is_faster",
-           "PRECISIONS", "CONV_ROUTES"]
+           "LossScale", "PRECISIONS", "CONV_ROUTES"]
 
 # Compute dtypes of the network (variables, losses and the image stay float32).
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16", "auto")
@@ -102,6 +104,48 @@ def resolve_precision(precision: str = "auto") -> str:
         cc = tf.config.experimental.get_device_details(gpus[0]).get("compute_capability", (0, 0))
         return "mixed_bfloat16" if tuple(cc) >= (8, 0) else "float32"
     return "mixed_bfloat16" if _bf16_is_faster() else "float32"
+
+
+class LossScale:
+    """``precision="mixed_float16"`` only: the loss is multiplied by ``value`` for the backward pass and the
+    gradient divided by it, so that float16's gradients neither overflow (65504) nor underflow.
+    Dynamic, as Keras' LossScaleOptimizer: a step whose losses are finite but whose gradient is
+    not is redone at half the scale; after 1000 finite steps the scale doubles. Where it must sit
+    depends on the loss: Figure 2's objective (about 1e8 at alpha/beta = 1e-3) overflowed at
+    Keras' usual fixed 2^15, so it starts at 1. In any other precision nothing is scaled. Not in the
+    paper, nor in a notebook (README, "Speed")."""
+
+    GROW_AFTER, FLOOR = 1000, 2.0 ** -40
+
+    def __init__(self, precision: str):
+        self.dynamic = precision == "mixed_float16"
+        self.value = tf.Variable(1.0, trainable=False, name="loss_scale")
+        self.finite_steps = 0
+
+    def scaled(self, loss):
+        """The loss for the backward pass. Not in the paper, nor in a notebook."""
+        return loss * self.value if self.dynamic else loss
+
+    def unscaled(self, grad):
+        """The gradient of the scaled loss, scaled back. Not in the paper, nor in a notebook."""
+        return grad / self.value if self.dynamic else grad
+
+    def redo(self, terms: dict, grad_finite) -> bool:
+        """After a step: True to redo it, the scale now halved (its losses finite, its gradient not).
+        Not in the paper, nor in a notebook."""
+        if not self.dynamic:
+            return False
+        if bool(grad_finite):
+            self.finite_steps += 1
+            if self.finite_steps == self.GROW_AFTER:
+                self.value.assign(self.value * 2.0)
+                self.finite_steps = 0
+            return False
+        if not np.all(np.isfinite(terms["total"])) or self.value.numpy() <= self.FLOOR:
+            return False  # the losses themselves overflowed: no scale helps
+        self.value.assign(self.value / 2.0)
+        self.finite_steps = 0
+        return True
 
 
 def _plain_conv(x, kernel):

@@ -12,12 +12,14 @@ import difflib
 import functools
 
 import keras
+import numpy as np
+import tensorflow as tf
 
 from . import normalize as norm
 from .backbones import (arch_of, conv_weights, describe_backbone, is_paper_network, layer_names, paper_name,
                         resolve_backbone)
 from .errors import InputError, check_sequence, check_text
-from .images import as_batch, to_backbone
+from .images import load_image, to_backbone
 from .speed import conv_by_transpose, resolve_precision, transposed_conv_is_faster
 
 __all__ = ["FeatureExtractor", "resolve_network", "default_content_layers",
@@ -131,6 +133,26 @@ def _trunk(weights: dict, arch: str, names: list, outputs: tuple, pooling: str, 
     return keras.Model(inputs, out, name=f"{arch}_{pooling}_to_{names[-1]}")
 
 
+def _as_batch(images):
+    """Images (B, H, W, 3) for the network, float32 in [0, 1] (docs/method.md, "Network", input):
+    a float tensor as it is, checked to be finite and in [0, 1] when eager (inside a ``tf.function``,
+    the optimisation's steps, nothing is checked); a (B, H, W, C) array image by image as
+    ``load_image`` takes arrays (uint8 / 255, ...); anything else ``load_image`` takes (a path, a
+    catalog key, a PIL image, one array) as a batch of one."""
+    if isinstance(images, (tf.Tensor, tf.Variable)) and images.dtype.is_floating:
+        if tf.executing_eagerly() and tf.size(images) > 0:
+            if not bool(tf.reduce_all(tf.math.is_finite(images))):
+                raise InputError("images: has NaN or infinite values; give images in [0, 1]")
+            low, high = float(tf.reduce_min(images)), float(tf.reduce_max(images))
+            if low < -1e-3 or high > 1 + 1e-3:
+                raise InputError(f"images: values must lie in [0, 1], got [{low:.3g}, {high:.3g}]; "
+                                 f"divide 8-bit data by 255, or use styletf.load_image")
+        return images
+    if isinstance(images, (np.ndarray, tf.Tensor, tf.Variable)) and len(images.shape) == 4 and images.shape[0] > 1:
+        return tf.concat([load_image(image) for image in np.asarray(images)], 0)  # (B, H, W, 3)
+    return load_image(images)
+
+
 class FeatureExtractor:
     """Maps images to the responses F^l of the requested layers (docs/method.md, "Representations";
     notebook 00).
@@ -201,9 +223,9 @@ class FeatureExtractor:
                 f"(max_size, --size; for a style image also --style-scale) or shallower layers")
 
     def __call__(self, images) -> dict:
-        """{layer: F^l (B, h, w, N_l)} for images (B, H, W, 3) in [0, 1] (``images.as_batch``:
-        a path, a uint8 array, ... are converted; a tensor is checked when eager)."""
-        images = as_batch(images)
+        """{layer: F^l (B, h, w, N_l)} for images (B, H, W, 3) in [0, 1] (``_as_batch``: a path, a
+        uint8 array, ... are converted; a tensor is checked when eager)."""
+        images = _as_batch(images)
         shape = images.shape
         if len(shape) != 4 or shape[-1] != 3:
             raise InputError(f"expected images of shape (B, H, W, 3), got {tuple(shape)}; "

@@ -88,7 +88,7 @@ def test_non_finite_loss_stops_and_keeps_a_finite_image(photo, optimizer, precis
 @pytest.mark.parametrize("optimizer, margin", [("adam", 1.1), ("lbfgs", 1.25)])
 def test_mixed_float16_runs_figure_2_and_ends_near_float32(photo, painting, optimizer, margin):
     """Figure 2's objective (loss about 1e8) overflowed float16's gradient at a fixed loss scale of
-    2^15 at the first step; the dynamic scale (optimize._LossScale) finds one that fits. The float32
+    2^15 at the first step; the dynamic scale (speed.LossScale) finds one that fits. The float32
     run of the same objective and start is the reference (measured: Adam 2.08e7 against 2.07e7,
     L-BFGS 1.47e7 against 1.35e7 on the stand-in)."""
     kw = dict(content=photo, style=painting, steps=30, normalize=True, backbone="vgg16-hed",
@@ -101,11 +101,11 @@ def test_mixed_float16_runs_figure_2_and_ends_near_float32(photo, painting, opti
 
 
 def test_loss_scale_halves_on_an_overflowed_gradient_only_and_grows_back():
-    from styletf.optimize import _LossScale
+    from styletf.speed import LossScale
     finite, infinite = {"total": np.array([1e8])}, {"total": np.array([np.inf])}
-    off = _LossScale("float32")
+    off = LossScale("float32")
     assert not off.redo(finite, False) and off.scaled(3.0) == 3.0  # other precisions: untouched
-    scale = _LossScale("mixed_float16")
+    scale = LossScale("mixed_float16")
     assert scale.redo(finite, False) and scale.value.numpy() == 0.5  # the gradient overflowed: halve, redo
     assert not scale.redo(infinite, False) and scale.value.numpy() == 0.5  # the loss did: no scale helps
     for _ in range(scale.GROW_AFTER):
