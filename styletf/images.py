@@ -149,8 +149,8 @@ def _pil_to_array(img: Image.Image, name: str = "source") -> np.ndarray:
         if img.mode != "F":
             arr = arr / (65535.0 if arr.max(initial=0) > 255 or img.mode.startswith("I;16") else 255.0)
         if arr.size and np.all(np.isfinite(arr)) and (arr.min() < 0 or arr.max() > 1):
-            warnings.warn(f"{name}: grey values from {arr.min():.3g} to {arr.max():.3g} (after /255 or /65535 for integers) "
-                          f"clipped to [0, 1]", stacklevel=outside_stacklevel())
+            warnings.warn(f"{name}: grey values from {arr.min():.3g} to {arr.max():.3g} (after /255 or /65535 "
+                          f"for integers) clipped to [0, 1]", stacklevel=outside_stacklevel())
         return np.repeat(np.clip(arr, 0, 1)[..., None], 3, axis=-1)
     return np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0
 

@@ -43,8 +43,8 @@ def command(args, out: Path, result: SynthesisResult) -> list[str]:
     stages = result.extra.get("stages")  # coarse to fine: [(size, steps done, seconds), ...]
     sizes = ",".join(str(size) for size, _, _ in stages) if stages else "none"
     steps = ",".join(str(n) for _, n, _ in stages) if stages else str(result.steps_done)
-    cmd = [f"STYLETF_CONV={result.settings['conv']}", "python", "-m", "styletf", "stylize", _source(args.content), *map(_source, args.style),
-           "-o", str(out)]
+    cmd = [f"STYLETF_CONV={result.settings['conv']}", "python", "-m", "styletf", "stylize",
+           _source(args.content), *map(_source, args.style), "-o", str(out)]
     opts = {"--size": None if stages else max(result.settings["size"]),
             "--coarse-to-fine": sizes, "--steps": steps,
             "--alpha-beta": repr(args.alpha_beta), "--content-layers": ",".join(result.settings["content_layers"]),

@@ -107,8 +107,8 @@ def resolve_precision(precision: str = "auto") -> str:
 
 
 class LossScale:
-    """``precision="mixed_float16"`` only: the loss is multiplied by ``value`` for the backward pass and the
-    gradient divided by it, so that float16's gradients neither overflow (65504) nor underflow.
+    """``precision="mixed_float16"`` only: the loss is multiplied by ``value`` for the backward pass
+    and the gradient divided by it, so that float16's gradients neither overflow (65504) nor underflow.
     Dynamic, as Keras' LossScaleOptimizer: a step whose losses are finite but whose gradient is
     not is redone at half the scale; after 1000 finite steps the scale doubles. Where it must sit
     depends on the loss: Figure 2's objective (about 1e8 at alpha/beta = 1e-3) overflowed at
