@@ -49,8 +49,9 @@ def _execute(path: Path, out: Path) -> str | None:
 
 
 def _environment(out: Path, quick: bool, size, steps) -> dict:
-    """Set the variables the kernels inherit (figures to ``out``/figures, the mode, size and steps)
-    and return the preset they make; when it is refused, the environment is left as it was."""
+    """Set the variables the kernels inherit (figures to ``out``/figures, the mode, size and steps),
+    make that folder, and return the preset they make; when either is refused, the environment is
+    left as it was (and the folder not made)."""
     saved = dict(os.environ)
     os.environ.update(STYLETF_OUTPUT=str(out / "figures"), MPLBACKEND="Agg")
     if quick:
@@ -59,10 +60,15 @@ def _environment(out: Path, quick: bool, size, steps) -> dict:
         if value:
             os.environ[f"STYLETF_{key.upper()}"] = str(value)
     try:
-        return config.preset()
-    except StyleTFError:
+        preset = config.preset()  # every setting checked before a folder is made
+        (out / "figures").mkdir(parents=True, exist_ok=True)
+        return preset
+    except (StyleTFError, OSError) as e:
         os.environ.clear()
         os.environ.update(saved)
+        if isinstance(e, OSError):  # e.g. under /proc, read-only, no permission
+            raise InputError(f"--out {out}: cannot make the folder ({e.strerror}); choose a folder you can "
+                             f"write to") from None
         raise
 
 
@@ -94,11 +100,7 @@ def reproduce(notebooks: str | Path = REPO_NOTEBOOKS, out: str | Path = "outputs
     for folder in (out, out / "figures"):
         if folder.exists() and not folder.is_dir():
             raise InputError(f"--out {out}: {folder} is a file, not a folder; choose another --out")
-    settings = _environment(out, quick, size, steps)  # every setting checked before a folder is made
-    try:
-        (out / "figures").mkdir(parents=True, exist_ok=True)
-    except OSError as e:  # e.g. under /proc, read-only, no permission
-        raise InputError(f"--out {out}: cannot make the folder ({e.strerror}); choose a folder you can write to") from None
+    settings = _environment(out, quick, size, steps)  # and the figures folder
     print(f"reproducing {len(paths)} notebooks in {config.mode_name()} mode "
           f"({settings['size']} px, {settings['steps']} steps) into {out}")
     start = time.perf_counter()

@@ -326,9 +326,9 @@ def test_bad_settings_are_one_line_exit_2(files, capsys, args, words):
 
 
 def test_decompression_bomb_is_refused_with_the_limit(files, tmp_path, capsys):
-    from test_images import _png_header_only
+    from test_images import _png
 
-    (tmp_path / "bomb.png").write_bytes(_png_header_only(200_000, 200_000))
+    (tmp_path / "bomb.png").write_bytes(_png(200_000, 200_000))
     code = main(["stylize", str(tmp_path / "bomb.png"), files["painting"], "-o", str(tmp_path / "o.png"), *FAST])
     err = capsys.readouterr().err
     assert code == 2 and "STYLETF_MAX_PIXELS" in err and len(err.strip().splitlines()) == 1
@@ -580,6 +580,7 @@ def test_reproduce_and_bench_refuse_before_any_work(capsys, monkeypatch, tmp_pat
         assert "STYLETF_SIZE" not in os.environ and "STYLETF_STEPS" not in os.environ  # nothing left behind
     assert main(["reproduce", "--out", "/proc/styletf", "--only", "00"]) == 2  # a folder that cannot be made
     assert "cannot make the folder" in capsys.readouterr().err
+    assert "STYLETF_OUTPUT" not in os.environ  # the kernels' settings undone
     assert main(["reproduce", "--out", str(tmp_path / "r"), "--only", ""]) == 2  # not "all of them"
     assert "the notebooks are 00, 01" in capsys.readouterr().err
     assert main(["bench", "--size", "100000", "--backbone", "random"]) == 2  # about 35 TB
