@@ -14,6 +14,8 @@ the judging. Prints one line per run and a Markdown table.
 
     python bench/time_to_picture.py --size 256
     python bench/time_to_picture.py --size 256 --runs default --panels all
+    python bench/time_to_picture.py --size 256 --runs default --panels all --precision auto --save DIR
+(``--precision auto``: what ``stylize`` runs by default; ``--save``: the final images, to look at.)
 """
 import argparse
 import time
@@ -24,12 +26,13 @@ import keras
 
 from styletf import looks, synthesis
 from styletf.benchmark import machine
+from styletf.speed import resolve_precision
 
 PANELS = {"B": ("shipwreck_of_the_minotaur", 1e-3), "C": ("starry_night", 1e-3), "D": ("the_scream", 1e-3),
           "E": ("femme_nue_assise", 1e-4), "F": ("composition_vii", 1e-4)}
 
 
-def timed(run, key, ratio, size, every, cap):
+def timed(run, key, ratio, size, every, cap, precision="float32", save=None):
     """(seconds to the first judged-ok image or None, iterations then, seconds in all, last judgement)."""
     photo, painting = styletf.load_image("neckarfront", size), styletf.load_image(key, size)
     state = {"judging": 0.0, "found": None, "i": 0, "last": None}
@@ -47,7 +50,7 @@ def timed(run, key, ratio, size, every, cap):
         return state["found"] is not None and run != "default"  # the default schedule runs out
 
     kw = dict(alpha=1.0, beta=1.0 / ratio, normalize=True, seed=0, backbone="vgg16-hed", progress=False,
-              callback=callback)
+              callback=callback, precision=precision)
     if run == "default":
         sizes, steps = synthesis.stages(size, 100)
         result = styletf.coarse_to_fine("neckarfront", key, sizes=sizes, steps=steps, optimizer="lbfgs", **kw)
@@ -59,6 +62,9 @@ def timed(run, key, ratio, size, every, cap):
         result = styletf.synthesize("neckarfront", key, size=size, steps=cap, optimizer=opt, **kw)
     total = time.perf_counter() - start - state["judging"]
     final = looks.judge(result.image.numpy()[:1], photo, painting)
+    final["loss"] = float(result.final["total"][0])
+    if save:
+        styletf.save_image(result.image[0], f"{save}/{run}_{key}_{size}_{precision}.png")
     if state["found"] is None and final["ok"]:
         state["found"] = (total, state["i"])
     return state["found"], total, final
@@ -71,17 +77,20 @@ def main():
     parser.add_argument("--panels", default="C,F", help="letters of Figure 2, or 'all'")
     parser.add_argument("--every", type=int, default=10, help="judge every N iterations")
     parser.add_argument("--cap", type=int, default=1000, help="iterations at most (single-size runs)")
+    parser.add_argument("--save", help="a folder for the final images")
+    parser.add_argument("--precision", default="float32", help="float32, mixed_bfloat16, auto (measured)")
     args = parser.parse_args()
     letters = list(PANELS) if args.panels == "all" else args.panels.split(",")
-    print(machine())
+    print(machine(), f"precision {args.precision} -> {resolve_precision(args.precision)}")
     rows = []
     for run in args.runs.split(","):
         for letter in letters:
             key, ratio = PANELS[letter]
-            found, total, final = timed(run, key, ratio, args.size, args.every, args.cap)
+            found, total, final = timed(run, key, ratio, args.size, args.every, args.cap, args.precision,
+                                        args.save)
             seen = f"{found[0]:.1f} s ({found[1]} it.)" if found else f"not within {total:.0f} s"
             print(f"{run:9} {letter} {key:26} recognisable after {seen}; ran {total:.1f} s; final structure "
-                  f"{final['structure']:.2f}, colours {final['palette']:.2f}", flush=True)
+                  f"{final['structure']:.2f}, colours {final['palette']:.2f}, loss {final['loss']:.4g}", flush=True)
             rows.append(f"| {run} | {letter} {key} | {seen} | {total:.0f} s | {final['structure']:.2f} / "
                         f"{final['palette']:.2f} |")
     print("\n| run | panel | recognisable after | run time | final structure / colours |\n|---|---|---|---|---|")

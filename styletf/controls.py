@@ -27,7 +27,7 @@ def stylize(content, style, *, size=512, steps=None, alpha_beta=DEFAULT_ALPHA_BE
             content_layers=None, style_layers=PAPER_STYLE_LAYERS,
             style_blend=None, style_scale=1.0, preserve_colors="none", init="noise",
             optimizer="lbfgs", learning_rate=DEFAULT_LEARNING_RATE, tv_weight=0.0, pooling="avg",
-            backbone="auto", normalize=True, precision="float32", seed=0, coarse_to_fine="auto",
+            backbone="auto", normalize=True, precision="auto", seed=0, coarse_to_fine="auto",
             snapshot_every=None, snapshot=None, progress=True, jit="auto") -> SynthesisResult:
     """Paint ``content`` in the style of ``style`` (one image or a list), with the controls
     beyond the paper: Figure 2's transfer (docs/method.md, eq. 7) on your own photo; notebook 05.
@@ -49,6 +49,8 @@ def stylize(content, style, *, size=512, steps=None, alpha_beta=DEFAULT_ALPHA_BE
         2017, 5.1); "histogram" - the style images recoloured to the content's colour mean
         and covariance before the transfer (5.2). See ``styletf.color``.
     init: "noise" (the paper's), "content", or an image. jit: XLA, "auto" (where it measures faster).
+    precision: "auto" (default: mixed bfloat16 where it measures faster, ``speed.resolve_precision``;
+        the result's settings record which), "float32", ... (``synthesize``'s default is float32).
     snapshot_every, snapshot: call ``snapshot(step, image)`` every ``snapshot_every`` steps
         (counted over all stages) with the picture as it would be saved.
     Other arguments as ``synthesize``. Ctrl-C raises ``SynthesisInterrupted`` whose

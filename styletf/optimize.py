@@ -35,10 +35,11 @@ class Run:
     final: dict  # the same losses of the image left in x: (B,) each
     steps_done: int
     wall_time: float
-    stopped: str | None  # why it ended before ``steps``, if it did
+    stopped: str | None  # why it was cut short (callback, Ctrl-C, non-finite losses), if it was
     interrupted: bool  # by Ctrl-C
     optimizer: str  # its name: "adam", "lbfgs", or a Keras optimizer's class
     learning_rate: float | None  # None for L-BFGS
+    ended: str | None = None  # L-BFGS-B's own end before ``steps`` (no lower loss found): not a failure
 
 
 def check_optimizer(optimizer):
@@ -142,8 +143,8 @@ def minimize(x: tf.Variable, objective: Objective, *, steps: int, optimizer="ada
 
     ``optimizer``: "adam" (a new ``keras.optimizers.Adam``: step size ``learning_rate``, decaying
     over the second half of the ``steps``, ``adam_schedule``), a Keras optimizer
-    (used as is), or "lbfgs" (SciPy's L-BFGS-B, ``steps`` iterations, tolerances 0: it stops
-    early only if its line search fails; a batch is one problem). ``callback(step, x, losses)``
+    (used as is), or "lbfgs" (SciPy's L-BFGS-B, ``steps`` iterations, tolerances 0: it ends
+    early only where its line search finds no lower loss, ``Run.ended``; a batch is one problem). ``callback(step, x, losses)``
     after each step; True stops. Ctrl-C stops with the image of the last completed step.
     ``jit``: compile the step with XLA (``resolve_jit``).
     docs/method.md, "Synthesis" (the gradient from ``tf.GradientTape``); notebook 01, L-BFGS: 05.
@@ -156,9 +157,10 @@ def minimize(x: tf.Variable, objective: Objective, *, steps: int, optimizer="ada
     interrupted, applied = False, None
     first = int(adam.iterations.numpy()) if adam is not None else 0  # a given optimizer may have run
     start = time.perf_counter()
+    ended = None
     try:
         if adam is None:
-            stopped = _lbfgs(x, objective, steps, log.record, jit)
+            stopped, ended = _lbfgs(x, objective, steps, log.record, jit)
         else:
             stopped = _adam(x, objective, adam, steps, log.record, jit)
     except KeyboardInterrupt:  # x holds the last completed step: keep it (the caller raises again)
@@ -169,7 +171,7 @@ def minimize(x: tf.Variable, objective: Objective, *, steps: int, optimizer="ada
     final = {k: v.numpy() for k, v in objective(x).items()}  # (B,) each, for the result
     wall = time.perf_counter() - start
     history, steps_done = log.arrays(applied)
-    return Run(history, final, steps_done, wall, stopped, interrupted, name, learning_rate)
+    return Run(history, final, steps_done, wall, stopped, interrupted, name, learning_rate, ended)
 
 
 def _adam_step(x, objective, adam, scale, jit=False):
@@ -240,9 +242,9 @@ def _value_and_grad(objective, shape, scale, jit=False):
     return value_and_grad
 
 
-def _lbfgs(x, objective, steps, record, jit=False) -> str | None:
-    """Minimise with SciPy's L-BFGS-B in [0, 1], updating ``x``; returns why it stopped
-    before ``steps`` iterations, or None."""
+def _lbfgs(x, objective, steps, record, jit=False) -> tuple:
+    """Minimise with SciPy's L-BFGS-B in [0, 1], updating ``x``; returns (why it was cut short,
+    why L-BFGS-B itself ended before ``steps`` iterations), each or None."""
     shape = tuple(x.shape)
     scale = LossScale(objective.extractor.precision)
     value_and_grad = _value_and_grad(objective, shape, scale, jit)
@@ -250,7 +252,7 @@ def _lbfgs(x, objective, steps, record, jit=False) -> str | None:
 
     def fun(v):
         terms, grad = value_and_grad(tf.constant(v, tf.float32))  # {term: (B,)}, (B * H * W * 3,)
-        while scale.redo(terms, tf.reduce_all(tf.math.is_finite(grad))):  # mixed_float16: scaled lower
+        while scale.dynamic and scale.redo(terms, tf.reduce_all(tf.math.is_finite(grad))):  # float16: lower
             terms, grad = value_and_grad(tf.constant(v, tf.float32))
         terms = {k: t.numpy() for k, t in terms.items()}
         grad = grad.numpy().astype(np.float64)
@@ -277,10 +279,11 @@ def _lbfgs(x, objective, steps, record, jit=False) -> str | None:
     except _NonFinite:
         hint = _float16_hint(objective)
         return (f"non-finite loss or gradient after step {state['i']}; kept the last finite "
-                f"image (lower alpha/beta{hint})")
+                f"image (lower alpha/beta{hint})"), None
     if state["stopped"]:
-        return state["stopped"]
+        return state["stopped"], None
     x.assign(result.x.reshape(shape).astype(np.float32))
-    if state["i"] < steps:
-        return f"L-BFGS-B ended after {state['i']} iterations: {result.message}"
-    return None
+    if state["i"] < steps:  # with tolerances 0: its line search found no lower loss
+        return None, (f"L-BFGS-B ended after {state['i']} of {steps} iterations, finding no lower loss "
+                      f"({result.message})")
+    return None, None

@@ -59,6 +59,8 @@ class SynthesisResult:
             "wall_time_s": round(self.wall_time, 3),
             "stopped": self.stopped,
         }
+        if self.extra.get("ended"):  # L-BFGS-B ended before its steps, finding no lower loss
+            meta["ended"] = self.extra["ended"]
         if "stages" in self.extra:  # coarse to fine: each stage's long side, steps and seconds
             meta["stages"] = [{"size": size, "steps": n, "seconds": t} for size, n, t in self.extra["stages"]]
         atomic_write(path.with_suffix(".json"), json.dumps(meta, indent=2).encode())
@@ -101,6 +103,7 @@ def join_chunks(results, batch: int, batch_size: int, seed: int) -> SynthesisRes
     first.wall_time = sum(r.wall_time for r in results)
     first.steps_done = steps
     first.stopped = next((r.stopped for r in results if r.stopped), None)
+    _join_ended(first, [("", r) for r in results])
     first.settings = {**first.settings, "batch": batch, "batch_size": batch_size, "seed": seed,
                       "alpha": [v for r in results for v in r.settings["alpha"]],
                       "beta": [v for r in results for v in r.settings["beta"]],
@@ -122,4 +125,13 @@ def join_stages(results, sizes, per_stage) -> SynthesisResult:
     last.steps_done = sum(r.steps_done for r in results)
     last.settings = {**last.settings, "coarse_to_fine": sizes, "steps": per_stage}
     last.extra["stages"] = stages
+    _join_ended(last, [(f"{s_} px: ", r) for s_, r in zip(sizes, results)])
     return last
+
+
+def _join_ended(joined, parts) -> None:
+    """``extra["ended"]`` of the joined result: every part's L-BFGS-B early end, each after its label."""
+    ended = "; ".join(label + r.extra["ended"] for label, r in parts if "ended" in r.extra)
+    joined.extra.pop("ended", None)
+    if ended:
+        joined.extra["ended"] = ended

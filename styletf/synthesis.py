@@ -196,7 +196,8 @@ def _result(x, run, extractor, settings) -> SynthesisResult:
     return SynthesisResult(image=tf.convert_to_tensor(x), history=run.history, final=run.final,
                            settings=settings, backbone=extractor.backbone,
                            backbone_description=extractor.description, wall_time=run.wall_time,
-                           steps_done=run.steps_done, stopped=run.stopped)
+                           steps_done=run.steps_done, stopped=run.stopped,
+                           extra={"ended": run.ended} if run.ended else {})
 
 
 def _settings(sources, layers, opt, run, style_blend, style_scale, out_shape, extractor) -> dict:
@@ -284,7 +285,7 @@ def coarse_to_fine(content=None, style=None, *, sizes=(256, 512, 1024), steps=50
             results[-1].stopped = e.result.stopped
             raise SynthesisInterrupted(join_stages(results, sizes, per_stage)) from None
         results.append(result)
-        if result.stopped:
+        if result.stopped:  # cut short (callback, non-finite losses); L-BFGS-B's own end goes on
             break
         init = result.image  # upsampled to the next size by synthesize's init handling
     return join_stages(results, sizes, per_stage)

@@ -111,8 +111,8 @@ def test_sidecar_command_pins_the_convolutions_route(files, tmp_path, route):
     other = {"transposed": "tf", "tf": "transposed"}[route]
     first = tmp_path / "first.png"
     r = subprocess.run([sys.executable, "-m", "styletf", "stylize", files["photo"], files["painting"],
-                        "-o", str(first), *FAST, "--quiet"], capture_output=True, text=True,
-                       env={**os.environ, "STYLETF_CONV": route})
+                        "-o", str(first), *FAST, "--precision", "float32", "--quiet"],  # the route is float32's
+                       capture_output=True, text=True, env={**os.environ, "STYLETF_CONV": route})
     assert r.returncode == 0, r.stderr
     meta = json.loads(first.with_suffix(".json").read_text())
     assert meta["settings"]["conv"] == route and meta["command"].startswith(f"STYLETF_CONV={route} python ")
@@ -152,6 +152,33 @@ def test_default_coarse_to_fine_is_in_the_sidecar_command_and_remakes_the_image(
     args[args.index("-o") + 1] = str(tmp_path / "again.png")
     assert main(args + ["--quiet"]) == 0
     assert (tmp_path / "again.png").read_bytes() == first.read_bytes()
+
+
+def test_precision_is_measured_by_default_said_and_pinned_in_the_sidecar(files, capsys):
+    assert stylize(files, *FAST) == 0
+    meta = json.loads(files["out"].with_suffix(".json").read_text())
+    used = speed.resolve_precision("auto")  # this process's measurement, as the run's
+    assert meta["settings"]["precision"] == used and f"--precision {used}" in meta["command"]
+    assert f"network, {used}" in capsys.readouterr().out
+
+
+def test_an_lbfgs_stage_that_ends_early_is_a_note_not_an_error(files, capsys, monkeypatch):
+    """L-BFGS-B ending before its steps (its line search finding no lower loss: a stage of a
+    mixed-bfloat16 run did at 64 px) is not a failure: the next stage runs, exit 0, a note."""
+    from styletf import optimize
+    scipy_minimize = optimize.scipy_minimize
+
+    def ends_after_2(fun, x0, **kw):  # as if SciPy found no lower loss after 2 iterations
+        return scipy_minimize(fun, x0, **{**kw, "options": {**kw["options"], "maxiter": 2}})
+    monkeypatch.setattr(optimize, "scipy_minimize", ends_after_2)
+    assert stylize(files, "--backbone", "random", "--steps", "4,3", "--coarse-to-fine", "32,64") == 0
+    assert max(Image.open(files["out"]).size) == 64
+    meta = json.loads(files["out"].with_suffix(".json").read_text())
+    assert meta["status"] == "done" and meta["stopped"] is None and meta["steps_done"] == 4
+    assert [(st["size"], st["steps"]) for st in meta["stages"]] == [(32, 2), (64, 2)]
+    assert meta["ended"].startswith("32 px: L-BFGS-B ended after 2 of 4 iterations")
+    assert "64 px: L-BFGS-B ended after 2 of 3" in meta["ended"]
+    assert "note: 32 px: L-BFGS-B ended" in capsys.readouterr().out
 
 
 def test_seed_changes_the_image(files, tmp_path):

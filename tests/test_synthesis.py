@@ -249,6 +249,20 @@ def test_coarse_to_fine_refines_the_upsampled_small_result(tmp_path):
         styletf.coarse_to_fine("neckarfront", sizes=(64, 32), backbone="random", progress=False)
 
 
+def test_an_lbfgs_stage_that_finds_no_lower_loss_does_not_end_coarse_to_fine(tmp_path):
+    """L-BFGS-B's own end (here at once: the start is the photo, so the content loss and its
+    gradient are 0) is recorded, and the next stage runs. With mixed bfloat16 a 64 px stage
+    ended so after 199 of 200 iterations, and the run returned the 64 px picture."""
+    r = styletf.coarse_to_fine("neckarfront", None, sizes=(32, 64), steps=(5, 5), optimizer="lbfgs",
+                               init="content", backbone="random", progress=False)
+    assert r.stopped is None and r.image.shape == (1, 48, 64, 3)
+    assert [(s, n) for s, n, _ in r.extra["stages"]] == [(32, 0), (64, 5)]
+    assert r.extra["ended"].startswith("32 px: L-BFGS-B ended after 0 of 5 iterations")
+    assert r.history["total"][-1, 0] < 0.5 * r.history["total"][0, 0]  # the 64 px stage did its work
+    saved = json.loads(r.save(tmp_path / "c2f.png").with_suffix(".json").read_text())
+    assert saved["ended"] == r.extra["ended"] and saved["stopped"] is None
+
+
 def test_ctrl_c_before_a_stage_s_first_step_keeps_the_previous_stage(monkeypatch):
     from styletf import optimize
     adam = optimize._adam
