@@ -3,6 +3,7 @@ backbone (notebook 01 first); saved as a PNG with a JSON sidecar (README, Quick 
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -11,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from . import data
 from .errors import InputError, check_number, writable
 from .images import atomic_write, save_image
 
@@ -26,6 +28,8 @@ class SynthesisResult:
         losses of the image at the start of each step (content and style
         unweighted, total weighted).
     final: the same four losses for the returned image, arrays (B,).
+    extra: "ended" (L-BFGS-B ended before its steps, finding no lower loss: not a failure),
+        "stages" (coarse to fine), "chunks" (a batch in parts).
     """
 
     image: tf.Tensor
@@ -36,12 +40,12 @@ class SynthesisResult:
     backbone_description: str
     wall_time: float
     steps_done: int
-    stopped: str | None = None  # why the run ended before ``steps``, if it did
+    stopped: str | None = None  # why the run was cut short (callback, Ctrl-C, non-finite losses), if it was
     extra: dict = field(default_factory=dict)
 
     def save(self, path, index: int = 0) -> Path:
         """Write image ``index`` as a PNG and a sidecar ``<path>.json`` (settings,
-        backbone, final losses, steps, time), both atomically. Not in the paper, nor in a
+        backbone, final losses, steps, time, the input files' sha256), both atomically. Not in the paper, nor in a
         notebook (they save figures): README, Quick start; ``python -m styletf stylize -o``."""
         path, _ = writable(path), writable(Path(path).with_suffix(".json"))  # both, before either is written
         sources = [self.settings.get("content"), self.settings.get("init"), *np.atleast_1d(self.settings.get("style"))]
@@ -58,6 +62,7 @@ class SynthesisResult:
             "steps_done": self.steps_done,
             "wall_time_s": round(self.wall_time, 3),
             "stopped": self.stopped,
+            "inputs_sha256": _inputs_sha256(sources),
         }
         if self.extra.get("ended"):  # L-BFGS-B ended before its steps, finding no lower loss
             meta["ended"] = self.extra["ended"]
@@ -135,3 +140,12 @@ def _join_ended(joined, parts) -> None:
     joined.extra.pop("ended", None)
     if ended:
         joined.extra["ended"] = ended
+
+
+def _inputs_sha256(sources) -> dict:
+    """{input as named: its sha256} for the inputs named by text: catalog keys (the catalog's
+    sha256), files, and URLs (None: what was fetched is not kept); arrays have no name."""
+    named = [str(s) for s in sources if isinstance(s, str)]
+    return {s: data.catalog()[s]["sha256"] if s in data.keys() else
+            hashlib.sha256(Path(s).read_bytes()).hexdigest() if Path(s).is_file() else None
+            for s in named if s in data.keys() or "://" in s or Path(s).is_file()}

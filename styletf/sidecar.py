@@ -3,12 +3,10 @@ makes the same image again (README, "Stylise your own photo"). Not in the paper;
 shows the Python side."""
 from __future__ import annotations
 
-import hashlib
 import json
 import shlex
 from pathlib import Path
 
-from . import data
 from .images import atomic_write
 from .interrupts import shielded
 from .result import SynthesisResult
@@ -21,16 +19,6 @@ _NETWORK_OPTION = {"raw": "raw", "mean": "normalized", "calibrated": "calibrated
 def _source(text: str) -> str:
     """An input as written in the sidecar's command: files as absolute paths."""
     return str(Path(text).resolve()) if Path(text).is_file() else text
-
-
-def _sha256(text: str) -> str | None:
-    """sha256 of an input file (of a catalog image: the catalog's); None for URLs."""
-    if text in data.keys():
-        return data.catalog()[text]["sha256"]
-    try:
-        return hashlib.sha256(Path(text).read_bytes()).hexdigest()
-    except OSError:
-        return None
 
 
 def command(args, out: Path, result: SynthesisResult) -> list[str]:
@@ -63,7 +51,7 @@ def command(args, out: Path, result: SynthesisResult) -> list[str]:
 
 def write(result: SynthesisResult, out: Path, args, status: str) -> None:
     """The PNG, then its sidecar (both atomic): settings, backbone, losses, steps, time, status
-    ("done", "interrupted", "failed"), the inputs' sha256 and ``command``. Not in the paper
+    ("done", "interrupted", "failed"), the inputs' sha256 (``SynthesisResult.save``'s) and ``command``. Not in the paper
     (README, "Stylise your own photo"; notebook 05)."""
     with shielded():  # a second Ctrl-C (or SIGTERM) waits until both files are written
         try:
@@ -80,8 +68,6 @@ def _write(result: SynthesisResult, out: Path, args, status: str) -> None:
     meta.update({
         "status": status,  # "done", "interrupted" or "failed"
         # an interrupted or failed run: the command that makes the image written, not the one asked
-        "command": shlex.join(command(args, out, result)),
-        "inputs_sha256": {str(p): _sha256(p) for p in [args.content, *args.style]
-                          + ([args.init] if args.init not in ("noise", "content") else [])},
+        "command": shlex.join(command(args, out, result)),  # result.save wrote the inputs' sha256
     })
     atomic_write(out.with_suffix(".json"), json.dumps(meta, indent=2).encode())

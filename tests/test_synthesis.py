@@ -167,6 +167,17 @@ def test_result_saves_png_and_sidecar(photo, tmp_path):
     assert np.asarray(Image.open(out)).shape == (24, 32, 3)
 
 
+def test_a_python_sidecar_names_its_input_files_by_sha256(photo, tmp_path):
+    """As the command line's: files and catalog images by the sha256 of their bytes, arrays not."""
+    import hashlib
+    path = tmp_path / "photo.png"
+    styletf.save_image(photo[0], path)
+    r = styletf.synthesize(str(path), "starry_night", size=32, steps=1, init=photo, backbone="random", progress=False)
+    meta = json.loads(r.save(tmp_path / "out.png").with_suffix(".json").read_text())
+    painting = hashlib.sha256(styletf.data.fetch("starry_night").read_bytes()).hexdigest()
+    assert meta["inputs_sha256"] == {str(path): hashlib.sha256(path.read_bytes()).hexdigest(), "starry_night": painting}
+
+
 def test_panels_are_saved_alone_with_their_settings(tmp_path):
     from styletf import plotting
     rng = np.random.default_rng(0)
