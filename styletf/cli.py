@@ -34,18 +34,16 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"error: {message} (see: {self.prog} --help)\n")
 
 
-def _floats(text):
-    try:
-        return [float(v) for v in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+def _numbers(kind, what):
+    def parse(text):
+        try:
+            return [kind(v) for v in text.split(",")]
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected comma-separated {what}, got {text!r}") from None
+    return parse
 
 
-def _ints(text):
-    try:
-        return [int(v) for v in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated whole numbers, got {text!r}") from None
+_floats, _ints = _numbers(float, "numbers"), _numbers(int, "whole numbers")
 
 
 def _stages(text):
@@ -104,6 +102,7 @@ def add_stylize(sub) -> argparse.ArgumentParser:
     p.add_argument("--jit", choices=("auto", "on", "off"), default="auto",
                    help="compile the step with XLA: auto (default: where a quick measurement finds it faster)")
     p.add_argument("--seed", type=int, default=0, help="seed of the noise start (default 0)")
+    p.add_argument("--stop-after", type=int, metavar="K", help="end after K steps in all stages, as Ctrl-C would")
     p.add_argument("--save-every", type=int, default=None, metavar="N",
                    help="also write OUT_<step>.png every N steps")
     p.add_argument("--movie", metavar="MOVIE.gif|.mp4", help="also write the run as a movie, from white noise "
@@ -168,6 +167,7 @@ def _check_numbers(args, explicit) -> None:
               ("--coarse-to-fine", args.coarse_to_fine if explicit else [], dict(whole, maximum=MAX_SIDE)),
               ("--steps", args.steps or [], dict(whole, maximum=10**7)),
               ("--save-every", [args.save_every], dict(whole, maximum=10**7)),
+              ("--stop-after", [args.stop_after], dict(whole, maximum=10**7)),
               ("--seed", [args.seed], dict(integer=True, maximum=2**32 - 1)),
               ("--alpha-beta", [args.alpha_beta], dict(minimum=1e-12, maximum=1e12)),
               ("--style-scale", [args.style_scale], dict(minimum=0.01, maximum=100)),
@@ -238,7 +238,7 @@ def _run(args, out, steps, snapshot, movie, say) -> int:
             normalize=args.normalize_used, precision=args.precision_used, seed=args.seed,
             coarse_to_fine=None if args.coarse_to_fine == "none" else args.coarse_to_fine,
             snapshot_every=1 if movie else args.save_every, jit=args.jit_used, progress=not args.quiet,
-            snapshot=snapshot if movie or args.save_every else None)
+            snapshot=snapshot if movie or args.save_every else None, stop_after=args.stop_after)
     except SynthesisInterrupted as e:
         if e.result.steps_done == 0:  # only the starting image: nothing worth keeping
             print("interrupted before the first step: nothing written", file=sys.stderr)
@@ -256,7 +256,7 @@ def _run(args, out, steps, snapshot, movie, say) -> int:
     movie and movie.end(result.image, args.movie)  # its last frame: the picture written
     losses = ", ".join(f"{k} {float(v[0]):.4g}" for k, v in result.final.items() if k != "tv" or args.tv)
     stages = "".join(f"  {size} px: {n} steps, {seconds:.1f} s\n" for size, n, seconds in result.extra.get("stages", []))
-    ended = f"note: {result.extra['ended']}; the image is the lowest loss found\n" if "ended" in result.extra else ""
+    ended = f"note: {result.extra['ended']}\n" if "ended" in result.extra else ""
     say(f"wrote {out} and {out.with_suffix('.json')}\n"
         f"{result.steps_done} steps in {result.wall_time:.1f} s; final losses: {losses}\n{stages}{ended}"
         f"backbone: {result.backbone_description}")

@@ -28,7 +28,7 @@ def stylize(content, style, *, size=512, steps=None, alpha_beta=DEFAULT_ALPHA_BE
             style_blend=None, style_scale=1.0, preserve_colors="none", init="noise",
             optimizer="lbfgs", learning_rate=DEFAULT_LEARNING_RATE, tv_weight=0.0, pooling="avg",
             backbone="auto", normalize=True, precision="auto", seed=0, coarse_to_fine="auto",
-            snapshot_every=None, snapshot=None, progress=True, jit="auto") -> SynthesisResult:
+            snapshot_every=None, snapshot=None, progress=True, jit="auto", stop_after=None) -> SynthesisResult:
     """Paint ``content`` in the style of ``style`` (one image or a list), with the controls
     beyond the paper: Figure 2's transfer (docs/method.md, eq. 7) on your own photo; notebook 05.
     Returns the ``SynthesisResult`` whose image is the final picture (after the colour step).
@@ -53,6 +53,9 @@ def stylize(content, style, *, size=512, steps=None, alpha_beta=DEFAULT_ALPHA_BE
         the result's settings record which), "float32", ... (``synthesize``'s default is float32).
     snapshot_every, snapshot: call ``snapshot(step, image)`` every ``snapshot_every`` steps
         (counted over all stages) with the picture as it would be saved.
+    stop_after: end after that many steps in all (counted over the stages), with the picture of
+        that step, as Ctrl-C there would: the schedule (Adam's step size, the stages' sizes) stays
+        the whole run's, so an interrupted run's sidecar command remakes its picture with it.
     Other arguments as ``synthesize``. Ctrl-C raises ``SynthesisInterrupted`` whose
     ``result`` holds the picture so far, colour step included.
     """
@@ -61,13 +64,13 @@ def stylize(content, style, *, size=512, steps=None, alpha_beta=DEFAULT_ALPHA_BE
     _check_network(normalize)
     sizes, steps, size = _schedule(coarse_to_fine, size, steps, optimizer)
     style_scale = check_number("style_scale", style_scale, minimum=0.01, maximum=100)
-    snapshot_every = _check_snapshots(snapshot, snapshot_every)
+    snapshot_every, stop_after = _check_snapshots(snapshot, snapshot_every, stop_after)
     finish, source, paintings, start = _inputs(content, style, init, size, style_scale, preserve_colors)
     kwargs = dict(content_layers=content_layers, style_layers=style_layers, style_blend=style_blend,
                   style_scale=style_scale, alpha=1.0, beta=1.0 / alpha_beta, tv_weight=tv_weight,
                   init=start, learning_rate=learning_rate, optimizer=optimizer, pooling=pooling,
                   backbone=backbone, normalize=normalize, precision=precision, seed=seed,
-                  callback=_snapshots(snapshot, snapshot_every, finish), progress=progress,
+                  callback=_steps_callback(snapshot, snapshot_every, finish, stop_after), progress=progress,
                   jit=resolve_jit(jit))
     settings = {"content": describe(content), "style": [describe(s) for s in _as_list(style)],
                 "init": describe(init), "alpha_beta": alpha_beta, "preserve_colors": preserve_colors,
@@ -79,6 +82,13 @@ def stylize(content, style, *, size=512, steps=None, alpha_beta=DEFAULT_ALPHA_BE
         e.result.image = finish(e.result.image)
         e.result.settings.update(settings)
         raise
+    return _finished(result, finish, settings, stop_after)
+
+
+def _finished(result, finish, settings, stop_after):
+    """The result with the colour step done and stylize's settings; ended at ``stop_after`` as asked."""
+    if stop_after is not None and result.steps_done == stop_after and result.stopped and "callback" in result.stopped:
+        result.stopped = None  # not cut short: where it was asked to end
     result.image = finish(result.image)
     result.settings.update(settings)
     return result
@@ -151,8 +161,9 @@ def _inputs(content, style, init, size, style_scale, preserve_colors):
     return finish, source, paintings, start
 
 
-def _check_snapshots(snapshot, every):
-    """``every``, checked with ``snapshot``: both or neither (a Movie given alone recorded nothing)."""
+def _check_snapshots(snapshot, every, stop_after=None):
+    """(``every``, ``stop_after``) checked, ``every`` with ``snapshot``: both or neither (a Movie given
+    alone recorded nothing)."""
     if every is not None:
         every = check_number("snapshot_every", every, positive=True, integer=True, maximum=10**7)
     if snapshot is not None and not callable(snapshot):
@@ -160,21 +171,23 @@ def _check_snapshots(snapshot, every):
     if (snapshot is None) != (every is None):
         raise InputError("give snapshot and snapshot_every together, e.g. snapshot=movie, snapshot_every=10 "
                          "(a styletf.watch.Movie, or any function snapshot(step, image))")
-    return every
+    if stop_after is not None:
+        stop_after = check_number("stop_after", stop_after, positive=True, integer=True, maximum=10**7)
+    return every, stop_after
 
 
-def _snapshots(snapshot, every, finish):
+def _steps_callback(snapshot, every, finish, stop_after):
     """The callback that calls ``snapshot(step, picture)`` every ``every`` steps, counted over
-    all stages; None when no snapshots are asked for."""
-    if snapshot is None or not every:
+    all stages, and stops the run after ``stop_after`` steps; None when neither is asked for."""
+    if (snapshot is None or not every) and stop_after is None:
         return None
     counter = {"step": 0}
 
     def on_step(i, x, losses):
         counter["step"] += 1
-        if counter["step"] % every == 0:
+        if snapshot is not None and counter["step"] % every == 0:
             snapshot(counter["step"], finish(x))
-        return False
+        return stop_after is not None and counter["step"] >= stop_after
 
     return on_step
 

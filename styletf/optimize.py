@@ -39,7 +39,7 @@ class Run:
     interrupted: bool  # by Ctrl-C
     optimizer: str  # its name: "adam", "lbfgs", or a Keras optimizer's class
     learning_rate: float | None  # None for L-BFGS
-    ended: str | None = None  # L-BFGS-B's own end before ``steps`` (no lower loss found): not a failure
+    ended: str | None = None  # L-BFGS-B's own end before ``steps`` (converged, or no lower loss found)
 
 
 def check_optimizer(optimizer):
@@ -283,7 +283,6 @@ def _lbfgs(x, objective, steps, record, jit=False) -> tuple:
     if state["stopped"]:
         return state["stopped"], None
     x.assign(result.x.reshape(shape).astype(np.float32))
-    if state["i"] < steps:  # with tolerances 0: its line search found no lower loss
-        return None, (f"L-BFGS-B ended after {state['i']} of {steps} iterations, finding no lower loss "
-                      f"({result.message})")
+    if state["i"] < steps:  # with tolerances 0: no lower loss found, or a zero gradient
+        return None, f"L-BFGS-B ended by itself after {state['i']} of {steps} iterations ({result.message.strip(': ')})"
     return None, None

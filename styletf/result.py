@@ -28,7 +28,7 @@ class SynthesisResult:
         losses of the image at the start of each step (content and style
         unweighted, total weighted).
     final: the same four losses for the returned image, arrays (B,).
-    extra: "ended" (L-BFGS-B ended before its steps, finding no lower loss: not a failure),
+    extra: "ended" (L-BFGS-B ended by itself before its steps - converged, or no lower loss found),
         "stages" (coarse to fine), "chunks" (a batch in parts).
     """
 
@@ -48,7 +48,9 @@ class SynthesisResult:
         backbone, final losses, steps, time, the input files' sha256), both atomically. Not in the paper, nor in a
         notebook (they save figures): README, Quick start; ``python -m styletf stylize -o``."""
         path, _ = writable(path), writable(Path(path).with_suffix(".json"))  # both, before either is written
-        sources = [self.settings.get("content"), self.settings.get("init"), *np.atleast_1d(self.settings.get("style"))]
+        init = self.settings.get("init")  # "noise" and "content" are starts, not files
+        sources = [self.settings.get("content"), None if init in ("noise", "content") else init,
+                   *np.atleast_1d(self.settings.get("style"))]
         for source in sources:  # as the command line does (preflight.check_inputs_kept)
             if isinstance(source, str) and path.exists() and Path(source).is_file() and os.path.samefile(source, path):
                 raise InputError(f"cannot write {path}: it would overwrite the input {source}; choose another name")
@@ -64,7 +66,7 @@ class SynthesisResult:
             "stopped": self.stopped,
             "inputs_sha256": _inputs_sha256(sources),
         }
-        if self.extra.get("ended"):  # L-BFGS-B ended before its steps, finding no lower loss
+        if self.extra.get("ended"):  # L-BFGS-B ended by itself before its steps
             meta["ended"] = self.extra["ended"]
         if "stages" in self.extra:  # coarse to fine: each stage's long side, steps and seconds
             meta["stages"] = [{"size": size, "steps": n, "seconds": t} for size, n, t in self.extra["stages"]]
@@ -122,13 +124,13 @@ def join_chunks(results, batch: int, batch_size: int, seed: int) -> SynthesisRes
 def join_stages(results, sizes, per_stage) -> SynthesisResult:
     """The last stage's result with the histories, steps and time of all stages (coarse to
     fine; not in the paper, notebook 05)."""
-    sizes, per_stage = sizes[:len(results)], per_stage[:len(results)]  # after Ctrl-C: the stages run
+    # the stages run (after Ctrl-C, fewer than asked); the settings keep the whole schedule asked for
     stages = [(s_, r.steps_done, round(r.wall_time, 3)) for s_, r in zip(sizes, results)]  # before the sums
     last = results[-1]
     last.history = {k: np.concatenate([r.history[k] for r in results]) for k in last.history}
     last.wall_time = sum(r.wall_time for r in results)
     last.steps_done = sum(r.steps_done for r in results)
-    last.settings = {**last.settings, "coarse_to_fine": sizes, "steps": per_stage}
+    last.settings = {**last.settings, "coarse_to_fine": list(sizes), "steps": list(per_stage)}
     last.extra["stages"] = stages
     _join_ended(last, [(f"{s_} px: ", r) for s_, r in zip(sizes, results)])
     return last

@@ -21,16 +21,18 @@ def _source(text: str) -> str:
     return str(Path(text).resolve()) if Path(text).is_file() else text
 
 
-def command(args, out: Path, result: SynthesisResult) -> list[str]:
+def command(args, out: Path, result: SynthesisResult, stop_after=None) -> list[str]:
     """Every setting of a ``stylize`` run (``args``: the parsed command line, with the backbone,
     precision and network used) as an explicit command line that makes the image written: the
-    stages, steps and layers the run actually used (after Ctrl-C: the steps it completed).
+    stages, steps and layers the run actually used; after Ctrl-C the same schedule with
+    ``--stop-after`` the steps it completed (Adam's step size and the stages' input sizes follow
+    the whole schedule, so fewer ``--steps`` would make another picture).
     It starts with ``STYLETF_CONV=<route>``, the convolutions' route the run took: ``auto``
     measures it per process, and the two routes sum in another order (``speed.conv_by_transpose``).
     Not in the paper (README, "Stylise your own photo"; notebook 05)."""
-    stages = result.extra.get("stages")  # coarse to fine: [(size, steps done, seconds), ...]
-    sizes = ",".join(str(size) for size, _, _ in stages) if stages else "none"
-    steps = ",".join(str(n) for _, n, _ in stages) if stages else str(result.steps_done)
+    stages = "stages" in result.extra  # coarse to fine: the sizes and steps per stage asked for
+    sizes = ",".join(map(str, result.settings["coarse_to_fine"])) if stages else "none"
+    steps = ",".join(map(str, result.settings["steps"])) if stages else str(result.settings["steps"])
     cmd = [f"STYLETF_CONV={result.settings['conv']}", "python", "-m", "styletf", "stylize",
            _source(args.content), *map(_source, args.style), "-o", str(out)]
     opts = {"--size": None if stages else max(result.settings["size"]),
@@ -42,7 +44,8 @@ def command(args, out: Path, result: SynthesisResult) -> list[str]:
             "--init": _source(args.init), "--optimizer": args.optimizer, "--lr": repr(args.lr),
             "--tv": repr(args.tv), "--pooling": args.pooling, "--backbone": args.backbone_used,
             "--precision": args.precision_used, "--seed": args.seed,
-            "--network": _NETWORK_OPTION[args.normalize_used], "--jit": "on" if args.jit_used else "off"}
+            "--network": _NETWORK_OPTION[args.normalize_used], "--jit": "on" if args.jit_used else "off",
+            "--stop-after": stop_after}
     for key, value in opts.items():
         if value is not None:
             cmd += [key, str(value)]
@@ -68,6 +71,7 @@ def _write(result: SynthesisResult, out: Path, args, status: str) -> None:
     meta.update({
         "status": status,  # "done", "interrupted" or "failed"
         # an interrupted or failed run: the command that makes the image written, not the one asked
-        "command": shlex.join(command(args, out, result)),  # result.save wrote the inputs' sha256
+        "command": shlex.join(command(args, out, result, result.steps_done if status == "interrupted"
+                                      else args.stop_after)),  # result.save wrote the inputs' sha256
     })
     atomic_write(out.with_suffix(".json"), json.dumps(meta, indent=2).encode())

@@ -176,9 +176,55 @@ def test_an_lbfgs_stage_that_ends_early_is_a_note_not_an_error(files, capsys, mo
     meta = json.loads(files["out"].with_suffix(".json").read_text())
     assert meta["status"] == "done" and meta["stopped"] is None and meta["steps_done"] == 4
     assert [(st["size"], st["steps"]) for st in meta["stages"]] == [(32, 2), (64, 2)]
-    assert meta["ended"].startswith("32 px: L-BFGS-B ended after 2 of 4 iterations")
-    assert "64 px: L-BFGS-B ended after 2 of 3" in meta["ended"]
+    assert meta["ended"].startswith("32 px: L-BFGS-B ended by itself after 2 of 4 iterations")
+    assert "64 px: L-BFGS-B ended by itself after 2 of 3" in meta["ended"]
     assert "note: 32 px: L-BFGS-B ended" in capsys.readouterr().out
+
+
+def test_a_stage_that_ended_at_once_is_remade_by_the_sidecar_command(files, tmp_path, capsys):
+    """The command asks each stage for the steps asked for (a stage that did 0 was '--steps 0',
+    which the command line refuses): L-BFGS-B ends there again, and the picture is the same."""
+    first = tmp_path / "first.png"
+    assert main(["stylize", files["photo"], files["painting"], "-o", str(first), "--backbone", "random",
+                 "--init", "content", "--alpha-beta", "1e12", "--coarse-to-fine", "32,48", "--steps", "5",
+                 "--quiet"]) == 0
+    meta = json.loads(first.with_suffix(".json").read_text())
+    done = meta["stages"][0]["steps"]  # 0 or 1 (the start is the photo; the style counts for 1e-12)
+    assert done < 5 and meta["ended"].startswith(f"32 px: L-BFGS-B ended by itself after {done} of 5")
+    args = replayed(meta["command"])
+    assert args[args.index("--steps") + 1] == "5,5"
+    args[args.index("-o") + 1] = str(tmp_path / "again.png")
+    assert main(args + ["--quiet"]) == 0
+    assert (tmp_path / "again.png").read_bytes() == first.read_bytes()
+
+
+@pytest.mark.parametrize("options, stop_at", [(["--optimizer", "adam", "--coarse-to-fine", "none", "--steps", "40"], 5),
+                                              (["--coarse-to-fine", "32,64", "--steps", "20,5"], 4)])
+def test_an_interrupted_run_s_command_ends_where_it_was_stopped(files, tmp_path, monkeypatch, options, stop_at):
+    """Adam's step size decays over the whole run, and a coarse-to-fine run loads its inputs at
+    the last size: the command keeps the schedule and adds --stop-after, and remakes the picture."""
+    from styletf import cli
+    save_image = cli.save_image
+
+    def ctrl_c_at(image, path):  # Ctrl-C while the snapshot of step stop_at is written
+        if str(path).endswith(f"_{stop_at:05d}.png"):
+            raise KeyboardInterrupt
+        save_image(image, path)
+    monkeypatch.setattr(cli, "save_image", ctrl_c_at)
+    first = tmp_path / "first.png"
+    common = ["--backbone", "random", "--save-every", "1", "--quiet"]
+    assert main(["stylize", files["photo"], files["painting"], "-o", str(first), *options, *common]) == 130
+    monkeypatch.setattr(cli, "save_image", save_image)
+    meta = json.loads(first.with_suffix(".json").read_text())
+    assert meta["status"] == "interrupted" and meta["steps_done"] == stop_at
+    args = replayed(meta["command"])
+    assert args[args.index("--stop-after") + 1] == str(stop_at)
+    assert args[args.index("--steps") + 1] == options[options.index("--steps") + 1]  # the whole schedule
+    args[args.index("-o") + 1] = str(tmp_path / "again.png")
+    assert main(args + ["--quiet"]) == 0
+    assert (tmp_path / "again.png").read_bytes() == first.read_bytes()
+    again = json.loads((tmp_path / "again.json").read_text())
+    assert again["status"] == "done" and again["steps_done"] == stop_at
 
 
 def test_seed_changes_the_image(files, tmp_path):
@@ -458,7 +504,7 @@ def test_ctrl_c_saves_the_latest_image_and_a_sidecar_marked_interrupted(files, t
     assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
     # steps_done counts exactly the updates in the image: its command makes the same bytes
     args = replayed(meta["command"])
-    assert args[args.index("--steps") + 1] == str(meta["steps_done"])
+    assert args[args.index("--stop-after") + 1] == str(meta["steps_done"])
     args[args.index("-o") + 1] = str(tmp_path / "again.png")
     assert main(args + ["--quiet"]) == 0
     assert (tmp_path / "again.png").read_bytes() == out.read_bytes()

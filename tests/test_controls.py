@@ -182,3 +182,15 @@ def test_stylize_checks_its_options():
         styletf.stylize(_photo(), _painting(), snapshot=watch.Movie(every=1), **FAST)  # would record nothing
     with pytest.raises(InputError, match="give snapshot and snapshot_every together"):
         styletf.stylize(_photo(), _painting(), snapshot_every=2, **FAST)
+    with pytest.raises(InputError, match="stop_after"):
+        styletf.stylize(_photo(), _painting(), stop_after=0, **FAST)
+
+
+def test_stop_after_ends_there_with_the_picture_of_that_step():
+    """Counted over the stages; the picture is the one a snapshot of that step shows."""
+    seen = {}
+    r = styletf.stylize(_photo(), _painting(), size=64, coarse_to_fine=[32, 64], steps=[4, 3], stop_after=6,
+                        snapshot=lambda step, image: seen.update({step: np.asarray(image)}), snapshot_every=1, **FAST)
+    assert r.stopped is None and r.steps_done == 6 and sorted(seen) == [1, 2, 3, 4, 5, 6]
+    assert [(s, n) for s, n, _ in r.extra["stages"]] == [(32, 4), (64, 2)]
+    assert np.array_equal(r.image.numpy(), seen[6])

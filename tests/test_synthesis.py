@@ -167,8 +167,9 @@ def test_result_saves_png_and_sidecar(photo, tmp_path):
     assert np.asarray(Image.open(out)).shape == (24, 32, 3)
 
 
-def test_a_python_sidecar_names_its_input_files_by_sha256(photo, tmp_path):
-    """As the command line's: files and catalog images by the sha256 of their bytes, arrays not."""
+def test_a_python_sidecar_names_its_input_files_by_sha256(photo, tmp_path, monkeypatch):
+    """As the command line's: files and catalog images by the sha256 of their bytes, arrays and
+    the starts ("content", "noise": not files, even where a file has that name) not."""
     import hashlib
     path = tmp_path / "photo.png"
     styletf.save_image(photo[0], path)
@@ -176,6 +177,11 @@ def test_a_python_sidecar_names_its_input_files_by_sha256(photo, tmp_path):
     meta = json.loads(r.save(tmp_path / "out.png").with_suffix(".json").read_text())
     painting = hashlib.sha256(styletf.data.fetch("starry_night").read_bytes()).hexdigest()
     assert meta["inputs_sha256"] == {str(path): hashlib.sha256(path.read_bytes()).hexdigest(), "starry_night": painting}
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "content").write_bytes(path.read_bytes())
+    r = styletf.synthesize(str(path), size=32, steps=1, init="content", backbone="random", progress=False)
+    meta = json.loads(r.save(tmp_path / "out2.png").with_suffix(".json").read_text())
+    assert meta["inputs_sha256"] == {str(path): hashlib.sha256(path.read_bytes()).hexdigest()}
 
 
 def test_panels_are_saved_alone_with_their_settings(tmp_path):
@@ -268,7 +274,7 @@ def test_an_lbfgs_stage_that_finds_no_lower_loss_does_not_end_coarse_to_fine(tmp
                                init="content", backbone="random", progress=False)
     assert r.stopped is None and r.image.shape == (1, 48, 64, 3)
     assert [(s, n) for s, n, _ in r.extra["stages"]] == [(32, 0), (64, 5)]
-    assert r.extra["ended"].startswith("32 px: L-BFGS-B ended after 0 of 5 iterations")
+    assert r.extra["ended"].startswith("32 px: L-BFGS-B ended by itself after 0 of 5 iterations")
     assert r.history["total"][-1, 0] < 0.5 * r.history["total"][0, 0]  # the 64 px stage did its work
     saved = json.loads(r.save(tmp_path / "c2f.png").with_suffix(".json").read_text())
     assert saved["ended"] == r.extra["ended"] and saved["stopped"] is None
