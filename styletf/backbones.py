@@ -245,7 +245,8 @@ def check_name(backbone: str, where: str = "backbone") -> None:
     if path.is_file():
         return
     what = ("a folder, not a weights file" if path.is_dir() else
-            "no such weights file" if os.sep in backbone or path.suffix else "unknown")
+            "the seed after 'random:' must be a whole number >= 0, e.g. random:3" if backbone.startswith("random:") else
+            "no such weights file" if os.sep in backbone or path.suffix else "unknown backbone")
     raise InputError(f"{where} {backbone!r}: {what}; use 'auto', 'vgg19', 'vgg16-hed', 'random' (or "
                      f"'random:SEED') or the path of a VGG19 weights file")
 
@@ -261,6 +262,8 @@ def resolve_backbone(backbone: str = "auto") -> str:
     if backbone == "auto":
         backbone = os.environ.get("STYLETF_BACKBONE", "auto").strip() or "auto"
         check_name(backbone, "STYLETF_BACKBONE")
+    else:
+        check_name(backbone)  # before anything is said or measured about it
     if backbone == "vgg19" and weightfiles.keras_cache_file().is_file():
         return _cached_vgg19(weightfiles.keras_cache_file())
     if backbone != "auto":

@@ -82,7 +82,7 @@ class _Log:
         self.bar.update(1)
         if self.preview is not None:
             self.preview.update(self.x, self.history)
-        if self.progress and i % 10 == 0:
+        if self.progress and (i % 10 == 0 or i + 1 == self.bar.total):  # and the last step's
             self.bar.set_postfix(total=f"{terms['total'].sum():.3g}", content=f"{terms['content'].sum():.3g}",
                                  style=f"{terms['style'].sum():.3g}", refresh=False)
         return bool(self.callback is not None and self.callback(i, self.x, {k: v.copy() for k, v in terms.items()}))

@@ -452,6 +452,14 @@ def test_bad_output_path_fails_before_any_work(files, tmp_path, capsys, where, w
     assert "backbone" not in captured.out  # nothing started
 
 
+@pytest.mark.parametrize("backbone, words", [("nosuch", "unknown backbone"), ("missing/vgg19.h5", "no such weights file")])
+def test_a_backbone_that_names_nothing_is_refused_before_anything_is_said(files, capsys, backbone, words):
+    assert stylize(files, "--backbone", backbone, "--size", "48", "--steps", "2") == 2
+    captured = capsys.readouterr()
+    assert words in captured.err and len(captured.err.strip().splitlines()) == 1
+    assert captured.out == "" and not files["out"].exists()  # no "backbone: ..." line first
+
+
 def test_output_never_overwrites_an_input(files, capsys):
     before = Path(files["photo"]).read_bytes()
     assert main(["stylize", files["photo"], files["painting"], "-o", files["photo"], *FAST]) == 2
@@ -569,7 +577,7 @@ def test_ctrl_c_before_the_first_step_writes_nothing(files, capsys, monkeypatch)
     (["--style-layers", ",,"], "--style-layers is empty"),
     (["--backbone", "random:x"], "random:3"),
     (["--backbone", "random:-3"], "random:3"),
-    (["--backbone", "/nowhere/weights.h5"], "weights file not found"),
+    (["--backbone", "/nowhere/weights.h5"], "no such weights file"),
     (["--style-scale", "1000"], "from 0.01 to 100"), (["--alpha-beta", "1e-300"], "from 1e-12 to 1e+12"),
     (["--tv", "1e39"], "--tv"), (["--size", "1" + "0" * 400], "401-digit"), (["--seed", "9" * 400], "--seed"),
     (["--steps", "1" + "0" * 40], "--steps"), (["--save-every", "1" + "0" * 400], "--save-every"),

@@ -328,6 +328,29 @@ def test_per_image_targets_must_match_the_batch(photo, painting):
                            backbone="random", progress=False)
 
 
+def test_the_progress_bar_ends_on_the_last_step_s_losses(photo, monkeypatch):
+    """Its losses are refreshed every 10 steps and at the last (a short run showed step 0's)."""
+    from styletf import optimize
+    shown = []
+
+    class Bar:  # records what the bar would show
+        def __init__(self, total=None, **kw):
+            self.total = total
+
+        def set_postfix(self, **kw):
+            shown.append(kw["total"])
+
+        def update(self, n=1):
+            pass
+
+        def close(self):
+            pass
+    monkeypatch.setattr(optimize, "tqdm", Bar)
+    monkeypatch.setenv("STYLETF_PROGRESS", "1")
+    r = styletf.synthesize(content=photo, content_layers=["conv1_1"], steps=3, backbone="random")
+    assert shown == [f"{r.history['total'][0, 0]:.3g}", f"{r.history['total'][2, 0]:.3g}"]
+
+
 def test_progress_bar_and_its_switch(photo, monkeypatch, capsys):
     """A bar on stderr by default; none with STYLETF_PROGRESS=0; a wrong value is named."""
     def run():

@@ -107,7 +107,7 @@ def test_vgg19_only_layer_on_the_standin_says_so():
 
 
 def test_bad_backbone_and_pooling():
-    with pytest.raises(InputError, match="unknown backbone"):
+    with pytest.raises(InputError, match="'resnet50': unknown backbone"):
         styletf.FeatureExtractor(["conv1_1"], backbone="resnet50")
     with pytest.raises(InputError, match="pooling"):
         styletf.FeatureExtractor(["conv1_1"], backbone="random", pooling="mean")
