@@ -53,9 +53,8 @@ def stylize(content, style, *, size=512, steps=None, alpha_beta=DEFAULT_ALPHA_BE
         the result's settings record which), "float32", ... (``synthesize``'s default is float32).
     snapshot_every, snapshot: call ``snapshot(step, image)`` every ``snapshot_every`` steps
         (counted over all stages) with the picture as it would be saved.
-    stop_after: end after that many steps in all (counted over the stages), with the picture of
-        that step, as Ctrl-C there would: the schedule (Adam's step size, the stages' sizes) stays
-        the whole run's, so an interrupted run's sidecar command remakes its picture with it.
+    stop_after: end after that many steps in all stages with that step's picture, as Ctrl-C would, on
+        the whole run's schedule (Adam's step size, the stages): how a sidecar remakes an interrupted run.
     Other arguments as ``synthesize``. Ctrl-C raises ``SynthesisInterrupted`` whose
     ``result`` holds the picture so far, colour step included.
     """
@@ -65,12 +64,13 @@ def stylize(content, style, *, size=512, steps=None, alpha_beta=DEFAULT_ALPHA_BE
     sizes, steps, size = _schedule(coarse_to_fine, size, steps, optimizer)
     style_scale = check_number("style_scale", style_scale, minimum=0.01, maximum=100)
     snapshot_every, stop_after = _check_snapshots(snapshot, snapshot_every, stop_after)
+    counter = {"step": 0}  # steps done, counted over the stages
     finish, source, paintings, start = _inputs(content, style, init, size, style_scale, preserve_colors)
     kwargs = dict(content_layers=content_layers, style_layers=style_layers, style_blend=style_blend,
                   style_scale=style_scale, alpha=1.0, beta=1.0 / alpha_beta, tv_weight=tv_weight,
                   init=start, learning_rate=learning_rate, optimizer=optimizer, pooling=pooling,
                   backbone=backbone, normalize=normalize, precision=precision, seed=seed,
-                  callback=_steps_callback(snapshot, snapshot_every, finish, stop_after), progress=progress,
+                  callback=_steps_callback(snapshot, snapshot_every, finish, stop_after, counter), progress=progress,
                   jit=resolve_jit(jit))
     settings = {"content": describe(content), "style": [describe(s) for s in _as_list(style)],
                 "init": describe(init), "alpha_beta": alpha_beta, "preserve_colors": preserve_colors,
@@ -82,13 +82,14 @@ def stylize(content, style, *, size=512, steps=None, alpha_beta=DEFAULT_ALPHA_BE
         e.result.image = finish(e.result.image)
         e.result.settings.update(settings)
         raise
-    return _finished(result, finish, settings, stop_after)
+    return _finished(result, finish, settings, stop_after is not None and counter["step"] >= stop_after)
 
 
-def _finished(result, finish, settings, stop_after):
-    """The result with the colour step done and stylize's settings; ended at ``stop_after`` as asked."""
-    if stop_after is not None and result.steps_done == stop_after and result.stopped and "callback" in result.stopped:
-        result.stopped = None  # not cut short: where it was asked to end
+def _finished(result, finish, settings, stopped_as_asked):
+    """The result with the colour step done and stylize's settings; not cut short where it ended at
+    ``stop_after`` as asked."""
+    if stopped_as_asked:
+        result.stopped = None
     result.image = finish(result.image)
     result.settings.update(settings)
     return result
@@ -176,12 +177,12 @@ def _check_snapshots(snapshot, every, stop_after=None):
     return every, stop_after
 
 
-def _steps_callback(snapshot, every, finish, stop_after):
+def _steps_callback(snapshot, every, finish, stop_after, counter):
     """The callback that calls ``snapshot(step, picture)`` every ``every`` steps, counted over
-    all stages, and stops the run after ``stop_after`` steps; None when neither is asked for."""
+    all stages (in ``counter["step"]``), and stops the run after ``stop_after`` steps; None when
+    neither is asked for."""
     if (snapshot is None or not every) and stop_after is None:
         return None
-    counter = {"step": 0}
 
     def on_step(i, x, losses):
         counter["step"] += 1

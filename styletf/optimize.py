@@ -144,7 +144,7 @@ def minimize(x: tf.Variable, objective: Objective, *, steps: int, optimizer="ada
     ``optimizer``: "adam" (a new ``keras.optimizers.Adam``: step size ``learning_rate``, decaying
     over the second half of the ``steps``, ``adam_schedule``), a Keras optimizer
     (used as is), or "lbfgs" (SciPy's L-BFGS-B, ``steps`` iterations, tolerances 0: it ends
-    early only where its line search finds no lower loss, ``Run.ended``; a batch is one problem). ``callback(step, x, losses)``
+    early by itself only where it converges or finds no lower loss, ``Run.ended``; a batch is one problem). ``callback(step, x, losses)``
     after each step; True stops. Ctrl-C stops with the image of the last completed step.
     ``jit``: compile the step with XLA (``resolve_jit``).
     docs/method.md, "Synthesis" (the gradient from ``tf.GradientTape``); notebook 01, L-BFGS: 05.
