@@ -257,9 +257,13 @@ def _lbfgs(x, objective, steps, record, jit=False) -> tuple:
         terms = {k: t.numpy() for k, t in terms.items()}
         grad = grad.numpy().astype(np.float64)
         if not (np.all(np.isfinite(terms["total"])) and np.all(np.isfinite(grad))):
-            raise _NonFinite
-        last.update(v=v.copy(), terms=terms)
-        return float(terms["total"].sum()), grad
+            if "f" not in last:  # the start itself: nothing to back off to
+                raise _NonFinite
+            # a line-search trial point out of range (float16's first full step to the bounds):
+            # answered as a far higher loss, so that the search backs off towards the last finite point
+            return 10.0 * last["f"] + 1.0, last["grad"]
+        last.update(v=v.copy(), terms=terms, f=float(terms["total"].sum()), grad=grad)
+        return last["f"], grad
 
     def on_iteration(intermediate_result):  # SciPy passes the accepted point by this name
         v = intermediate_result.x
