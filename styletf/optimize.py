@@ -153,7 +153,9 @@ def minimize(x: tf.Variable, objective: Objective, *, steps: int, optimizer="ada
         raise InputError(f"callback must be a function callback(step, image, losses), got {callback!r:.60}")
     adam, name, learning_rate = _optimizer(optimizer, learning_rate, steps)
     jit = resolve_jit(jit)
-    log = _Log(x, steps, f"synthesis ({objective.extractor.backbone}, {name})", callback, progress)
+    precision = objective.extractor.precision  # named where it is not float32 (e.g. picked by "auto")
+    desc = f"synthesis ({objective.extractor.backbone}, {name}{'' if precision == 'float32' else ', ' + precision})"
+    log = _Log(x, steps, desc, callback, progress)
     interrupted, applied = False, None
     first = int(adam.iterations.numpy()) if adam is not None else 0  # a given optimizer may have run
     start = time.perf_counter()

@@ -361,7 +361,10 @@ def test_progress_bar_and_its_switch(photo, monkeypatch, capsys):
         return capsys.readouterr().err
 
     monkeypatch.setenv("STYLETF_PROGRESS", "1")
-    assert "synthesis (random" in run()
+    assert "synthesis (random, adam):" in run()  # float32 goes without saying
+    styletf.synthesize(content=photo, content_layers=["conv1_1"], steps=1, backbone="random",
+                       precision="mixed_float16", normalize=True)  # "auto" may pick another: it is said
+    assert "synthesis (random, adam, mixed_float16):" in capsys.readouterr().err
     monkeypatch.setenv("STYLETF_PROGRESS", "0")
     assert "synthesis (random" not in run()
     monkeypatch.setenv("STYLETF_PROGRESS", "sometimes")
