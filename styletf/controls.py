@@ -11,7 +11,7 @@ from __future__ import annotations
 from . import color
 from .errors import InputError, check_number, check_sequence, check_text
 from .images import load_image
-from .result import SynthesisInterrupted, SynthesisResult, describe
+from .result import SynthesisInterrupted, SynthesisResult, describe, read_inputs
 from .optimize import check_optimizer
 from .speed import resolve_jit
 from .synthesis import DEFAULT_LEARNING_RATE, MAX_SIDE, coarse_to_fine as _coarse_to_fine, stages, synthesize
@@ -66,6 +66,7 @@ def stylize(content, style, *, size=512, steps=None, alpha_beta=DEFAULT_ALPHA_BE
     snapshot_every, stop_after = _check_snapshots(snapshot, snapshot_every, stop_after)
     counter = {"step": 0}  # steps done, counted over the stages
     finish, source, paintings, start = _inputs(content, style, init, size, style_scale, preserve_colors)
+    read = read_inputs(describe(content), describe(init), [describe(s) for s in _as_list(style)])
     kwargs = dict(content_layers=content_layers, style_layers=style_layers, style_blend=style_blend,
                   style_scale=style_scale, alpha=1.0, beta=1.0 / alpha_beta, tv_weight=tv_weight,
                   init=start, learning_rate=learning_rate, optimizer=optimizer, pooling=pooling,
@@ -79,19 +80,19 @@ def stylize(content, style, *, size=512, steps=None, alpha_beta=DEFAULT_ALPHA_BE
         result = (_coarse_to_fine(source, paintings, sizes=sizes, steps=steps, **kwargs) if sizes
                   else synthesize(source, paintings, steps=steps, **kwargs))
     except SynthesisInterrupted as e:
-        e.result.image = finish(e.result.image)
-        e.result.settings.update(settings)
+        _finished(e.result, finish, settings, read, False)
         raise
-    return _finished(result, finish, settings, stop_after is not None and counter["step"] >= stop_after)
+    return _finished(result, finish, settings, read, stop_after is not None and counter["step"] >= stop_after)
 
 
-def _finished(result, finish, settings, stopped_as_asked):
-    """The result with the colour step done and stylize's settings; not cut short where it ended at
-    ``stop_after`` as asked."""
+def _finished(result, finish, settings, read, stopped_as_asked):
+    """The result with the colour step done and stylize's settings and inputs as read; not cut
+    short where it ended at ``stop_after`` as asked."""
     if stopped_as_asked:
         result.stopped = None
     result.image = finish(result.image)
     result.settings.update(settings)
+    result.extra["inputs"] = read
     return result
 
 

@@ -16,7 +16,7 @@ from . import data
 from .errors import InputError, check_number, writable
 from .images import atomic_write, save_image
 
-__all__ = ["SynthesisResult", "SynthesisInterrupted", "describe", "join_chunks", "join_stages"]
+__all__ = ["SynthesisResult", "SynthesisInterrupted", "describe", "join_chunks", "join_stages", "read_inputs"]
 
 
 @dataclass
@@ -29,7 +29,7 @@ class SynthesisResult:
         unweighted, total weighted).
     final: the same four losses for the returned image, arrays (B,).
     extra: "ended" (L-BFGS-B ended by itself before its steps - converged, or no lower loss found),
-        "stages" (coarse to fine), "chunks" (a batch in parts).
+        "stages" (coarse to fine), "chunks" (a batch in parts), "inputs" (``read_inputs``, as read).
     """
 
     image: tf.Tensor
@@ -48,11 +48,11 @@ class SynthesisResult:
         backbone, final losses, steps, time, the input files' sha256), both atomically. Not in the paper, nor in a
         notebook (they save figures): README, Quick start; ``python -m styletf stylize -o``."""
         path, _ = writable(path), writable(Path(path).with_suffix(".json"))  # both, before either is written
-        init = self.settings.get("init")  # "noise" and "content" are starts, not files
-        sources = [self.settings.get("content"), None if init in ("noise", "content") else init,
-                   *np.atleast_1d(self.settings.get("style"))]
-        for source in sources:  # as the command line does (preflight.check_inputs_kept)
-            if isinstance(source, str) and path.exists() and Path(source).is_file() and os.path.samefile(source, path):
+        inputs = self.extra.get("inputs")  # as read; else (a result made by hand) as they are now
+        if inputs is None:
+            inputs = read_inputs(self.settings.get("content"), self.settings.get("init"), self.settings.get("style"))
+        for source, (resolved, _) in inputs.items():  # as the command line does (preflight.check_inputs_kept)
+            if resolved and path.exists() and Path(resolved).is_file() and os.path.samefile(resolved, path):
                 raise InputError(f"cannot write {path}: it would overwrite the input {source}; choose another name")
         index = check_number("index", index, integer=True, maximum=len(self.image) - 1)
         save_image(self.image[index], path)
@@ -64,7 +64,7 @@ class SynthesisResult:
             "steps_done": self.steps_done,
             "wall_time_s": round(self.wall_time, 3),
             "stopped": self.stopped,
-            "inputs_sha256": _inputs_sha256(sources),
+            "inputs_sha256": {source: sha256 for source, (_, sha256) in inputs.items()},
         }
         if self.extra.get("ended"):  # L-BFGS-B ended by itself before its steps
             meta["ended"] = self.extra["ended"]
@@ -144,10 +144,20 @@ def _join_ended(joined, parts) -> None:
         joined.extra["ended"] = ended
 
 
-def _inputs_sha256(sources) -> dict:
-    """{input as named: its sha256} for the inputs named by text: catalog keys (the catalog's
-    sha256), files, and URLs (None: what was fetched is not kept); arrays have no name."""
-    named = [str(s) for s in sources if isinstance(s, str)]
-    return {s: data.catalog()[s]["sha256"] if s in data.keys() else
-            hashlib.sha256(Path(s).read_bytes()).hexdigest() if Path(s).is_file() else None
-            for s in named if s in data.keys() or "://" in s or Path(s).is_file()}
+def read_inputs(content, init, style) -> dict:
+    """{input as named: [its absolute path or None, its sha256 or None]}, taken when the inputs
+    are read (so that a file replaced, deleted or left behind by ``os.chdir`` before ``save`` is
+    recorded as it was read): catalog keys (the catalog's sha256), files, and URLs (None: what was
+    fetched is not kept); arrays have no name, and the starts "noise" and "content" are not files.
+    The p and a of docs/method.md, "Losses"; not in a notebook (README, Quick start)."""
+    init = None if isinstance(init, str) and init in ("noise", "content") else init
+    inputs = {}
+    styles = style if isinstance(style, (list, tuple)) else [style]
+    for s in (str(s) for s in [content, init, *styles] if isinstance(s, str)):
+        if s in data.keys():
+            inputs[s] = [None, data.catalog()[s]["sha256"]]
+        elif "://" in s:
+            inputs[s] = [None, None]
+        elif Path(s).is_file():
+            inputs[s] = [str(Path(s).resolve()), hashlib.sha256(Path(s).read_bytes()).hexdigest()]
+    return inputs

@@ -19,7 +19,7 @@ from . import optimize, targets
 from .backbones import paper_name, resolve_backbone
 from .errors import InputError, check_mapping, check_number, check_sequence
 from .objective import Objective, per_image
-from .result import SynthesisInterrupted, SynthesisResult, describe, join_chunks, join_stages
+from .result import SynthesisInterrupted, SynthesisResult, describe, join_chunks, join_stages, read_inputs
 from .speed import resolve_jit
 from .vgg import PAPER_STYLE_LAYERS, FeatureExtractor, default_content_layers, resolve_network
 
@@ -71,7 +71,7 @@ def synthesize(content=None, style=None, *, content_layers=None,
         return _in_chunks(_chunk(batch, batch_size, optimizer), dict(locals()))
     backbone, network = _network(extractor, backbone, normalize)
     # Load: the photo p, the paintings a (at style_scale, blended by style_blend); check the rest.
-    sources = _sources(content, style, init)
+    sources, read = _sources(content, style, init)  # read: the input files' sha256, for the sidecar
     style_scale = check_number("style_scale", style_scale, minimum=0.01, maximum=100)
     content, styles, blend = targets.load(content, style, size=size, shape=shape, style_scale=style_scale,
                                           style_blend=style_blend)
@@ -90,7 +90,7 @@ def synthesize(content=None, style=None, *, content_layers=None,
                             callback=callback, progress=progress, jit=opt.jit)
     # The result: the image, the losses of every step, the settings, the backbone.
     result = _result(x, run, extractor, _settings(sources, layers, opt, run, blend if isinstance(
-        style, (list, tuple)) else None, style_scale, out_shape, extractor))
+        style, (list, tuple)) else None, style_scale, out_shape, extractor), read)
     if run.interrupted:
         raise SynthesisInterrupted(result)
     return result
@@ -113,11 +113,12 @@ def _chunk(batch, batch_size, optimizer) -> int:
     return 1 if optimize.check_optimizer(optimizer) == "lbfgs" else min(batch, int(batch_size or batch))
 
 
-def _sources(content, style, init) -> dict:
-    """The inputs as the settings record them."""
+def _sources(content, style, init) -> tuple:
+    """(the inputs as the settings record them, ``read_inputs`` of them: as they are read)."""
     several = isinstance(style, (list, tuple))
-    return {"content": describe(content), "style": [describe(s) for s in style] if several else describe(style),
-            "init": describe(init)}
+    sources = {"content": describe(content), "style": [describe(s) for s in style] if several else describe(style),
+               "init": describe(init)}
+    return sources, read_inputs(sources["content"], sources["init"], sources["style"])
 
 
 def _options(steps, seed, learning_rate, optimizer, tv_weight, alpha, beta, batch, jit) -> SimpleNamespace:
@@ -192,12 +193,12 @@ def initial_image(init, shape, content, seed):
     return tf.clip_by_value(tf.repeat(image, b, axis=0) if image.shape[0] == 1 else image, 0.0, 1.0)
 
 
-def _result(x, run, extractor, settings) -> SynthesisResult:
+def _result(x, run, extractor, settings, inputs) -> SynthesisResult:
     return SynthesisResult(image=tf.convert_to_tensor(x), history=run.history, final=run.final,
                            settings=settings, backbone=extractor.backbone,
                            backbone_description=extractor.description, wall_time=run.wall_time,
                            steps_done=run.steps_done, stopped=run.stopped,
-                           extra={"ended": run.ended} if run.ended else {})
+                           extra={"inputs": inputs, **({"ended": run.ended} if run.ended else {})})
 
 
 def _settings(sources, layers, opt, run, style_blend, style_scale, out_shape, extractor) -> dict:

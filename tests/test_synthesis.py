@@ -187,6 +187,27 @@ def test_a_python_sidecar_names_its_input_files_by_sha256(photo, tmp_path, monke
     assert meta["inputs_sha256"] == {str(path): hashlib.sha256(path.read_bytes()).hexdigest()}
 
 
+@pytest.mark.parametrize("run", ["synthesize", "stylize"])
+def test_the_sidecar_names_the_inputs_as_they_were_read(photo, tmp_path, monkeypatch, run):
+    """A file replaced after it was read is recorded by the bytes that were read, and after
+    os.chdir a relative input is still named and still not overwritten."""
+    import hashlib
+    monkeypatch.chdir(tmp_path)
+    styletf.save_image(photo[0], "photo.png")
+    read = hashlib.sha256((tmp_path / "photo.png").read_bytes()).hexdigest()
+    kw = dict(size=32, steps=1, backbone="random", progress=False)
+    r = (styletf.synthesize("photo.png", **kw) if run == "synthesize"
+         else styletf.stylize("photo.png", "starry_night", coarse_to_fine=None, precision="float32", **kw))
+    (tmp_path / "photo.png").write_bytes(b"replaced after the run")
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    meta = json.loads(r.save("out.png").with_suffix(".json").read_text())
+    assert meta["inputs_sha256"]["photo.png"] == read
+    with pytest.raises(InputError, match="overwrite the input photo.png"):
+        r.save(tmp_path / "photo.png")
+    assert (tmp_path / "photo.png").read_bytes() == b"replaced after the run"
+
+
 def test_panels_are_saved_alone_with_their_settings(tmp_path):
     from styletf import plotting
     rng = np.random.default_rng(0)
