@@ -23,34 +23,47 @@ Markdown table row.
 --target skips the tutorial run and uses a loss it reached before (recorded in
 bench/RESULTS.md, same machine, size and seed); --tutorial-seconds is then its time.
 """
-import argparse
+import functools
 import time
 
 import styletf  # first: it quiets TensorFlow's start-up lines (styletf.quiet)
 
 import keras
 
+from styletf.backbones import check_name
 from styletf.benchmark import machine
+from styletf.errors import InputError
+
+import _args
+
+ROWS = ("tutorial", "ours", "ours-auto", "lbfgs", "c2f")
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", type=int, default=256)
-    parser.add_argument("--steps", type=int, default=1000, help="the tutorial Adam's steps")
-    parser.add_argument("--ours-steps", type=int, help="length of ours' runs (default: --steps)")
-    parser.add_argument("--max-steps", type=int, default=3000, help="cap for lbfgs and c2f")
+    parser = _args.parser(__doc__)
+    parser.add_argument("--size", type=_args.positive, default=256)
+    parser.add_argument("--steps", type=_args.positive, default=1000, help="the tutorial Adam's steps")
+    parser.add_argument("--ours-steps", type=_args.positive, help="length of ours' runs (default: --steps)")
+    parser.add_argument("--max-steps", type=_args.positive, default=3000, help="cap for lbfgs and c2f")
     parser.add_argument("--backbone", default="vgg16-hed")
     parser.add_argument("--seed", type=int, default=0, help="the white-noise start's seed")
     parser.add_argument("--only", default="tutorial,ours,lbfgs,c2f", help="rows to run, comma-separated "
-                        "(also ours-auto: Adam with precision and jit 'auto')")
-    parser.add_argument("--c2f-size", type=int, default=128, help="long side of the coarse stage, px")
-    parser.add_argument("--c2f-steps", type=int, default=150, help="L-BFGS iterations of the coarse stage")
+                        "(also ours-auto: Adam with precision and jit 'auto')",
+                        type=functools.partial(_args.names, allowed=ROWS, what="row"))
+    parser.add_argument("--c2f-size", type=_args.positive, default=128, help="long side of the coarse stage, px")
+    parser.add_argument("--c2f-steps", type=_args.positive, default=150, help="L-BFGS iterations of the coarse stage")
     parser.add_argument("--target", type=float, help="the loss to reach, instead of running the tutorial")
     parser.add_argument("--tutorial-seconds", type=float, help="with --target: the tutorial's time")
     args = parser.parse_args()
-    only = args.only.split(",")
+    only = args.only
     if (args.target is None) != (args.tutorial_seconds is None) or (args.target is None) != ("tutorial" in only):
         parser.error("give --target and --tutorial-seconds together, and only without the tutorial row")
+    if "c2f" in only and args.c2f_size >= args.size:
+        parser.error(f"--c2f-size {args.c2f_size} must be below --size {args.size}")
+    try:
+        check_name(args.backbone, "--backbone")
+    except InputError as e:
+        parser.error(str(e))
 
     content = styletf.load_image("neckarfront", args.size)
     style = styletf.load_image("starry_night", args.size)
@@ -95,7 +108,7 @@ def main():
     print("| optimiser | steps | seconds | loss | speed-up vs tutorial |\n|---|---|---|---|---|")
     for name, (steps, seconds, loss, reached) in rows.items():
         print(f"| {name} | {steps} | {seconds:.0f} | {loss:.4g}{'' if reached else ' (not reached)'} | "
-              f"{t0 / seconds:.1f}x |")
+              f"{f'{t0 / seconds:.1f}x' if reached else '-'} |")
 
 
 if __name__ == "__main__":

@@ -17,7 +17,8 @@ the judging. Prints one line per run and a Markdown table.
     python bench/time_to_picture.py --size 256 --runs default --panels all --precision auto --save DIR
 (``--precision auto``: what ``stylize`` runs by default; ``--save``: the final images, to look at.)
 """
-import argparse
+import functools
+import os
 import time
 
 import styletf  # first: it quiets TensorFlow's start-up lines (styletf.quiet)
@@ -26,8 +27,11 @@ import keras
 
 from styletf import looks, synthesis
 from styletf.benchmark import machine
-from styletf.speed import resolve_precision
+from styletf.speed import PRECISIONS, resolve_precision
 
+import _args
+
+RUNS = ("default", "lbfgs", "adam", "tutorial")
 PANELS = {"B": ("shipwreck_of_the_minotaur", 1e-3), "C": ("starry_night", 1e-3), "D": ("the_scream", 1e-3),
           "E": ("femme_nue_assise", 1e-4), "F": ("composition_vii", 1e-4)}
 
@@ -64,32 +68,36 @@ def timed(run, key, ratio, size, every, cap, precision="float32", save=None):
     final = looks.judge(result.image.numpy()[:1], photo, painting)
     final["loss"] = float(result.final["total"][0])
     if save:
-        styletf.save_image(result.image[0], f"{save}/{run}_{key}_{size}_{precision}.png")
+        styletf.save_image(result.image[0], f"{save}/{run}_{key}_{size}_{result.settings['precision']}.png")
     if state["found"] is None and final["ok"]:
         state["found"] = (total, state["i"])
     return state["found"], total, final
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", type=int, default=256)
-    parser.add_argument("--runs", default="default,lbfgs,adam,tutorial")
-    parser.add_argument("--panels", default="C,F", help="letters of Figure 2, or 'all'")
-    parser.add_argument("--every", type=int, default=10, help="judge every N iterations")
-    parser.add_argument("--cap", type=int, default=1000, help="iterations at most (single-size runs)")
-    parser.add_argument("--save", help="a folder for the final images")
-    parser.add_argument("--precision", default="float32", help="float32, mixed_bfloat16, auto (measured)")
+    parser = _args.parser(__doc__)
+    parser.add_argument("--size", type=_args.positive, default=256)
+    parser.add_argument("--runs", default="default,lbfgs,adam,tutorial",
+                        type=functools.partial(_args.names, allowed=RUNS, what="run"))
+    parser.add_argument("--panels", default="C,F", help="letters of Figure 2, or 'all'",
+                        type=lambda t: list(PANELS) if t == "all" else _args.names(t, PANELS, "panel"))
+    parser.add_argument("--every", type=_args.positive, default=10, help="judge every N iterations")
+    parser.add_argument("--cap", type=_args.positive, default=1000, help="iterations at most (single-size runs)")
+    parser.add_argument("--save", help="a folder for the final images (made if missing)")
+    parser.add_argument("--precision", default="float32", choices=PRECISIONS, help="auto: measured, as stylize's")
     args = parser.parse_args()
-    letters = list(PANELS) if args.panels == "all" else args.panels.split(",")
+    if args.save:  # before the runs: a folder that cannot be made would lose them
+        os.makedirs(args.save, exist_ok=True)
+    letters = args.panels
     print(machine(), f"precision {args.precision} -> {resolve_precision(args.precision)}")
     rows = []
-    for run in args.runs.split(","):
+    for run in args.runs:
         for letter in letters:
             key, ratio = PANELS[letter]
             found, total, final = timed(run, key, ratio, args.size, args.every, args.cap, args.precision,
                                         args.save)
             seen = f"{found[0]:.1f} s ({found[1]} it.)" if found else f"not within {total:.0f} s"
-            print(f"{run:9} {letter} {key:26} recognisable after {seen}; ran {total:.1f} s; final structure "
+            print(f"{run:9} {letter} {key:26} recognisable {'after ' * bool(found)}{seen}; ran {total:.1f} s; final structure "
                   f"{final['structure']:.2f}, colours {final['palette']:.2f}, loss {final['loss']:.4g}", flush=True)
             rows.append(f"| {run} | {letter} {key} | {seen} | {total:.0f} s | {final['structure']:.2f} / "
                         f"{final['palette']:.2f} |")

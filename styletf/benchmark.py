@@ -96,6 +96,9 @@ def run(size: int, steps: int, backbone: str, precision: str, reference: bool, j
     if reference and (precision != "float32" or jit is not False):
         raise InputError("--reference times the TF tutorial's step as it is written (float32, no XLA): "
                          "drop --precision and --jit, or time our step without --reference")
+    if reference and size < 32:  # Keras' max pooling failed deep inside TensorFlow at 24 px (18 px high)
+        raise InputError(f"--reference needs --size 32 or more (the tutorial's VGG19 pools four times "
+                         f"before block5_conv2), got {size}")
     check_memory(size, 1.0, "adam", "neckarfront", ["starry_night"])  # before anything is allocated
     content = load_image("neckarfront", size)
     style = load_image("starry_night", size)
@@ -111,12 +114,13 @@ def run(size: int, steps: int, backbone: str, precision: str, reference: bool, j
         what, precision = "tutorial-style step (Keras VGG19, max pooling, to block5_conv2)", "float32"
     else:
         marks = []
-        result = synthesize(content=content, style=style, steps=steps + 1, backbone=backbone,
-                            precision=precision, progress=False, normalize=False, jit=jit,
+        result = synthesize(content=content, style=style, steps=steps + 1, backbone=backbone,  # float16's
+                            precision=precision, progress=False, normalize=precision == "mixed_float16", jit=jit,
                             callback=lambda i, x, l: marks.append(time.perf_counter()))
         times = list(np.diff(marks))  # steps intervals between step ends: the first (tracing) dropped
         precision = resolve_precision(precision)
-        what = (f"styletf step (Figure 2 objective, avg pooling, to conv5_1; XLA {'on' if resolve_jit(jit) else 'off'}; "
+        what = (f"styletf step (Figure 2 objective, avg pooling, to conv5_1{', normalised' if result.settings['normalize'] else ''}; "
+                f"XLA {'on' if resolve_jit(jit) else 'off'}; "
                 f"convolutions: {result.settings['conv']})")
     ms = 1000 * statistics.median(times)
     print(f"{what}\nbackbone {backbone}, precision {precision}, {tuple(content.shape[1:3])} px, "

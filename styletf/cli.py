@@ -87,7 +87,7 @@ def add_stylize(sub) -> argparse.ArgumentParser:
     p.add_argument("--init", default="noise", help="noise (the paper's), content, or an image path")
     p.add_argument("--optimizer", choices=("lbfgs", "adam"), default="lbfgs",
                    help="lbfgs (default, the authors': SciPy's L-BFGS-B) or adam")
-    p.add_argument("--lr", type=float, default=DEFAULT_LEARNING_RATE, help="Adam's step size (default %(default)g; decays later)")
+    p.add_argument("--lr", type=float, help=f"Adam's step size (default {DEFAULT_LEARNING_RATE:g}; decays later)")
     p.add_argument("--tv", type=float, default=0.0, help="total-variation weight (default 0, the paper's)")
     p.add_argument("--pooling", choices=("avg", "max"), default="avg", help="default: avg (the paper's)")
     p.add_argument("--backbone", default="auto",
@@ -131,7 +131,7 @@ def _parser() -> argparse.ArgumentParser:
     ben.add_argument("--size", type=int, default=256, help="long side in px (default: %(default)s)")
     ben.add_argument("--steps", type=int, default=10, help="timed steps, after one untimed (default: %(default)s)")
     ben.add_argument("--backbone", default="random", help="default: %(default)s (VGG19 architecture)")
-    ben.add_argument("--precision", default="float32", choices=list(PRECISIONS))
+    ben.add_argument("--precision", default="float32", choices=list(PRECISIONS), help="default: float32 (mixed_float16: normalised)")
     ben.add_argument("--reference", action="store_true", help="time the TF tutorial's step instead of ours")
     ben.add_argument("--jit", choices=("auto", "on", "off"), default="off", help="XLA for our step (default: off)")
     return parser
@@ -152,6 +152,7 @@ def _checked(args) -> tuple[Path, int | list]:
                          "for the paper's conv1_1..conv5_1)")
     explicit = isinstance(args.coarse_to_fine, list)
     _check_numbers(args, explicit)
+    args.lr = preflight.check_lr(args.lr, args.optimizer)
     preflight.check_memory((args.coarse_to_fine if explicit else [args.size or 512])[-1], args.style_scale,
                            args.optimizer, args.content, args.style)
     steps = args.steps[0] if args.steps and len(args.steps) == 1 else args.steps
@@ -268,13 +269,12 @@ def _run(args, out, steps, snapshot, movie, say) -> int:
 def main(argv=None) -> int:
     """``python -m styletf``: parse, run the command, turn errors into exit codes (module doc).
     Not in the paper; the command line of README, "Stylise your own photo" (notebook 05)."""
-    parser = _parser()
-    args = parser.parse_args(argv)
-    for key in ("size", "steps", "save_every"):
-        values = getattr(args, key, None)
-        if any(v < 1 for v in (values if isinstance(values, list) else [values]) if v is not None):
-            parser.error(f"--{key.replace('_', '-')} must be a positive whole number")
+    args = _parser().parse_args(argv)
     try:
+        for key in ("size", "steps", "save_every"):  # stylize, bench and reproduce: as stylize's other numbers
+            values = getattr(args, key, None)
+            if any(v < 1 for v in (values if isinstance(values, list) else [values]) if v is not None):
+                raise InputError(f"--{key.replace('_', '-')} must be a positive whole number")
         if args.command == "stylize":
             return stylize(args)
         if args.command == "bench":

@@ -80,16 +80,19 @@ def stylize(content, style, *, size=512, steps=None, alpha_beta=DEFAULT_ALPHA_BE
         result = (_coarse_to_fine(source, paintings, sizes=sizes, steps=steps, **kwargs) if sizes
                   else synthesize(source, paintings, steps=steps, **kwargs))
     except SynthesisInterrupted as e:
-        _finished(e.result, finish, settings, read, False)
+        _finished(e.result, finish, settings, read)
         raise
-    return _finished(result, finish, settings, read, stop_after is not None and counter["step"] >= stop_after)
+    return _finished(result, finish, settings, read, stop_after if stop_after and counter["step"] >= stop_after else None)
 
 
-def _finished(result, finish, settings, read, stopped_as_asked):
-    """The result with the colour step done and stylize's settings and inputs as read; not cut
-    short where it ended at ``stop_after`` as asked."""
-    if stopped_as_asked:
+def _finished(result, finish, settings, read, stopped_at=None):
+    """The result with the colour step done and stylize's settings and inputs as read; where it
+    ended at ``stop_after`` as asked (``stopped_at``), not cut short but a note in ``extra["ended"]``."""
+    if stopped_at:
         result.stopped = None
+        steps = result.settings["steps"]  # one number, or one per stage
+        note = f"stopped after {stopped_at} of {sum(steps) if isinstance(steps, list) else steps} steps, as stop_after asked"
+        result.extra["ended"] = "; ".join(filter(None, [result.extra.get("ended"), note]))
     result.image = finish(result.image)
     result.settings.update(settings)
     result.extra["inputs"] = read
@@ -127,8 +130,8 @@ def _sizes(coarse_to_fine, size):
             raise InputError(f"coarse-to-fine sizes must be increasing long sides, e.g. 256,512,1024; "
                              f"got {sizes}")
         if size is not None and size != sizes[-1]:
-            raise InputError(f"size {size} differs from the last coarse-to-fine size {sizes[-1]}: "
-                             f"drop size or make it the last of the sizes")
+            raise InputError(f"size {size} (--size) differs from the last coarse-to-fine size {sizes[-1]} "
+                             f"(--coarse-to-fine): drop size or make it the last of the sizes")
         size = sizes[-1] if sizes else size
     return sizes, check_number("size", size, positive=True, integer=True, maximum=MAX_SIDE)
 

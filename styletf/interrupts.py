@@ -26,11 +26,12 @@ def stop_signals_interrupt():
     """Within: Ctrl-C, SIGTERM and SIGHUP (a closed terminal, a cancelled job) raise
     KeyboardInterrupt, so a synthesis stops and keeps its picture; the first one only: every later
     one is ignored until the block ends, so pressing Ctrl-C twice cannot lose the picture being
-    saved. Not in the paper, nor in a notebook."""
+    saved. A signal ignored when the block starts stays ignored: ``nohup`` ignores SIGHUP, and a
+    shell's background job SIGINT. Not in the paper, nor in a notebook."""
     def stop(signum, frame):
         _set({s: signal.SIG_IGN for s in STOP_SIGNALS})  # the first stop wins
         raise KeyboardInterrupt(signal.Signals(signum).name)
-    old = _set({s: stop for s in STOP_SIGNALS})
+    old = _set({s: stop for s in STOP_SIGNALS if signal.getsignal(s) is not signal.SIG_IGN})
     try:
         yield
     finally:

@@ -165,10 +165,11 @@ def minimize(x: tf.Variable, objective: Objective, *, steps: int, optimizer="ada
             stopped, ended = _lbfgs(x, objective, steps, log.record, jit)
         else:
             stopped = _adam(x, objective, adam, steps, log.record, jit)
-    except KeyboardInterrupt:  # x holds the last completed step: keep it (the caller raises again)
+    except KeyboardInterrupt as e:  # x holds the last completed step: keep it (the caller raises again)
         interrupted, done = True, log.complete_steps()
         applied = int(adam.iterations.numpy()) - first if adam is not None else None  # done, or one more
-        stopped = f"interrupted (Ctrl-C) after {done if adam is None else applied} of {steps} steps"
+        how = str(e) if str(e) in ("SIGTERM", "SIGHUP") else "Ctrl-C"  # interrupts.stop_signals_interrupt
+        stopped = f"interrupted ({how}) after {done if adam is None else applied} of {steps} steps"
     log.close()
     final = {k: v.numpy() for k, v in objective(x).items()}  # (B,) each, for the result
     wall = time.perf_counter() - start
@@ -211,18 +212,19 @@ def _adam(x, objective, adam, steps, record, jit=False) -> str | None:
             terms, finite, grad_finite = step()
         terms = {k: v.numpy() for k, v in terms.items()}
         if not bool(finite):
-            hint = _float16_hint(objective)
-            return (f"non-finite loss, gradient or update at step {i}; kept the last finite "
-                    f"image (the weights - alpha, beta, tv - are too large or too far "
-                    f"apart for float32{hint})")
+            why = _why_non_finite(objective, "the weights - alpha, beta, tv - are too large or too far apart "
+                                  "for float32")
+            return f"non-finite loss, gradient or update at step {i}; kept the last finite image ({why})"
         if record(i, terms):
             return f"stopped by the callback after step {i}"
     return None
 
 
-def _float16_hint(objective) -> str:
-    """The other way out of a non-finite run, where there is one: float16's range is small."""
-    return ", or use float32 precision" if objective.extractor.precision == "mixed_float16" else ""
+def _why_non_finite(objective, otherwise: str) -> str:
+    """Why a run went non-finite, and the way out: in float16, its small range (whatever the weights)."""
+    if objective.extractor.precision == "mixed_float16":
+        return "float16's range (65504) was exceeded: use float32 precision, or lower alpha/beta or the step size"
+    return otherwise
 
 
 class _NonFinite(Exception):
@@ -283,9 +285,8 @@ def _lbfgs(x, objective, steps, record, jit=False) -> tuple:
                                 bounds=Bounds(0.0, 1.0), callback=on_iteration,
                                 options={"maxiter": steps, "maxfun": 50 * steps, "ftol": 0.0, "gtol": 0.0})
     except _NonFinite:
-        hint = _float16_hint(objective)
         return (f"non-finite loss or gradient after step {state['i']}; kept the last finite "
-                f"image (lower alpha/beta{hint})"), None
+                f"image ({_why_non_finite(objective, 'lower alpha/beta')})"), None
     if state["stopped"]:
         return state["stopped"], None
     x.assign(result.x.reshape(shape).astype(np.float32))

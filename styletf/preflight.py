@@ -14,9 +14,10 @@ from PIL import Image
 
 from . import data
 from .errors import InputError, user_path
+from .synthesis import DEFAULT_LEARNING_RATE
 from .watch import mp4_writer
 
-__all__ = ["check_output", "check_movie", "check_inputs_kept", "resolved", "check_memory", "aspect",
+__all__ = ["check_output", "check_movie", "check_inputs_kept", "resolved", "check_memory", "aspect", "check_lr",
            "BYTES_PER_PIXEL", "BYTES_PER_STYLE_PIXEL", "LBFGS_BYTES_PER_PIXEL"]
 
 OUTPUT_SUFFIXES = (".png",)
@@ -160,6 +161,17 @@ def check_memory(side: int, style_scale: float, optimizer: str, content: str, st
     targets_need = max(BYTES_PER_STYLE_PIXEL * style_side ** 2 * aspect(s) for s in styles)
     need = max(steps_need, targets_need)
     if need > free:
-        raise InputError(f"a {side} px output with --style-scale {style_scale:g} needs about "
+        scaled = style_scale != 1.0  # python -m styletf bench has no --style-scale
+        raise InputError(f"a {side} px output{f' with --style-scale {style_scale:g}' if scaled else ''} needs about "
                          f"{need / 2**30:.0f} GiB, and {free / 2**30:.0f} GiB are free: use a smaller "
-                         f"--size or --style-scale")
+                         f"--size{' or --style-scale' if scaled else ''}")
+
+
+def check_lr(lr, optimizer: str):
+    """``--lr``, Adam's step size (its default where not given); refused with L-BFGS, which finds its
+    own step (an option silently ignored would be recorded in the sidecar's command). Not in the paper,
+    nor in a notebook (README, "Stylise your own photo")."""
+    if lr is not None and optimizer == "lbfgs":
+        raise InputError("--lr is Adam's step size; L-BFGS (the default optimiser) finds its own: "
+                         "drop --lr, or add --optimizer adam")
+    return DEFAULT_LEARNING_RATE if lr is None else lr

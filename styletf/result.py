@@ -60,7 +60,8 @@ class SynthesisResult:
             "settings": self.settings,
             "backbone": self.backbone,
             "backbone_description": self.backbone_description,
-            "final_losses": {k: float(v[index]) for k, v in self.final.items()},
+            "final_losses": {k: float(v[index]) if np.isfinite(v[index]) else None  # strict JSON: no NaN
+                             for k, v in self.final.items()},
             "steps_done": self.steps_done,
             "wall_time_s": round(self.wall_time, 3),
             "stopped": self.stopped,

@@ -41,7 +41,7 @@ def command(args, out: Path, result: SynthesisResult, stop_after=None) -> list[s
             "--style-layers": ",".join(args.style_layers),
             "--style-blend": ",".join(map(repr, args.style_blend)) if args.style_blend else None,
             "--style-scale": repr(args.style_scale), "--preserve-colors": args.preserve_colors,
-            "--init": _source(args.init), "--optimizer": args.optimizer, "--lr": repr(args.lr),
+            "--init": _source(args.init), "--optimizer": args.optimizer, "--lr": repr(args.lr) if args.optimizer == "adam" else None,
             "--tv": repr(args.tv), "--pooling": args.pooling, "--backbone": args.backbone_used,
             "--precision": args.precision_used, "--seed": args.seed,
             "--network": _NETWORK_OPTION[args.normalize_used], "--jit": "on" if args.jit_used else "off",

@@ -225,6 +225,8 @@ def test_an_interrupted_run_s_command_ends_where_it_was_stopped(files, tmp_path,
     assert (tmp_path / "again.png").read_bytes() == first.read_bytes()
     again = json.loads((tmp_path / "again.json").read_text())
     assert again["status"] == "done" and again["steps_done"] == stop_at
+    assert again["ended"].endswith(f"stopped after {stop_at} of {sum(map(int, args[args.index('--steps') + 1].split(',')))} "
+                                   "steps, as stop_after asked")  # the sidecar says it ended early
 
 
 def test_seed_changes_the_image(files, tmp_path):
@@ -381,6 +383,7 @@ def test_bad_init_image_or_looping_output_is_one_line_exit_2(files, tmp_path, ca
     (["--alpha-beta", "nan"], "--alpha-beta"), (["--alpha-beta", "abc"], "invalid float"),
     (["--steps", "0"], "--steps"), (["--steps", "2.5"], "whole numbers"), (["--size", "-5"], "--size"),
     (["--lr", "0"], "--lr"), (["--lr", "inf"], "--lr"), (["--tv", "-1"], "--tv"),
+    (["--lr", "0.1"], "--optimizer adam"),  # L-BFGS has no step size: not silently ignored
     (["--style-scale", "0"], "--style-scale"), (["--style-blend", "1,2"], "one weight per style"),
     (["--seed", "-3"], "seed"), (["--save-every", "0"], "--save-every"),
     (["--style-layers", "conv9_1"], "conv5_1"), (["--content-layers", "conv4_9"], "conv4_2"),
@@ -485,7 +488,10 @@ def test_non_finite_loss_writes_the_last_finite_image_and_exits_1(files, capsys,
     assert stylize(files, *FAST) == 1
     assert "non-finite" in capsys.readouterr().err
     assert np.all(np.isfinite(_pixels(files["out"])))
-    assert json.loads(files["out"].with_suffix(".json").read_text())["status"] == "failed"
+    def strict(constant):  # NaN and Infinity are not JSON (JSON.parse refuses them)
+        raise AssertionError(f"{constant} in the sidecar")
+    meta = json.loads(files["out"].with_suffix(".json").read_text(), parse_constant=strict)
+    assert meta["status"] == "failed" and meta["final_losses"]["content"] is None
 
 
 @pytest.mark.parametrize("stop", ["SIGINT", "SIGTERM", "SIGHUP"])
@@ -508,6 +514,7 @@ def test_ctrl_c_saves_the_latest_image_and_a_sidecar_marked_interrupted(files, t
     assert "interrupted" in err and "Traceback" not in err
     meta = json.loads(out.with_suffix(".json").read_text())
     assert meta["status"] == "interrupted" and 3 <= meta["steps_done"] < 100000
+    assert f"interrupted ({ {'SIGINT': 'Ctrl-C'}.get(stop, stop)})" in meta["stopped"]  # which stop it was
     assert Image.open(out).size == (48, 36)
     assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
     # steps_done counts exactly the updates in the image: its command makes the same bytes
@@ -516,6 +523,27 @@ def test_ctrl_c_saves_the_latest_image_and_a_sidecar_marked_interrupted(files, t
     args[args.index("-o") + 1] = str(tmp_path / "again.png")
     assert main(args + ["--quiet"]) == 0
     assert (tmp_path / "again.png").read_bytes() == out.read_bytes()
+
+
+def test_a_run_under_nohup_outlives_its_terminal(files, tmp_path):
+    """nohup (or a shell's background job, for SIGINT) starts the command with the signal ignored:
+    it stays ignored, and the run ends as asked."""
+    out = tmp_path / "nohup.png"
+    proc = subprocess.Popen([sys.executable, "-m", "styletf", "stylize", files["photo"], files["painting"],
+                             "-o", str(out), "--backbone", "random", "--size", "48", "--steps", "40",
+                             "--coarse-to-fine", "none", "--save-every", "3", "--quiet"], stderr=subprocess.PIPE,
+                            text=True, preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))
+    try:
+        deadline = time.time() + 120
+        while not (tmp_path / "nohup_00003.png").exists() and time.time() < deadline and proc.poll() is None:
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGHUP)  # the terminal closes
+        err = proc.communicate(timeout=120)[1]
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert meta["status"] == "done" and meta["steps_done"] == 40
 
 
 @pytest.mark.parametrize("presses, gap", [(2, 0.05), (2, 0.3), (6, 0.07)])
@@ -665,7 +693,12 @@ def test_reproduce_and_bench_refuse_before_any_work(capsys, monkeypatch, tmp_pat
     assert main(["reproduce", "--out", str(tmp_path / "r"), "--only", ""]) == 2  # not "all of them"
     assert "the notebooks are 00, 01" in capsys.readouterr().err
     assert main(["bench", "--size", "100000", "--backbone", "random"]) == 2  # about 35 TB
-    assert "GiB" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "GiB" in err and "--style-scale" not in err  # bench has no --style-scale
+    assert main(["bench", "--reference", "--size", "24"]) == 2  # was a traceback from Keras' max pooling
+    assert "--size 32 or more" in capsys.readouterr().err
+    assert main(["bench", "--size", "0"]) == 2  # as stylize's numbers: one line, no pointer to another --help
+    assert capsys.readouterr().err.strip() == "error: --size must be a positive whole number"
     for option in (["--precision", "mixed_bfloat16"], ["--jit", "on"], ["--jit", "auto"]):  # not silently ignored
         assert main(["bench", "--reference", "--size", "32", *option]) == 2, option
         assert "drop --precision and --jit" in capsys.readouterr().err

@@ -192,5 +192,6 @@ def test_stop_after_ends_there_with_the_picture_of_that_step():
     r = styletf.stylize(_photo(), _painting(), size=64, coarse_to_fine=[32, 64], steps=[4, 3], stop_after=6,
                         snapshot=lambda step, image: seen.update({step: np.asarray(image)}), snapshot_every=1, **FAST)
     assert r.stopped is None and r.steps_done == 6 and sorted(seen) == [1, 2, 3, 4, 5, 6]
+    assert r.extra["ended"] == "stopped after 6 of 7 steps, as stop_after asked"  # said, not silent
     assert [(s, n) for s, n, _ in r.extra["stages"]] == [(32, 4), (64, 2)]
     assert np.array_equal(r.image.numpy(), seen[6])

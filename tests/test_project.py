@@ -111,14 +111,15 @@ def test_a_notebook_runs_alone_in_an_empty_folder(tmp_path):
     assert any(p.suffix == ".png" for p in (tmp_path / "outputs").iterdir())
 
 
-@pytest.mark.parametrize("extra", [[], ["--reference"]])
+@pytest.mark.parametrize("extra", [[], ["--reference"], ["--precision", "mixed_float16"]])
 def test_bench_prints_a_machine_readable_last_line(extra):
     r = subprocess.run([sys.executable, "-m", "styletf", "bench", "--size", "32", "--steps", "2",
                         "--backbone", "random", *extra], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr[-2000:]
     last = r.stdout.strip().splitlines()[-1]
     assert re.fullmatch(r"ms_per_step=\d+\.\d+", last) and float(last.split("=")[1]) > 0
-    assert ("tutorial" in r.stdout) == bool(extra)
+    assert ("tutorial" in r.stdout) == ("--reference" in extra)
+    assert ("normalised" in r.stdout) == ("mixed_float16" in extra)  # float16 needs it (it refused before)
 
 
 def test_reproduce_reports_a_failing_notebook_and_runs_the_rest(tmp_path):

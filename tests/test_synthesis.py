@@ -83,6 +83,7 @@ def test_non_finite_loss_stops_and_keeps_a_finite_image(photo, optimizer, precis
     assert r.stopped and "non-finite" in r.stopped and r.steps_done == 0
     assert np.all(np.isfinite(r.image.numpy()))
     assert ("float32 precision" in r.stopped) == (precision == "mixed_float16")  # the way out, where there is one
+    assert ("float16's range" in r.stopped) == (precision == "mixed_float16")  # not "the weights" alone
 
 
 @pytest.mark.parametrize("optimizer, normalize, margin", [("adam", True, 1.1), ("lbfgs", True, 1.25),
