@@ -17,10 +17,10 @@ import tensorflow as tf
 
 from . import optimize, targets
 from .backbones import paper_name, resolve_backbone
-from .errors import InputError, check_mapping, check_number, check_sequence
+from .errors import InputError, check_mapping, check_number, check_sequence, check_text
 from .objective import Objective, per_image
 from .result import SynthesisInterrupted, SynthesisResult, describe, join_chunks, join_stages, read_inputs
-from .speed import resolve_jit
+from .speed import PRECISIONS, resolve_jit
 from .vgg import PAPER_STYLE_LAYERS, FeatureExtractor, default_content_layers, resolve_network
 
 __all__ = ["synthesize", "coarse_to_fine", "stages", "MAX_SIDE", "initial_image", "SynthesisResult", "SynthesisInterrupted",
@@ -69,7 +69,7 @@ def synthesize(content=None, style=None, *, content_layers=None,
     batch = check_number("batch", batch, positive=True, integer=True, maximum=4096)
     if _chunk(batch, batch_size, optimizer) < batch:
         return _in_chunks(_chunk(batch, batch_size, optimizer), dict(locals()))
-    backbone, network = _network(extractor, backbone, normalize)
+    backbone, network = _network(extractor, backbone, normalize, precision)
     # Load: the photo p, the paintings a (at style_scale, blended by style_blend); check the rest.
     sources, read = _sources(content, style, init)  # read: the input files' sha256, for the sidecar
     style_scale = check_number("style_scale", style_scale, minimum=0.01, maximum=100)
@@ -96,8 +96,10 @@ def synthesize(content=None, style=None, *, content_layers=None,
     return result
 
 
-def _network(extractor, backbone, normalize) -> tuple:
-    """(the concrete backbone, resolved once: "auto" may warn; the network ``normalize`` stands for)."""
+def _network(extractor, backbone, normalize, precision) -> tuple:
+    """(the concrete backbone, resolved once: "auto" may warn; the network ``normalize`` stands for);
+    ``precision`` checked first, so that a wrong one is said before any warning."""
+    check_text("precision", precision, choices=PRECISIONS)
     if extractor is not None and not isinstance(extractor, FeatureExtractor):
         raise InputError(f"extractor must be a styletf.FeatureExtractor (or None), got {extractor!r:.60}")
     if extractor is not None:

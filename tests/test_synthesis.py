@@ -392,3 +392,13 @@ def test_progress_bar_and_its_switch(photo, monkeypatch, capsys):
     monkeypatch.setenv("STYLETF_PROGRESS", "sometimes")
     with pytest.raises(InputError, match="STYLETF_PROGRESS"):
         run()
+
+
+def test_a_wrong_precision_is_said_before_any_warning(photo):
+    """Arguments are checked before work: the stand-in's warning (backbone "auto" offline) is work."""
+    import warnings
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(InputError, match="precision must be one of 'float32'"):
+            styletf.synthesize(content=photo, steps=1, backbone="auto", precision="bf16", progress=False)
+    assert caught == []
