@@ -88,10 +88,12 @@ def stylize(content, style, *, size=512, steps=None, alpha_beta=DEFAULT_ALPHA_BE
 def _finished(result, finish, settings, read, stopped_at=None):
     """The result with the colour step done and stylize's settings and inputs as read; where it
     ended at ``stop_after`` as asked (``stopped_at``), not cut short but a note in ``extra["ended"]``."""
+    steps = result.settings["steps"]  # one number, or one per stage
+    total = sum(steps) if isinstance(steps, list) else steps
     if stopped_at:
         result.stopped = None
-        steps = result.settings["steps"]  # one number, or one per stage
-        note = f"stopped after {stopped_at} of {sum(steps) if isinstance(steps, list) else steps} steps, as stop_after asked"
+    if stopped_at and stopped_at < total:
+        note = f"stopped after {stopped_at} of {total} steps, as stop_after asked"
         result.extra["ended"] = "; ".join(filter(None, [result.extra.get("ended"), note]))
     result.image = finish(result.image)
     result.settings.update(settings)

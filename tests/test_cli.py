@@ -494,23 +494,30 @@ def test_non_finite_loss_writes_the_last_finite_image_and_exits_1(files, capsys,
     assert meta["status"] == "failed" and meta["final_losses"]["content"] is None
 
 
-@pytest.mark.parametrize("stop", ["SIGINT", "SIGTERM", "SIGHUP"])
-def test_ctrl_c_saves_the_latest_image_and_a_sidecar_marked_interrupted(files, tmp_path, stop):
-    out = tmp_path / "long.png"
+def _signalled(files, out, options, send, preexec=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)):
+    """(exit status, stderr) of a stylize run at 48 px with random weights that gets ``send(proc)``
+    once its snapshot of step 3 is written. ``preexec``: a test run in the background inherits
+    SIGINT ignored; by default Ctrl-C is given back."""
     proc = subprocess.Popen([sys.executable, "-m", "styletf", "stylize", files["photo"], files["painting"],
-                             "-o", str(out), "--backbone", "random", "--size", "48", "--steps", "100000",
-                             "--save-every", "3", "--quiet"], stderr=subprocess.PIPE, text=True,
-                            # a test run in the background inherits SIGINT ignored: give Ctrl-C back
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                             "-o", str(out), "--backbone", "random", "--size", "48", *options, "--quiet"],
+                            stderr=subprocess.PIPE, text=True, preexec_fn=preexec)
     try:
         deadline = time.time() + 120
-        while not (tmp_path / "long_00003.png").exists() and time.time() < deadline and proc.poll() is None:
-            time.sleep(0.2)
-        proc.send_signal(getattr(signal, stop))  # Ctrl-C, kill, a closed terminal
+        while not out.with_name(f"{out.stem}_00003.png").exists() and time.time() < deadline and proc.poll() is None:
+            time.sleep(0.1)
+        send(proc)
         err = proc.communicate(timeout=120)[1]
     finally:
         proc.kill()  # never leave a 100000-step run behind
-    assert proc.returncode == 130, err
+    return proc.returncode, err
+
+
+@pytest.mark.parametrize("stop", ["SIGINT", "SIGTERM", "SIGHUP"])
+def test_ctrl_c_saves_the_latest_image_and_a_sidecar_marked_interrupted(files, tmp_path, stop):
+    out = tmp_path / "long.png"
+    code, err = _signalled(files, out, ["--steps", "100000", "--save-every", "3"],
+                           lambda proc: proc.send_signal(getattr(signal, stop)))  # Ctrl-C, kill, a closed terminal
+    assert code == 130, err
     assert "interrupted" in err and "Traceback" not in err
     meta = json.loads(out.with_suffix(".json").read_text())
     assert meta["status"] == "interrupted" and 3 <= meta["steps_done"] < 100000
@@ -529,19 +536,10 @@ def test_a_run_under_nohup_outlives_its_terminal(files, tmp_path):
     """nohup (or a shell's background job, for SIGINT) starts the command with the signal ignored:
     it stays ignored, and the run ends as asked."""
     out = tmp_path / "nohup.png"
-    proc = subprocess.Popen([sys.executable, "-m", "styletf", "stylize", files["photo"], files["painting"],
-                             "-o", str(out), "--backbone", "random", "--size", "48", "--steps", "40",
-                             "--coarse-to-fine", "none", "--save-every", "3", "--quiet"], stderr=subprocess.PIPE,
-                            text=True, preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))
-    try:
-        deadline = time.time() + 120
-        while not (tmp_path / "nohup_00003.png").exists() and time.time() < deadline and proc.poll() is None:
-            time.sleep(0.1)
-        proc.send_signal(signal.SIGHUP)  # the terminal closes
-        err = proc.communicate(timeout=120)[1]
-    finally:
-        proc.kill()
-    assert proc.returncode == 0, err
+    code, err = _signalled(files, out, ["--steps", "40", "--coarse-to-fine", "none", "--save-every", "3"],
+                           lambda proc: proc.send_signal(signal.SIGHUP),  # the terminal closes
+                           preexec=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))
+    assert code == 0, err
     meta = json.loads(out.with_suffix(".json").read_text())
     assert meta["status"] == "done" and meta["steps_done"] == 40
 
@@ -549,21 +547,13 @@ def test_a_run_under_nohup_outlives_its_terminal(files, tmp_path):
 @pytest.mark.parametrize("presses, gap", [(2, 0.05), (2, 0.3), (6, 0.07)])
 def test_ctrl_c_pressed_again_and_again_still_keeps_the_picture(files, tmp_path, presses, gap):
     out = tmp_path / "long.png"
-    proc = subprocess.Popen([sys.executable, "-m", "styletf", "stylize", files["photo"], files["painting"],
-                             "-o", str(out), "--backbone", "random", "--size", "48", "--steps", "100000",
-                             "--coarse-to-fine", "none", "--save-every", "1", "--quiet"], stderr=subprocess.PIPE,
-                            text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    try:
-        deadline = time.time() + 120
-        while not (tmp_path / "long_00003.png").exists() and time.time() < deadline and proc.poll() is None:
-            time.sleep(0.1)
-        for _ in range(presses):  # an impatient user
+
+    def impatient(proc):
+        for _ in range(presses):
             proc.send_signal(signal.SIGINT)
             time.sleep(gap)
-        err = proc.communicate(timeout=120)[1]
-    finally:
-        proc.kill()
-    assert proc.returncode == 130, (proc.returncode, err)  # not killed by a later Ctrl-C (-2)
+    code, err = _signalled(files, out, ["--steps", "100000", "--coarse-to-fine", "none", "--save-every", "1"], impatient)
+    assert code == 130, (code, err)  # not killed by a later Ctrl-C (-2)
     assert "Traceback" not in err
     meta = json.loads(out.with_suffix(".json").read_text())
     assert meta["status"] == "interrupted" and meta["steps_done"] >= 3
