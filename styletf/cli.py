@@ -152,7 +152,7 @@ def _checked(args) -> tuple[Path, int | list]:
                          "for the paper's conv1_1..conv5_1)")
     explicit = isinstance(args.coarse_to_fine, list)
     _check_numbers(args, explicit)
-    args.lr = preflight.check_lr(args.lr, args.optimizer)
+    args.lr = preflight.check_lr(args.lr, args.optimizer, args.quiet)
     preflight.check_memory((args.coarse_to_fine if explicit else [args.size or 512])[-1], args.style_scale,
                            args.optimizer, args.content, args.style)
     steps = args.steps[0] if args.steps and len(args.steps) == 1 else args.steps

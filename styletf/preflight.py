@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import tempfile
 from pathlib import Path
 
@@ -167,11 +168,12 @@ def check_memory(side: int, style_scale: float, optimizer: str, content: str, st
                          f"--size{' or --style-scale' if scaled else ''}")
 
 
-def check_lr(lr, optimizer: str):
-    """``--lr``, Adam's step size (its default where not given); refused with L-BFGS, which finds its
-    own step (an option silently ignored would be recorded in the sidecar's command). Not in the paper,
-    nor in a notebook (README, "Stylise your own photo")."""
-    if lr is not None and optimizer == "lbfgs":
-        raise InputError("--lr is Adam's step size; L-BFGS (the default optimiser) finds its own: "
-                         "drop --lr, or add --optimizer adam")
+def check_lr(lr, optimizer: str, quiet: bool = False):
+    """``--lr``, Adam's step size (its default where not given). With L-BFGS, which finds its own
+    step, a given ``--lr`` is ignored with a warning (unless ``quiet``), not refused: sidecar commands
+    written before it was left out of them name it. Not in the paper, nor in a notebook (README,
+    "Stylise your own photo")."""
+    if lr is not None and optimizer == "lbfgs" and not quiet:
+        print("warning: --lr is Adam's step size and L-BFGS finds its own: --lr ignored "
+              "(add --optimizer adam to use it)", file=sys.stderr)
     return DEFAULT_LEARNING_RATE if lr is None else lr

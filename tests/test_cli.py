@@ -378,12 +378,20 @@ def test_bad_init_image_or_looping_output_is_one_line_exit_2(files, tmp_path, ca
     assert len(err.splitlines()) == 1 and "output" in err and "loop" in err, err
 
 
+def test_lr_with_lbfgs_is_ignored_aloud_and_left_out_of_the_command(files, capsys):
+    """L-BFGS has no step size: --lr is not silently ignored, nor refused (older sidecars' commands
+    name it), nor written into the command."""
+    assert stylize(files, *FAST, "--lr", "0.1") == 0
+    assert "--lr ignored" in capsys.readouterr().err
+    meta = json.loads(files["out"].with_suffix(".json").read_text())
+    assert "--lr" not in replayed(meta["command"]) and meta["settings"]["optimizer"] == "lbfgs"
+
+
 @pytest.mark.parametrize("args, words", [
     (["--alpha-beta", "0"], "--alpha-beta"), (["--alpha-beta", "-1"], "--alpha-beta"),
     (["--alpha-beta", "nan"], "--alpha-beta"), (["--alpha-beta", "abc"], "invalid float"),
     (["--steps", "0"], "--steps"), (["--steps", "2.5"], "whole numbers"), (["--size", "-5"], "--size"),
     (["--lr", "0"], "--lr"), (["--lr", "inf"], "--lr"), (["--tv", "-1"], "--tv"),
-    (["--lr", "0.1"], "--optimizer adam"),  # L-BFGS has no step size: not silently ignored
     (["--style-scale", "0"], "--style-scale"), (["--style-blend", "1,2"], "one weight per style"),
     (["--seed", "-3"], "seed"), (["--save-every", "0"], "--save-every"),
     (["--style-layers", "conv9_1"], "conv5_1"), (["--content-layers", "conv4_9"], "conv4_2"),
