@@ -14,10 +14,9 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 import tensorflow as tf
-from scipy.optimize import Bounds, minimize as scipy_minimize
 from tqdm.auto import tqdm
 
-from . import watch
+from . import lockstep, watch
 from .errors import InputError
 from .objective import Objective
 from .speed import LossScale, resolve_jit
@@ -227,12 +226,8 @@ def _why_non_finite(objective, otherwise: str) -> str:
     return otherwise
 
 
-class _NonFinite(Exception):
-    pass
-
-
 def _value_and_grad(objective, shape, scale, jit=False):
-    """The losses and the gradient of their sum at a flat image, as a ``tf.function``."""
+    """The losses and the gradient of their sum at a batch of flat images (B, n), as a ``tf.function``."""
 
     @tf.function(jit_compile=jit)
     def value_and_grad(flat):
@@ -241,55 +236,44 @@ def _value_and_grad(objective, shape, scale, jit=False):
             tape.watch(image)
             terms = objective(image)
             loss = scale.scaled(tf.reduce_sum(terms["total"]))  # mixed_float16: see speed.LossScale
-        return terms, tf.reshape(scale.unscaled(tape.gradient(loss, image)), [-1])
+        return terms, tf.reshape(scale.unscaled(tape.gradient(loss, image)), [shape[0], -1])
 
     return value_and_grad
 
 
 def _lbfgs(x, objective, steps, record, jit=False) -> tuple:
-    """Minimise with SciPy's L-BFGS-B in [0, 1], updating ``x``; returns (why it was cut short,
-    why L-BFGS-B itself ended before ``steps`` iterations), each or None."""
+    """Minimise with SciPy's L-BFGS-B in [0, 1], one run per image in lock-step (``styletf.lockstep``),
+    updating ``x``; returns (why it was cut short, why L-BFGS-B itself ended before ``steps``
+    iterations), each or None."""
     shape = tuple(x.shape)
     scale = LossScale(objective.extractor.precision)
     value_and_grad = _value_and_grad(objective, shape, scale, jit)
-    last, state = {}, {"i": 0, "stopped": None}
+    done = [0]
 
-    def fun(v):
-        terms, grad = value_and_grad(tf.constant(v, tf.float32))  # {term: (B,)}, (B * H * W * 3,)
+    def evaluate(points):  # (B, n) float64 -> (B,), (B, n), per image {term: loss}
+        terms, grad = value_and_grad(tf.constant(points, tf.float32))  # {term: (B,)}, (B, n)
         while scale.dynamic and scale.redo(terms, tf.reduce_all(tf.math.is_finite(grad))):  # float16: lower
-            terms, grad = value_and_grad(tf.constant(v, tf.float32))
+            terms, grad = value_and_grad(tf.constant(points, tf.float32))
         terms = {k: t.numpy() for k, t in terms.items()}
-        grad = grad.numpy().astype(np.float64)
-        if not (np.all(np.isfinite(terms["total"])) and np.all(np.isfinite(grad))):
-            if "f" not in last:  # the start itself: nothing to back off to
-                raise _NonFinite
-            # a line-search trial point out of range (float16's first full step to the bounds):
-            # answered as a far higher loss, so that the search backs off towards the last finite point
-            return 10.0 * last["f"] + 1.0, last["grad"]
-        last.update(v=v.copy(), terms=terms, f=float(terms["total"].sum()), grad=grad)
-        return last["f"], grad
+        rows = [{k: t[i:i + 1] for k, t in terms.items()} for i in range(shape[0])]
+        return terms["total"].astype(np.float64), grad.numpy().astype(np.float64), rows
 
-    def on_iteration(intermediate_result):  # SciPy passes the accepted point by this name
-        v = intermediate_result.x
-        x.assign(v.reshape(shape).astype(np.float32))
-        if not np.array_equal(last.get("v"), v):
-            fun(v)
-        i = state["i"]
-        state["i"] += 1
-        if record(i, last["terms"]):
-            state["stopped"] = f"stopped by the callback after step {i}"
-            raise StopIteration
+    def on_iteration(i, points, rows):  # every image's accepted point after iteration i
+        x.assign(points.reshape(shape).astype(np.float32))
+        done[0] = i + 1
+        return record(i, {k: np.concatenate([r[k] for r in rows]) for k in rows[0]})
 
     try:
-        result = scipy_minimize(fun, x.numpy().ravel().astype(np.float64), jac=True, method="L-BFGS-B",
-                                bounds=Bounds(0.0, 1.0), callback=on_iteration,
-                                options={"maxiter": steps, "maxfun": 50 * steps, "ftol": 0.0, "gtol": 0.0})
-    except _NonFinite:
-        return (f"non-finite loss or gradient after step {state['i']}; kept the last finite "
+        final, _, early, stopped = lockstep.minimize_batch(evaluate, x.numpy().reshape(shape[0], -1), steps,
+                                                           on_iteration)
+    except lockstep.NonFinite:
+        return (f"non-finite loss or gradient after step {done[0]}; kept the last finite "
                 f"image ({_why_non_finite(objective, 'lower alpha/beta')})"), None
-    if state["stopped"]:
-        return state["stopped"], None
-    x.assign(result.x.reshape(shape).astype(np.float32))
-    if state["i"] < steps:  # with tolerances 0: no lower loss found, or a zero gradient
-        return None, f"L-BFGS-B ended by itself after {state['i']} of {steps} iterations ({result.message.strip(': ')})"
+    if stopped:
+        return f"stopped by the callback after step {done[0] - 1}", None
+    x.assign(final.reshape(shape).astype(np.float32))
+    if early:  # with tolerances 0: no lower loss found, or a zero gradient
+        which = "" if shape[0] == 1 else "image " + ", ".join(map(str, early)) + ": "
+        return None, (f"L-BFGS-B ended by itself {which}after " + ", ".join(str(r.nit) for r in early.values())
+                      + f" of {steps} iterations ({next(iter(early.values())).message.strip(': ')})")
     return None, None

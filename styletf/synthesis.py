@@ -60,8 +60,8 @@ def synthesize(content=None, style=None, *, content_layers=None,
     batch: images optimised together, each with its own noise, alpha, beta and style weights
         (sequences of ``batch`` values); content / style: one image for all or (batch, H, W, 3).
         With Adam, image i comes out as it would alone with seed + i (tests/test_synthesis.py
-        measures how exactly). batch_size: at most this many at once (chunks in turn); L-BFGS
-        takes one at a time (a joint L-BFGS shares one line search and converges far worse).
+        measures how exactly); with L-BFGS each image has its own L-BFGS-B run, the runs in
+        lock-step (``styletf.lockstep``). batch_size: at most this many at once (chunks in turn).
     backbone, pooling, normalize (True: the network in whose units the paper's alpha/beta
         are), precision: as ``FeatureExtractor``; or a ready ``extractor``. progress: a bar.
     Ctrl-C raises ``SynthesisInterrupted`` (a KeyboardInterrupt) holding the steps done.
@@ -109,10 +109,11 @@ def _network(extractor, backbone, normalize, precision) -> tuple:
 
 
 def _chunk(batch, batch_size, optimizer) -> int:
-    """How many images are optimised at once: ``batch_size`` (all by default), one for L-BFGS."""
+    """How many images are optimised at once: ``batch_size`` (all by default)."""
     if batch_size is not None:
         check_number("batch_size", batch_size, positive=True, integer=True)
-    return 1 if optimize.check_optimizer(optimizer) == "lbfgs" else min(batch, int(batch_size or batch))
+    optimize.check_optimizer(optimizer)
+    return min(batch, int(batch_size or batch))
 
 
 def _sources(content, style, init) -> tuple:
