@@ -21,7 +21,7 @@ from .errors import InputError, check_mapping, check_number, check_sequence, che
 from .objective import Objective, per_image
 from .result import SynthesisInterrupted, SynthesisResult, describe, join_chunks, join_stages, read_inputs
 from .speed import PRECISIONS, resolve_jit
-from .vgg import PAPER_STYLE_LAYERS, FeatureExtractor, default_content_layers, resolve_network
+from .vgg import PAPER_STYLE_LAYERS, FeatureExtractor, default_content_layers, resolve_network, shared_extractor
 
 __all__ = ["synthesize", "coarse_to_fine", "stages", "MAX_SIDE", "initial_image", "SynthesisResult", "SynthesisInterrupted",
            "DEFAULT_LEARNING_RATE"]
@@ -165,11 +165,10 @@ def _layers(content_layers, style_layers, style_weights, content, styles, batch,
 
 
 def _extractor(extractor, layers, backbone, pooling, normalize, precision) -> FeatureExtractor:
-    """A new extractor of the layers, or the given one, checked."""
+    """The process's extractor of the layers (``vgg.shared_extractor``), or the given one, checked."""
     if extractor is None:
         wanted = list(dict.fromkeys(list(layers.content) + list(layers.style)))
-        return FeatureExtractor(wanted, backbone=backbone, pooling=pooling, normalize=normalize,
-                                precision=precision)
+        return shared_extractor(wanted, backbone, pooling=pooling, normalize=normalize, precision=precision)
     missing = (set(layers.content) | set(layers.style)) - set(extractor.layers)
     if missing:
         raise InputError(f"the given extractor lacks layers {sorted(missing)}")

@@ -16,13 +16,13 @@ import numpy as np
 import tensorflow as tf
 
 from . import normalize as norm
-from .backbones import (arch_of, conv_weights, describe_backbone, is_paper_network, layer_names, paper_name,
-                        resolve_backbone)
+from .backbones import (arch_of, conv_weights, describe_backbone, fingerprint, is_paper_network, layer_names,
+                        paper_name, resolve_backbone)
 from .errors import InputError, check_sequence, check_text
 from .images import load_image, to_backbone
 from .speed import conv_by_transpose, resolve_precision, transposed_conv_is_faster
 
-__all__ = ["FeatureExtractor", "resolve_network", "default_content_layers",
+__all__ = ["FeatureExtractor", "shared_extractor", "resolve_network", "default_content_layers",
            "normalization_stats", "normalization_factors",
            "PAPER_STYLE_LAYERS", "PAPER_CONTENT_LAYERS", "NETWORKS"]
 
@@ -238,3 +238,26 @@ class FeatureExtractor:
         return (f"FeatureExtractor(layers={list(self.layers)}, backbone={self.backbone!r}, "
                 f"pooling={self.pooling!r}, normalize={self.network!r}, precision={self.precision!r})"
                 f"  # {self.description}")
+
+
+_SHARED: dict = {}  # settings -> FeatureExtractor, the most recent 8
+
+
+def shared_extractor(layers, backbone: str, pooling: str = "avg", normalize=False,
+                     precision: str = "float32") -> FeatureExtractor:
+    """The ``FeatureExtractor`` of these settings, built once per process and then reused (what
+    ``synthesize`` takes when it is given none: building the Keras trunk costs about half a
+    second, every stage of every run). Keyed by the weights themselves (``fingerprint``: a changed
+    file is read again), the network, and the precision and convolution route it resolves to.
+    docs/method.md, "Representations"; every notebook's synthesis (01 first)."""
+    backbone = resolve_backbone(backbone)
+    precision = resolve_precision(precision)
+    key = (fingerprint(backbone), backbone, tuple(layers), pooling, resolve_network(backbone, normalize), precision,
+           precision == "float32" and transposed_conv_is_faster())
+    if key not in _SHARED:
+        if len(_SHARED) >= 8:
+            _SHARED.pop(next(iter(_SHARED)))
+        _SHARED[key] = FeatureExtractor(list(layers), backbone=backbone, pooling=pooling, normalize=normalize,
+                                        precision=precision)
+    return _SHARED[key]
+
