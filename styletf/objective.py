@@ -44,6 +44,26 @@ class Objective:
         self.style_weights, self.tv_weight = style_weights, tv_weight
         self.zeros = tf.zeros([alpha.shape[0]], tf.float32)  # (B,)
 
+    def tensors(self) -> dict:
+        """Everything but the network as a nest of tensors (targets, alpha, beta, the nonzero w_l,
+        tv_weight if not 0), for a ``tf.function`` that takes them as arguments and so serves
+        every objective of the same shapes (``optimize``); ``Objective.of`` makes one back. The
+        objective of eq. 7 (docs/method.md, "Losses"; every synthesis of notebooks 01-05)."""
+        out = {"content": dict(self.targets.content), "style": dict(self.targets.style), "alpha": self.alpha,
+               "beta": self.beta, "weights": {k: tf.constant(w, tf.float32) if isinstance(w, (int, float)) else w
+                                              for k, w in self.style_weights.items()
+                                              if not (isinstance(w, (int, float)) and w == 0)}}
+        if self.tv_weight:
+            out["tv_weight"] = tf.constant(self.tv_weight, tf.float32)
+        return out
+
+    @classmethod
+    def of(cls, extractor: FeatureExtractor, tensors: dict) -> "Objective":
+        """The objective of ``tensors()`` (a missing w_l is 0, as in ``losses.style_loss``): eq. 7
+        (docs/method.md, "Losses"; notebooks 01-05)."""
+        return cls(extractor, Targets(content=tensors["content"], style=tensors["style"]), alpha=tensors["alpha"],
+                   beta=tensors["beta"], style_weights=tensors["weights"], tv_weight=tensors.get("tv_weight", 0.0))
+
     def __call__(self, image) -> dict:
         feats = self.extractor(image)  # {layer: (B, h, w, N_l)}
         lc = self.zeros

@@ -226,19 +226,37 @@ def _why_non_finite(objective, otherwise: str) -> str:
     return otherwise
 
 
+_TRACED: dict = {}  # (extractor, shapes of the objective's tensors, jit) -> tf.function, the latest 16
+
+
 def _value_and_grad(objective, shape, scale, jit=False):
-    """The losses and the gradient of their sum at a batch of flat images (B, n), as a ``tf.function``."""
+    """``f(flat, tensors)`` -> (the losses, the gradient of their sum) at a batch of flat images
+    (B, n), as a ``tf.function`` that takes the objective's tensors (``Objective.tensors``) as
+    arguments: one per extractor and shapes in a process, so that the next run of the same shapes
+    (another stage, style, alpha/beta or seed) is not traced again. mixed_float16's loss scale is a
+    variable of its run: then a function of that run alone."""
+    tensors = objective.tensors()
+    key = (id(objective.extractor), shape, bool(jit),
+           str(tf.nest.map_structure(lambda t: (tuple(t.shape), t.dtype.name), tensors)))
+    if scale.dynamic or key not in _TRACED:
+        extractor = objective.extractor
 
-    @tf.function(jit_compile=jit)
-    def value_and_grad(flat):
-        image = tf.reshape(flat, shape)  # (B, H, W, 3)
-        with tf.GradientTape() as tape:
-            tape.watch(image)
-            terms = objective(image)
-            loss = scale.scaled(tf.reduce_sum(terms["total"]))  # mixed_float16: see speed.LossScale
-        return terms, tf.reshape(scale.unscaled(tape.gradient(loss, image)), [shape[0], -1])
+        @tf.function(jit_compile=jit)
+        def value_and_grad(flat, tensors):
+            image = tf.reshape(flat, shape)  # (B, H, W, 3)
+            with tf.GradientTape() as tape:
+                tape.watch(image)
+                terms = Objective.of(extractor, tensors)(image)
+                loss = scale.scaled(tf.reduce_sum(terms["total"]))  # mixed_float16: see speed.LossScale
+            return terms, tf.reshape(scale.unscaled(tape.gradient(loss, image)), [shape[0], -1])
 
-    return value_and_grad
+        if scale.dynamic:
+            return lambda flat: value_and_grad(flat, tensors)
+        if len(_TRACED) >= 16:
+            _TRACED.pop(next(iter(_TRACED)))
+        _TRACED[key] = value_and_grad
+    function = _TRACED[key]
+    return lambda flat: function(flat, tensors)
 
 
 def _lbfgs(x, objective, steps, record, jit=False) -> tuple:
