@@ -14,6 +14,7 @@ import os
 from .backbones import describe_backbone, is_paper_network
 from .errors import InputError, check_number, check_text
 from .normalize import CALIBRATION
+from .speed import resolve_precision
 from .synthesis import stages
 
 __all__ = ["is_quick", "preset", "mode_name", "report"]
@@ -21,8 +22,11 @@ __all__ = ["is_quick", "preset", "mode_name", "report"]
 _PRESETS = {
     # size: long side of the images in px; steps: L-BFGS iterations at that size (the first,
     # smallest stage gets twice as many: synthesis.stages).
-    "full": {"size": 512, "steps": 100, "optimizer": "lbfgs"},
-    "quick": {"size": 128, "steps": 80, "optimizer": "lbfgs"},
+    # precision: the convolutions' arithmetic (speed.resolve_precision): the paper's float32 in
+    # full mode; in quick mode what a start-up measurement finds fastest here (mixed bfloat16 on
+    # a CPU with native bfloat16: about 1.4x sooner, the same pictures; bench/RESULTS.md).
+    "full": {"size": 512, "steps": 100, "optimizer": "lbfgs", "precision": "float32"},
+    "quick": {"size": 128, "steps": 80, "optimizer": "lbfgs", "precision": "auto"},
 }
 
 
@@ -45,7 +49,7 @@ def mode_name() -> str:
 
 def preset() -> dict:
     """The settings of the current mode, e.g. ``{"mode": "quick", "size": 128, "steps": 80,
-    "optimizer": "lbfgs", "sizes": [64, 128], "stage_steps": [160, 80]}``:
+    "optimizer": "lbfgs", "precision": "auto", "sizes": [64, 128], "stage_steps": [160, 80]}``:
     docs/method.md, "Synthesis" (about 512 px) in full mode; every notebook's Parameters (01 first).
 
     ``$STYLETF_SIZE`` and ``$STYLETF_STEPS`` override the mode's size and steps (e.g. full mode
@@ -63,13 +67,15 @@ def preset() -> dict:
 
 
 def report(backbone: str, *, size: int, network: str = "raw", stage_sizes=None, steps=None,
-           optimizer: str = "lbfgs", pooling: str = "avg", content_layers=None, extra: tuple = ()) -> str:
+           optimizer: str = "lbfgs", pooling: str = "avg", content_layers=None, precision: str = "float32",
+           extra: tuple = ()) -> str:
     """Print (and return) what a notebook runs with and how that differs from the paper (its
     "Network" and "Synthesis" sections; every notebook's Setup, notebook 00 first).
 
     ``backbone`` is the concrete backbone (``backbones.resolve_backbone``); ``network`` the
     rescaling of its weights (``vgg.resolve_network``); ``stage_sizes`` and ``steps`` (one per
-    stage) the coarse-to-fine schedule; ``content_layers`` those a transfer uses; ``extra`` adds
+    stage) the coarse-to-fine schedule; ``content_layers`` those a transfer uses; ``precision`` the
+    arithmetic asked for (resolved here, "auto" measured); ``extra`` adds
     (paper, here) rows of the notebook's own deviations.
     """
     check_text("backbone", backbone)
@@ -88,6 +94,10 @@ def report(backbone: str, *, size: int, network: str = "raw", stage_sizes=None, 
         lines.append(f"content   : {', '.join(content_layers)}")
     rows = [("paper", "here")] + _deviations(backbone, network, size, stage_sizes, optimizer, pooling,
                                              content_layers) + list(extra)
+    resolved = resolve_precision(precision)
+    if resolved != "float32":
+        rows.append(("float32 arithmetic", f"{resolved} convolutions (precision {precision!r}"
+                                           + (": measured fastest here)" if precision == "auto" else ")")))
     width = max(len(a) for a, _ in rows)
     lines += ["", "Deviations from the paper:"]
     lines += [f"  {a:<{width}} | {b}" for a, b in rows[:1]] + [f"  {'-' * width}-+-{'-' * 30}"]
