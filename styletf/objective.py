@@ -71,6 +71,7 @@ class Objective:
             lc = lc + losses.content_loss(feats[layer], p)  # eq. 1, (B,)
         ls = (losses.style_loss(feats, self.targets.style, self.style_weights)  # eq. 5, (B,)
               if self.targets.style else self.zeros)
-        ltv = losses.total_variation_loss(image) if self.tv_weight else self.zeros
+        tv_on = tf.is_tensor(self.tv_weight) or self.tv_weight  # a tensor: tensors() holds only a nonzero one
+        ltv = losses.total_variation_loss(image) if tv_on else self.zeros
         total = self.alpha * lc + self.beta * ls + self.tv_weight * ltv  # eq. 7, (B,)
         return {"total": total, "content": lc, "style": ls, "tv": ltv}

@@ -139,3 +139,26 @@ def test_an_lbfgs_batch_equals_the_images_alone():
         np.testing.assert_allclose(batched.image.numpy()[i], alone.image.numpy()[0], atol=1e-5)
         np.testing.assert_allclose(batched.history["total"][:, i], alone.history["total"][:, 0], rtol=1e-5)
     assert not np.allclose(batched.image.numpy()[0], batched.image.numpy()[2])
+
+
+def test_lbfgs_with_total_variation_smooths_and_a_second_run_reuses_nothing_stale():
+    """The traced loss takes the weights as arguments: a run with tv_weight and the runs after it
+    (same shapes, other weights) each minimise their own objective (TV by numpy differences)."""
+    kw = dict(content="neckarfront", style="starry_night", size=48, steps=15, optimizer="lbfgs",
+              backbone="vgg16-hed", normalize=True, beta=1e3, progress=False)
+
+    def tv(r):  # sum of absolute neighbour differences, as docs/method.md defines it
+        x = r.image.numpy()[0]
+        return np.abs(np.diff(x, axis=0)).sum() + np.abs(np.diff(x, axis=1)).sum()
+    plain = styletf.synthesize(**kw)
+    smooth = styletf.synthesize(tv_weight=1e5, **kw)
+    again = styletf.synthesize(**kw)
+    assert tv(smooth) < 0.7 * tv(plain)
+    assert smooth.final["tv"][0] > 0 and plain.final["tv"][0] == 0
+    np.testing.assert_array_equal(again.image.numpy(), plain.image.numpy())  # the tv run left nothing behind
+    content_heavy = styletf.synthesize(**{**kw, "beta": 1.0})  # through the kept function
+    from styletf import optimize
+    optimize._TRACED.clear()
+    fresh = styletf.synthesize(**{**kw, "beta": 1.0})  # traced anew
+    np.testing.assert_array_equal(content_heavy.image.numpy(), fresh.image.numpy())
+    assert content_heavy.final["content"][0] < 0.5 * plain.final["content"][0]  # its own beta
