@@ -47,3 +47,36 @@ def http_root(tmp_path):
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     yield root, f"http://127.0.0.1:{httpd.server_address[1]}"
     httpd.shutdown()
+
+
+@pytest.fixture(scope="session")
+def raw_reference_stats():
+    """``stats(backbone)``: the *raw* network's activations over the reference set (the catalog's
+    images at NORM_SIZE px) as numpy float64, per conv layer: the mean and the mean square of each
+    filter over all images and positions. Computed here, not by styletf, once per session (the
+    reference of test_vgg's normalised and test_calibration's calibrated networks)."""
+    import numpy as np
+
+    import styletf
+    from styletf import backbones, normalize
+
+    computed = {}
+
+    def stats(backbone):
+        if backbone not in computed:
+            need_mirror()
+            arch = "vgg16" if backbone == "vgg16-hed" else "vgg19"
+            convs = [n for n in backbones.layer_names(arch) if n.startswith("conv")]
+            raw = styletf.FeatureExtractor(convs, backbone=backbone)
+            mean, square = {n: 0.0 for n in convs}, {n: 0.0 for n in convs}
+            keys = styletf.data.keys()
+            for key in keys:
+                features = raw(styletf.load_image(key, normalize.NORM_SIZE))
+                for n in convs:
+                    f = features[n].numpy().astype(np.float64)
+                    mean[n] = mean[n] + f.mean(axis=(0, 1, 2)) / len(keys)
+                    square[n] = square[n] + (f ** 2).mean(axis=(0, 1, 2)) / len(keys)
+            computed[backbone] = {"convs": convs, "keys": keys, "mean": mean, "square": square}
+        return computed[backbone]
+
+    return stats

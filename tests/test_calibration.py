@@ -25,28 +25,24 @@ def test_true_means_the_papers_normalisation_only_on_the_papers_network():
     assert vgg.default_content_layers("calibrated") == ("conv3_2",)
 
 
+@pytest.mark.slow  # the whole reference set through the whole network, twice
 @pytest.mark.parametrize("backbone", ["vgg16-hed", "random"])
-def test_calibrated_filters_have_the_calibrated_rms_on_the_reference_set(backbone):
+def test_calibrated_filters_have_the_calibrated_rms_on_the_reference_set(backbone, raw_reference_stats):
     """Every usual filter's root-mean-square activation over the six catalog images (at NORM_SIZE
     px) and all positions is CALIBRATION["scale"] x its layer's gain, computed here in numpy from
-    the raw network's responses; near-silent filters are scaled by their layer's median."""
-    need_mirror()
-    arch = "vgg16" if backbone == "vgg16-hed" else "vgg19"
-    convs = [n for n in backbones.layer_names(arch) if n.startswith("conv")]
-    raw = styletf.FeatureExtractor(convs, backbone=backbone)
+    the raw network's responses (conftest); near-silent filters are scaled by their layer's median."""
+    raw = raw_reference_stats(backbone)
+    convs, keys = raw["convs"], raw["keys"]
     cal = styletf.FeatureExtractor(convs, backbone=backbone, normalize="calibrated")
     assert cal.network == "calibrated" and "calibrated" in cal.description
-    raw_sq, cal_sq = {n: 0.0 for n in convs}, {n: 0.0 for n in convs}
-    keys = styletf.data.keys()
+    cal_sq = {n: 0.0 for n in convs}
     for key in keys:
-        image = styletf.load_image(key, normalize.NORM_SIZE)
-        fr, fc = raw(image), cal(image)
+        fc = cal(styletf.load_image(key, normalize.NORM_SIZE))
         for n in convs:
-            raw_sq[n] = raw_sq[n] + (fr[n].numpy().astype(np.float64) ** 2).mean(axis=(0, 1, 2))
             cal_sq[n] = cal_sq[n] + (fc[n].numpy().astype(np.float64) ** 2).mean(axis=(0, 1, 2))
     for n in convs:
         target = normalize.CALIBRATION["scale"] * normalize.CALIBRATION["gain"].get(n, 1.0)
-        raw_rms, cal_rms = np.sqrt(raw_sq[n] / len(keys)), np.sqrt(cal_sq[n] / len(keys))
+        raw_rms, cal_rms = np.sqrt(raw["square"][n]), np.sqrt(cal_sq[n] / len(keys))
         median = np.median(raw_rms[raw_rms > 0])
         usual = raw_rms >= normalize.NORM_FLOOR * median
         assert usual.mean() > 0.5, (n, usual.mean())
@@ -78,6 +74,7 @@ def test_stages_halve_down_to_64_px_three_at_most(size, steps, sizes, per_stage)
     assert synthesis.stages(size, steps) == (sizes, per_stage)
 
 
+@pytest.mark.slow  # three syntheses of 15 L-BFGS steps compared
 def test_lbfgs_batch_runs_each_image_as_its_own_problem():
     """With L-BFGS a batch is optimised image by image: each comes out bitwise as it does alone
     (a joint L-BFGS would share one line search between the images)."""

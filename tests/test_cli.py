@@ -1,5 +1,6 @@
 """``python -m styletf stylize``: every option does what it says, bad input gets one clear
 line and exit 2 with nothing written, and no run loses its work (Ctrl-C, non-finite loss)."""
+import contextlib
 import importlib.util
 import json
 import os
@@ -97,44 +98,91 @@ def test_auto_backbone_offline_says_stand_in(files, capsys, monkeypatch):
 
 def replayed(command: str) -> list:
     """A sidecar's command as the arguments of ``main``: it pins the convolutions' route this
-    process took (``STYLETF_CONV``, measured once per process), then runs ``python -m styletf``."""
+    process took (``STYLETF_CONV``: float32's is measured once per process, the other precisions
+    take TensorFlow's own), then runs ``python -m styletf``."""
     words = shlex.split(command)
-    route = "transposed" if speed.transposed_conv_is_faster() else "tf"
+    float32 = words[words.index("--precision") + 1] == "float32"
+    route = "transposed" if float32 and speed.transposed_conv_is_faster() else "tf"
     assert words[:5] == [f"STYLETF_CONV={route}", "python", "-m", "styletf", "stylize"]
     return words[4:]
 
 
+@contextlib.contextmanager
+def routes_measured_as_in_new_processes():
+    """Within: the convolutions' route is measured again at its next use, as a new process would
+    (``speed.transposed_conv_is_faster`` keeps it per process). After: this process's own route
+    again, as measured before, for the tests that follow (``replayed``)."""
+    measured = "transposed" if speed.transposed_conv_is_faster() else "tf"
+    speed.transposed_conv_is_faster.cache_clear()
+    try:
+        yield
+    finally:
+        speed.transposed_conv_is_faster.cache_clear()
+        with pytest.MonkeyPatch.context() as m:
+            m.setenv("STYLETF_CONV", measured)
+            speed.transposed_conv_is_faster()  # kept: the route measured before
+
+
+def as_a_shell_runs_it(command: str, monkeypatch) -> list:
+    """A sidecar's command as a shell runs it, in this process: its leading ``NAME=value`` words
+    set those variables for the command, over the caller's environment, and the route is measured
+    again as in a new process; returns the arguments of ``main``."""
+    words = shlex.split(command)
+    while "=" in words[0] and words[0].split("=")[0].isidentifier():
+        name, value = words.pop(0).split("=", 1)
+        monkeypatch.setenv(name, value)
+    speed.transposed_conv_is_faster.cache_clear()
+    assert words[:4] == ["python", "-m", "styletf", "stylize"]
+    return words[3:]
+
+
 @pytest.mark.parametrize("route", ["transposed", "tf"])
-def test_sidecar_command_pins_the_convolutions_route(files, tmp_path, route):
-    """Run in a shell, the command remakes the image on the route the first run took, whatever the
-    replaying process would measure (it is told the other route)."""
+def test_sidecar_command_pins_the_convolutions_route(files, tmp_path, monkeypatch, route):
+    """Run as a shell runs it, the command remakes the image on the route the first run took,
+    whatever the replaying process would measure (it is told the other route). Both runs in this
+    process, each with the route measured afresh, as in a process of its own (a command run by
+    bash in another process: test_sidecar_command_reproduces_the_image_in_another_process)."""
     other = {"transposed": "tf", "tf": "transposed"}[route]
-    first = tmp_path / "first.png"
-    r = subprocess.run([sys.executable, "-m", "styletf", "stylize", files["photo"], files["painting"],
-                        "-o", str(first), *FAST, "--precision", "float32", "--quiet"],  # the route is float32's
-                       capture_output=True, text=True, env={**os.environ, "STYLETF_CONV": route})
-    assert r.returncode == 0, r.stderr
-    meta = json.loads(first.with_suffix(".json").read_text())
-    assert meta["settings"]["conv"] == route and meta["command"].startswith(f"STYLETF_CONV={route} python ")
-    again = tmp_path / "again.png"
-    command = meta["command"].replace(shlex.quote(str(first)), shlex.quote(str(again)), 1)
-    command = command.replace(" python ", f" {shlex.quote(sys.executable)} ", 1)
-    r = subprocess.run(["bash", "-c", command + " --quiet"], capture_output=True, text=True,
-                       env={**os.environ, "STYLETF_CONV": other})
-    assert r.returncode == 0, r.stderr
+    first, again = tmp_path / "first.png", tmp_path / "again.png"
+    with routes_measured_as_in_new_processes():
+        monkeypatch.setenv("STYLETF_CONV", route)
+        assert main(["stylize", files["photo"], files["painting"], "-o", str(first), *FAST,
+                     "--precision", "float32", "--quiet"]) == 0  # the route is float32's
+        meta = json.loads(first.with_suffix(".json").read_text())
+        assert meta["settings"]["conv"] == route and meta["command"].startswith(f"STYLETF_CONV={route} python ")
+        monkeypatch.setenv("STYLETF_CONV", other)  # the replaying shell's environment
+        args = as_a_shell_runs_it(meta["command"], monkeypatch)
+        args[args.index("-o") + 1] = str(again)
+        assert main(args + ["--quiet"]) == 0
     assert json.loads(again.with_suffix(".json").read_text())["settings"]["conv"] == route
     assert again.read_bytes() == first.read_bytes()
 
 
-def test_sidecar_command_reproduces_the_image_in_another_process(files, tmp_path):
-    first = tmp_path / "first.png"
-    r = subprocess.run([sys.executable, "-m", "styletf", "stylize", files["photo"], files["painting"],
-                        "-o", str(first), *FAST, "--seed", "5", "--quiet"], capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
-    args = replayed(json.loads(first.with_suffix(".json").read_text())["command"])
-    args[args.index("-o") + 1] = str(tmp_path / "again.png")
-    assert main(args + ["--quiet"]) == 0
-    assert (tmp_path / "again.png").read_bytes() == first.read_bytes()  # same bytes, other process
+@pytest.fixture(scope="module")
+def replayed_by_bash(tmp_path_factory):
+    """A stylize run in this process, then the command its sidecar gives run by bash: another
+    process, in an empty folder, with KERAS_HOME set but empty. Returns (the first run's PNG, the
+    folder, the finished bash process); the tests below share this one other process."""
+    folder = tmp_path_factory.mktemp("replayed")
+    photo, painting = _write_photo(folder / "photo.png"), _write_painting(folder / "painting.png")
+    first = folder / "first.png"
+    assert main(["stylize", photo, painting, "-o", str(first), *FAST, "--seed", "5", "--quiet"]) == 0
+    here = folder / "here"
+    here.mkdir()
+    command = json.loads(first.with_suffix(".json").read_text())["command"]
+    replayed(command)  # STYLETF_CONV=<this process's route> python -m styletf stylize ...
+    command = command.replace(shlex.quote(str(first)), shlex.quote(str(here / "o.png")), 1)
+    command = command.replace(" python ", f" {shlex.quote(sys.executable)} ", 1)
+    run = subprocess.run(["bash", "-c", command + " --quiet"], cwd=here, capture_output=True, text=True,
+                         env={**os.environ, "KERAS_HOME": ""}, timeout=300)
+    return first, here, run
+
+
+@pytest.mark.slow  # another process (bash's, shared)
+def test_sidecar_command_reproduces_the_image_in_another_process(replayed_by_bash):
+    first, here, run = replayed_by_bash
+    assert run.returncode == 0, run.stderr
+    assert (here / "o.png").read_bytes() == first.read_bytes()  # same bytes, other process
 
 
 def test_default_coarse_to_fine_is_in_the_sidecar_command_and_remakes_the_image(files, tmp_path):
@@ -142,11 +190,11 @@ def test_default_coarse_to_fine_is_in_the_sidecar_command_and_remakes_the_image(
     content layer actually used, and running its command makes the same bytes."""
     first = tmp_path / "first.png"
     assert main(["stylize", files["photo"], files["painting"], "-o", str(first), "--backbone", "random",
-                 "--size", "128", "--steps", "3", "--quiet"]) == 0
+                 "--size", "128", "--steps", "1", "--quiet"]) == 0
     meta = json.loads(first.with_suffix(".json").read_text())
-    assert [(st["size"], st["steps"]) for st in meta["stages"]] == [(64, 6), (128, 3)]
+    assert [(st["size"], st["steps"]) for st in meta["stages"]] == [(64, 2), (128, 1)]  # the first stage: twice
     args = replayed(meta["command"])
-    for option, value in (("--coarse-to-fine", "64,128"), ("--steps", "6,3"), ("--content-layers", "conv3_2"),
+    for option, value in (("--coarse-to-fine", "64,128"), ("--steps", "2,1"), ("--content-layers", "conv3_2"),
                           ("--network", "calibrated"), ("--optimizer", "lbfgs")):
         assert args[args.index(option) + 1] == value, option
     args[args.index("-o") + 1] = str(tmp_path / "again.png")
@@ -165,12 +213,12 @@ def test_precision_is_measured_by_default_said_and_pinned_in_the_sidecar(files, 
 def test_an_lbfgs_stage_that_ends_early_is_a_note_not_an_error(files, capsys, monkeypatch):
     """L-BFGS-B ending before its steps (its line search finding no lower loss: a stage of a
     mixed-bfloat16 run did at 64 px) is not a failure: the next stage runs, exit 0, a note."""
-    from styletf import optimize
-    scipy_minimize = optimize.scipy_minimize
+    from styletf import lockstep
+    scipy_minimize = lockstep.scipy_minimize
 
     def ends_after_2(fun, x0, **kw):  # as if SciPy found no lower loss after 2 iterations
         return scipy_minimize(fun, x0, **{**kw, "options": {**kw["options"], "maxiter": 2}})
-    monkeypatch.setattr(optimize, "scipy_minimize", ends_after_2)
+    monkeypatch.setattr(lockstep, "scipy_minimize", ends_after_2)
     assert stylize(files, "--backbone", "random", "--steps", "4,3", "--coarse-to-fine", "32,64") == 0
     assert max(Image.open(files["out"]).size) == 64
     meta = json.loads(files["out"].with_suffix(".json").read_text())
@@ -198,7 +246,7 @@ def test_a_stage_that_ended_at_once_is_remade_by_the_sidecar_command(files, tmp_
     assert (tmp_path / "again.png").read_bytes() == first.read_bytes()
 
 
-@pytest.mark.parametrize("options, stop_at", [(["--optimizer", "adam", "--coarse-to-fine", "none", "--steps", "40"], 5),
+@pytest.mark.parametrize("options, stop_at", [(["--optimizer", "adam", "--coarse-to-fine", "none", "--size", "48", "--steps", "40"], 5),
                                               (["--coarse-to-fine", "32,64", "--steps", "20,5"], 4)])
 def test_an_interrupted_run_s_command_ends_where_it_was_stopped(files, tmp_path, monkeypatch, options, stop_at):
     """Adam's step size decays over the whole run, and a coarse-to-fine run loads its inputs at
@@ -247,6 +295,7 @@ def test_style_blend_1_0_equals_the_single_style(files, tmp_path):
     assert both.read_bytes() != single.read_bytes()
 
 
+@pytest.mark.slow  # pictures judged (their colours) after 30 steps
 def test_preserve_colors_luminance_keeps_the_photo_chroma(files, tmp_path):
     def chroma_error(path):
         ycc = lambda p: np.asarray(Image.open(p).convert("RGB").convert("YCbCr"), np.float64)  # noqa: E731
@@ -261,6 +310,7 @@ def test_preserve_colors_luminance_keeps_the_photo_chroma(files, tmp_path):
     assert chroma_error(tmp_path / "none.png") > 6.0
 
 
+@pytest.mark.slow  # pictures judged (their smoothness) after 30 steps
 def test_tv_weight_smooths_the_image(files, tmp_path):
     def tv(path):
         x = _pixels(path)
@@ -272,6 +322,7 @@ def test_tv_weight_smooths_the_image(files, tmp_path):
     assert tv(tmp_path / "smooth.png") < 0.5 * tv(tmp_path / "plain.png")
 
 
+@pytest.mark.slow  # pictures judged (near the photo, or far from it)
 @pytest.mark.parametrize("init", ["content", "path"])
 def test_init_content_or_image_starts_there(files, tmp_path, init):
     source = files["photo"] if init == "path" else "content"
@@ -478,6 +529,7 @@ def test_output_never_overwrites_an_input(files, capsys):
     assert Path(files["photo"]).read_bytes() == before
 
 
+@pytest.mark.slow  # a real process
 def test_a_traceback_never_reaches_a_user(tmp_path):
     (tmp_path / "photo.jpg").write_text("hello")
     r = subprocess.run([sys.executable, "-m", "styletf", "stylize", str(tmp_path / "photo.jpg"), "starry_night",
@@ -505,10 +557,15 @@ def test_non_finite_loss_writes_the_last_finite_image_and_exits_1(files, capsys,
 def _signalled(files, out, options, send, preexec=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)):
     """(exit status, stderr) of a stylize run at 48 px with random weights that gets ``send(proc)``
     once its snapshot of step 3 is written. ``preexec``: a test run in the background inherits
-    SIGINT ignored; by default Ctrl-C is given back."""
+    SIGINT ignored; by default Ctrl-C is given back. The speed choices are given (float32, no XLA,
+    this process's convolutions' route): the run measures none of them, and its sidecar's command
+    takes this process's route."""
+    route = "transposed" if speed.transposed_conv_is_faster() else "tf"
     proc = subprocess.Popen([sys.executable, "-m", "styletf", "stylize", files["photo"], files["painting"],
-                             "-o", str(out), "--backbone", "random", "--size", "48", *options, "--quiet"],
-                            stderr=subprocess.PIPE, text=True, preexec_fn=preexec)
+                             "-o", str(out), "--backbone", "random", "--size", "48", *options,
+                             "--precision", "float32", "--jit", "off", "--quiet"],
+                            stderr=subprocess.PIPE, text=True, preexec_fn=preexec,
+                            env={**os.environ, "STYLETF_CONV": route})
     try:
         deadline = time.time() + 120
         while not out.with_name(f"{out.stem}_00003.png").exists() and time.time() < deadline and proc.poll() is None:
@@ -520,6 +577,7 @@ def _signalled(files, out, options, send, preexec=lambda: signal.signal(signal.S
     return proc.returncode, err
 
 
+@pytest.mark.slow  # a real process
 @pytest.mark.parametrize("stop", ["SIGINT", "SIGTERM", "SIGHUP"])
 def test_ctrl_c_saves_the_latest_image_and_a_sidecar_marked_interrupted(files, tmp_path, stop):
     out = tmp_path / "long.png"
@@ -540,6 +598,7 @@ def test_ctrl_c_saves_the_latest_image_and_a_sidecar_marked_interrupted(files, t
     assert (tmp_path / "again.png").read_bytes() == out.read_bytes()
 
 
+@pytest.mark.slow  # a real process
 def test_a_run_under_nohup_outlives_its_terminal(files, tmp_path):
     """nohup (or a shell's background job, for SIGINT) starts the command with the signal ignored:
     it stays ignored, and the run ends as asked."""
@@ -552,6 +611,7 @@ def test_a_run_under_nohup_outlives_its_terminal(files, tmp_path):
     assert meta["status"] == "done" and meta["steps_done"] == 40
 
 
+@pytest.mark.slow  # a real process
 @pytest.mark.parametrize("presses, gap", [(2, 0.05), (2, 0.3), (6, 0.07)])
 def test_ctrl_c_pressed_again_and_again_still_keeps_the_picture(files, tmp_path, presses, gap):
     out = tmp_path / "long.png"
@@ -570,6 +630,7 @@ def test_ctrl_c_pressed_again_and_again_still_keeps_the_picture(files, tmp_path,
     assert not same_step.exists() or np.array_equal(_pixels(out), _pixels(same_step))
 
 
+@pytest.mark.slow  # a real process
 @pytest.mark.parametrize("stop", ["SIGINT", "SIGTERM", "SIGHUP"])
 def test_a_stop_during_start_up_is_one_line_and_exit_130(files, tmp_path, stop):
     out = tmp_path / "early.png"
@@ -638,12 +699,10 @@ def test_bad_max_pixels_setting_is_one_line(files, capsys, monkeypatch, value):
     assert len(err) == 1 and "STYLETF_MAX_PIXELS must be a whole number" in err[0], err
 
 
-def test_an_empty_keras_home_is_unset_not_the_current_folder(files, tmp_path):
-    here = tmp_path / "here"
-    here.mkdir()
-    run = subprocess.run([sys.executable, "-m", "styletf", "stylize", files["photo"], files["painting"], "-o",
-                          str(here / "o.png"), *FAST, "--quiet"], cwd=here, capture_output=True, text=True,
-                         env={**os.environ, "KERAS_HOME": ""}, timeout=300)
+@pytest.mark.slow  # another process (bash's, shared)
+def test_an_empty_keras_home_is_unset_not_the_current_folder(replayed_by_bash):
+    """Keras reads KERAS_HOME as it is imported: a process that starts with it empty."""
+    _, here, run = replayed_by_bash  # python -m styletf stylize, run in `here` with KERAS_HOME=""
     assert run.returncode == 0, run.stderr
     assert sorted(p.name for p in here.iterdir()) == ["o.json", "o.png"]  # no ./keras.json
 
@@ -808,6 +867,7 @@ def test_file_url_inputs_are_files_and_coarse_to_fine_stages_are_reported(files,
     assert "would overwrite the input" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # a movie's frames judged (noise, then the picture written)
 def test_movie_goes_from_noise_to_the_written_picture(files, tmp_path, capsys):
     from PIL import ImageSequence
     movie = tmp_path / "out" / "run.gif"
@@ -822,6 +882,7 @@ def test_movie_goes_from_noise_to_the_written_picture(files, tmp_path, capsys):
     assert ".gif" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # a movie's frames judged (noise, then the picture written)
 def test_movie_as_mp4_ends_on_the_written_picture(files, tmp_path, capsys, monkeypatch):
     imageio_ffmpeg = pytest.importorskip("imageio_ffmpeg")
     movie = tmp_path / "out" / "run.mp4"

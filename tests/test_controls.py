@@ -123,6 +123,7 @@ def _dominant_period(image) -> float:
     return y.shape[1] / (1 + np.argmax(spectrum[1:]))
 
 
+@pytest.mark.slow  # pictures judged (their texture's period) after 150 steps
 def test_style_scale_scales_the_texture():
     # vertical stripes of period 8 px; a style at half the size has them at 4 px
     x = np.arange(64)
@@ -149,6 +150,7 @@ def test_interrupt_keeps_the_steps_done():
     assert np.all(np.isfinite(result.image.numpy()))
 
 
+@pytest.mark.slow  # pictures judged (their colours)
 def test_stylize_luminance_keeps_the_photo_colours():
     photo = _photo()
     kw = dict(size=64, steps=30, **FAST)
@@ -160,6 +162,7 @@ def test_stylize_luminance_keeps_the_photo_colours():
     assert kept.settings["preserve_colors"] == "luminance"
 
 
+@pytest.mark.slow  # pictures judged (their colours)
 def test_stylize_histogram_takes_the_photo_palette():
     photo = _photo()
     kw = dict(size=64, steps=60, alpha_beta=1e-5, **FAST)  # style-heavy: colours follow the style

@@ -111,6 +111,7 @@ def test_from_a_checkout_the_cache_is_data_cache(monkeypatch):
     assert data.cache_dir() == Path("/somewhere/images")
 
 
+@pytest.mark.slow  # real processes: pip builds a wheel, a fresh Python imports it
 def test_a_wheel_carries_the_catalog_and_an_install_finds_it(tmp_path):
     """What `pip install git+https://...` does (Colab): build a wheel, then import it from
     outside any checkout. The catalog is the top-level data/ folder's, its one source."""

@@ -3,17 +3,20 @@ the badge script, and a notebook that runs alone."""
 import importlib.util
 import json
 import math
+import os
 import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pytest
 
 import styletf
 from styletf import config
+from styletf.__main__ import main
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
@@ -24,10 +27,11 @@ def test_presets_and_overrides(monkeypatch):
     monkeypatch.delenv("STYLETF_SIZE", raising=False)
     quick = config.preset()
     assert quick["mode"] == "quick" and quick["size"] == 128 and quick["optimizer"] == "lbfgs"
+    assert quick["precision"] == "auto"  # measured at start-up: quick mode's only speed choice
     assert quick["sizes"] == [64, 128] and quick["stage_steps"] == [2 * quick["steps"], quick["steps"]]
     monkeypatch.setenv("STYLETF_QUICK", "0")
     assert config.preset() == {"mode": "full", "size": 512, "steps": 100, "optimizer": "lbfgs",
-                               "sizes": [128, 256, 512], "stage_steps": [200, 100, 100]}
+                               "precision": "float32", "sizes": [128, 256, 512], "stage_steps": [200, 100, 100]}
     monkeypatch.setenv("STYLETF_SIZE", "256")
     monkeypatch.setenv("STYLETF_STEPS", "50")
     assert config.preset()["sizes"] == [64, 128, 256] and config.preset()["stage_steps"] == [100, 50, 50]
@@ -51,6 +55,8 @@ def test_report_lists_the_deviations(capsys):
     assert capsys.readouterr().out.strip() == text.strip()
     paper = config.report("vgg19", size=512, network="mean", content_layers=["conv4_2"])
     assert paper.strip().endswith("(none)")  # the paper's network, size, optimiser and layers
+    bf16 = config.report("vgg19", size=512, network="mean", content_layers=["conv4_2"], precision="mixed_bfloat16")
+    assert "float32 arithmetic" in bf16 and "mixed_bfloat16 convolutions" in bf16
 
 
 def test_ci_runs_the_readme_commands():
@@ -67,29 +73,31 @@ def test_badges_and_readme_table_are_current():
         assert f"(notebooks/{nb.name})" in README  # every notebook has a row in the README table
 
 
-def test_reproduce_names_an_unknown_selection_and_the_valid_ones(tmp_path):
-    r = subprocess.run([sys.executable, "-m", "styletf", "reproduce", "--only", "99", "--out", str(tmp_path)],
-                       capture_output=True, text=True)
-    assert r.returncode == 2 and "no notebook 99" in r.stderr and "00, 01, 02" in r.stderr
-    ours = [line for line in r.stderr.splitlines()  # TensorFlow's C++ start-up log lines aside
-            if line.strip() and not re.match(r"([IWE]\d{4} |WARNING: All log messages)", line)]
-    assert "Traceback" not in r.stderr and len(ours) == 1, r.stderr
+def test_reproduce_names_an_unknown_selection_and_the_valid_ones(tmp_path, capsys):
+    assert main(["reproduce", "--only", "99", "--out", str(tmp_path)]) == 2  # an exception would reach pytest
+    err = capsys.readouterr().err
+    assert "no notebook 99" in err and "00, 01, 02" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
 
 
-def test_reproduce_with_no_notebooks_is_a_clear_error(tmp_path):
-    r = subprocess.run([sys.executable, "-m", "styletf", "reproduce", "--notebooks", str(tmp_path),
-                        "--out", str(tmp_path / "out")], capture_output=True, text=True)
-    assert r.returncode == 2 and "no notebooks found" in r.stderr and "Traceback" not in r.stderr
+def test_reproduce_with_no_notebooks_is_a_clear_error(tmp_path, capsys):
+    assert main(["reproduce", "--notebooks", str(tmp_path), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "no notebooks found" in err and "Traceback" not in err
 
 
-def test_readme_quick_start_writes_a_stylised_png(tmp_path):
+@pytest.mark.slow  # a 256 px picture, judged
+def test_readme_quick_start_writes_a_stylised_png(tmp_path, monkeypatch, capsys):
+    """The README's code as it stands, run in an empty folder (in this process: what it does is
+    the library's work, not a process's start-up)."""
     code = re.search(r"## Quick start\n\n```python\n(.+?)\n```", README, re.S).group(1)
-    r = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr[-2000:]
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, "README.md, Quick start", "exec"), {"__name__": "__main__"})
+    printed = capsys.readouterr().out
     meta = json.loads((tmp_path / "neckarfront_starry_night.json").read_text())
     assert (tmp_path / "neckarfront_starry_night.png").stat().st_size > 1000
     from styletf.vgg import describe_backbone
-    assert describe_backbone(meta["backbone"]) in r.stdout  # the backbone used is reported
+    assert describe_backbone(meta["backbone"]) in printed  # the backbone used is reported
     assert all(math.isfinite(v) for v in meta["final_losses"].values())
     assert meta["steps_done"] == 400  # stylize's default: 64 px 200, 128 px 100, 256 px 100 iterations
     # and a person would see the Neckarfront in The Starry Night's colours (styletf.looks, notebook 03)
@@ -100,6 +108,7 @@ def test_readme_quick_start_writes_a_stylised_png(tmp_path):
     assert looks.judge(image, photo, painting)["ok"], looks.judge(image, photo, painting)
 
 
+@pytest.mark.slow  # a Jupyter kernel of its own
 def test_a_notebook_runs_alone_in_an_empty_folder(tmp_path):
     nbformat = pytest.importorskip("nbformat")
     from nbclient import NotebookClient
@@ -112,17 +121,17 @@ def test_a_notebook_runs_alone_in_an_empty_folder(tmp_path):
 
 
 @pytest.mark.parametrize("extra", [[], ["--reference"], ["--precision", "mixed_float16"]])
-def test_bench_prints_a_machine_readable_last_line(extra):
-    r = subprocess.run([sys.executable, "-m", "styletf", "bench", "--size", "32", "--steps", "2",
-                        "--backbone", "random", *extra], capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr[-2000:]
-    last = r.stdout.strip().splitlines()[-1]
+def test_bench_prints_a_machine_readable_last_line(extra, capsys):
+    assert main(["bench", "--size", "32", "--steps", "2", "--backbone", "random", *extra]) == 0
+    out = capsys.readouterr().out
+    last = out.strip().splitlines()[-1]
     assert re.fullmatch(r"ms_per_step=\d+\.\d+", last) and float(last.split("=")[1]) > 0
-    assert ("tutorial" in r.stdout) == ("--reference" in extra)
-    assert ("normalised" in r.stdout) == ("mixed_float16" in extra)  # float16 needs it (it refused before)
+    assert ("tutorial" in out) == ("--reference" in extra)
+    assert ("normalised" in out) == ("mixed_float16" in extra)  # float16 needs it (it refused before)
 
 
-def test_reproduce_reports_a_failing_notebook_and_runs_the_rest(tmp_path):
+@pytest.mark.slow  # Jupyter kernels of their own
+def test_reproduce_reports_a_failing_notebook_and_runs_the_rest(tmp_path, capsys):
     nbformat = pytest.importorskip("nbformat")
     from nbformat.v4 import new_code_cell, new_notebook
     src = tmp_path / "nbs"
@@ -133,9 +142,10 @@ def test_reproduce_reports_a_failing_notebook_and_runs_the_rest(tmp_path):
         nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
         nbformat.write(nb, src / name)
     out = tmp_path / "out"
-    r = subprocess.run([sys.executable, "-m", "styletf", "reproduce", "--notebooks", str(src),
-                        "--out", str(out)], capture_output=True, text=True)
-    assert r.returncode == 1 and "01_bad.ipynb failed" in r.stderr and "a check failed" in r.stderr
+    with mock.patch.dict(os.environ):  # reproduce leaves its kernels' settings set, as a command may
+        code = main(["reproduce", "--notebooks", str(src), "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 1 and "01_bad.ipynb failed" in err and "a check failed" in err
     executed = nbformat.read(out / "02_good.ipynb", as_version=4)
     assert "fine" in executed.cells[0].outputs[0]["text"]  # the next notebook still ran
     assert (out / "01_bad.ipynb").is_file()
@@ -166,6 +176,7 @@ def test_readme_shows_the_setup_cell_that_the_notebooks_have():
     assert "PAPER.md" not in README and "(docs/method.md)" in README
 
 
+@pytest.mark.slow  # a real process's start-up
 def test_importing_styletf_prints_nothing_on_a_cpu_machine():
     """No "failed call to cuInit" or INFO lines on the first screen (issue 17); real problems still show."""
     r = subprocess.run([sys.executable, "-c", "import styletf, tensorflow as tf; print(int(tf.constant(2) * 2))"],

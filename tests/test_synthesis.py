@@ -29,6 +29,7 @@ def painting():
     return styletf.load_image("starry_night", SIZE)
 
 
+@pytest.mark.slow  # a picture judged (PSNR) after 600 steps
 def test_content_reconstruction_from_conv1_1_reaches_25_db(photo):
     # Measured here (2-core CI machine, lr 0.05): 26.1 dB after 500 steps, 28.7 dB after 800.
     r = styletf.synthesize(content=photo, content_layers=["conv1_1"], steps=600,
@@ -42,6 +43,7 @@ def test_content_reconstruction_from_conv1_1_reaches_25_db(photo):
     assert np.all(r.history["style"] == 0)  # no style image: beta plays no part
 
 
+@pytest.mark.slow  # a synthesis judged (the loss) after 300 steps
 def test_style_reconstruction_cuts_the_style_loss_100_times(painting):
     r = styletf.synthesize(style=painting, steps=300, backbone="vgg16-hed", progress=False)
     assert r.image.shape == painting.shape
@@ -86,6 +88,7 @@ def test_non_finite_loss_stops_and_keeps_a_finite_image(photo, optimizer, precis
     assert ("float16's range" in r.stopped) == (precision == "mixed_float16")  # not "the weights" alone
 
 
+@pytest.mark.slow  # syntheses judged (the loss) against float32's
 @pytest.mark.parametrize("optimizer, normalize, margin", [("adam", True, 1.1), ("lbfgs", True, 1.25),
                                                          ("lbfgs", "mean", 1.1)])
 def test_mixed_float16_runs_figure_2_and_ends_near_float32(photo, painting, optimizer, normalize, margin):
@@ -222,6 +225,7 @@ def test_panels_are_saved_alone_with_their_settings(tmp_path):
     assert json.loads(paths[1].with_suffix(".json").read_text()) == {"size": 16, "panel": "fig2_C y"}
 
 
+@pytest.mark.slow  # syntheses judged (the loss) against float32's
 def test_bfloat16_compute_keeps_image_and_losses_float32(photo, painting):
     if not styletf.speed._bf16_runs():
         pytest.skip("TensorFlow cannot run bfloat16 convolutions on this CPU")
@@ -250,6 +254,7 @@ def test_the_convolutions_route_is_recorded_and_changes_only_rounding(photo, pai
     np.testing.assert_allclose(results["tf"].history["total"], results["transposed"].history["total"], rtol=1e-3)
 
 
+@pytest.mark.slow  # syntheses judged (the loss)
 def test_lbfgs_runs_every_step_stays_in_range_and_beats_adam(photo, painting):
     kw = dict(content=photo, style=painting, steps=40, backbone="vgg16-hed", progress=False)
     adam = styletf.synthesize(**kw)
@@ -275,6 +280,7 @@ def test_unknown_optimizer(photo):
         styletf.synthesize(content=photo, optimizer="sgd", backbone="random", progress=False)
 
 
+@pytest.mark.slow  # a synthesis judged (the loss) after 35 steps
 def test_coarse_to_fine_refines_the_upsampled_small_result(tmp_path):
     r = styletf.coarse_to_fine("neckarfront", "starry_night", sizes=(32, 64), steps=(30, 5),
                                backbone="random", progress=False)
@@ -322,6 +328,7 @@ def test_ctrl_c_before_a_stage_s_first_step_keeps_the_previous_stage(monkeypatch
     assert [(size, n) for size, n, _ in r.extra["stages"]] == [(32, 6)]
 
 
+@pytest.mark.slow  # five syntheses of 30 steps compared
 def test_batched_run_equals_separate_runs():
     """Each image of a batch (own seed, alpha, beta, layer weights) comes out as it does alone.
 

@@ -180,24 +180,19 @@ def test_normalised_features_are_positive_per_channel_rescalings(backbone, netwo
         assert np.all(a[:, ~live] == 0)  # a channel silent after normalising was silent before
 
 
+@pytest.mark.slow  # the whole reference set through the whole network, twice
 @pytest.mark.parametrize("backbone", ["vgg16-hed", "random"])
-def test_normalised_mean_activations_on_the_reference_set_are_one(backbone):
-    from conftest import need_mirror
-    need_mirror()
-    convs = [n for n in vgg.layer_names("vgg16" if backbone == "vgg16-hed" else "vgg19")
-             if n.startswith("conv")]
-    raw = styletf.FeatureExtractor(convs, backbone=backbone)
+def test_normalised_mean_activations_on_the_reference_set_are_one(backbone, raw_reference_stats):
+    raw = raw_reference_stats(backbone)  # the raw network's, in numpy (conftest)
+    convs, keys = raw["convs"], raw["keys"]
     norm = styletf.FeatureExtractor(convs, backbone=backbone, normalize="mean")
-    raw_sum, norm_sum = {n: 0.0 for n in convs}, {n: 0.0 for n in convs}
-    keys = styletf.data.keys()
+    norm_sum = {n: 0.0 for n in convs}
     for key in keys:  # the documented reference set: the catalog's images at NORM_SIZE px
-        image = styletf.load_image(key, normalize.NORM_SIZE)
-        fr, fn = raw(image), norm(image)
+        fn = norm(styletf.load_image(key, normalize.NORM_SIZE))
         for n in convs:
-            raw_sum[n] = raw_sum[n] + fr[n].numpy().astype(np.float64).mean(axis=(0, 1, 2))
             norm_sum[n] = norm_sum[n] + fn[n].numpy().astype(np.float64).mean(axis=(0, 1, 2))
     for n in convs:
-        raw_mean, norm_mean = raw_sum[n] / len(keys), norm_sum[n] / len(keys)
+        raw_mean, norm_mean = raw["mean"][n], norm_sum[n] / len(keys)
         median = np.median(raw_mean[raw_mean > 0])
         usual = raw_mean >= normalize.NORM_FLOOR * median
         assert usual.mean() > 0.5, (n, usual.mean())  # most filters fire on natural images
@@ -260,6 +255,7 @@ def test_auto_choices_follow_one_measurement_per_process(monkeypatch, times, pre
             probe.cache_clear()
 
 
+@pytest.mark.slow  # a real process (oneDNN is set up as TensorFlow starts)
 def test_where_bfloat16_cannot_run_auto_keeps_float32_and_bfloat16_says_so():
     """oneDNN held to AVX2 has no bfloat16 convolution: "auto" must not crash measuring it, and
     asking for bfloat16 must name the problem and the fix (not TensorFlow's primitive error)."""

@@ -198,6 +198,7 @@ def test_fingerprints_follow_the_weights_not_the_name(standin_vgg19, tmp_path, m
     assert first["conv1_1"][0] == 1 and second["conv1_1"][0] == 2  # not the stale factors
 
 
+@pytest.mark.slow  # the whole reference set through the whole network (the file's statistics)
 def test_normalisation_and_stylize_run_on_the_vgg19_path(standin_vgg19):
     from conftest import need_mirror
     need_mirror()
