@@ -250,6 +250,7 @@ def shared_extractor(layers, backbone: str, pooling: str = "avg", normalize=Fals
     second, every stage of every run). Keyed by the weights themselves (``fingerprint``: a changed
     file is read again), the network, and the precision and convolution route it resolves to.
     docs/method.md, "Representations"; every notebook's synthesis (01 first)."""
+    check_text("pooling", pooling, choices=("avg", "max"))  # a key part: checked before it is hashed
     backbone = resolve_backbone(backbone)
     precision = resolve_precision(precision)
     key = (fingerprint(backbone), backbone, tuple(layers), pooling, resolve_network(backbone, normalize), precision,

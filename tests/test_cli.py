@@ -543,8 +543,9 @@ def test_a_traceback_never_reaches_a_user(tmp_path):
 
 def test_non_finite_loss_writes_the_last_finite_image_and_exits_1(files, capsys, monkeypatch):
     # every number is range-checked before work, so the loss is made to overflow from inside
-    from styletf import objective
+    from styletf import objective, optimize
     monkeypatch.setattr(objective.losses, "content_loss", lambda f, p: tf.fill(tf.shape(f)[:1], np.inf))
+    monkeypatch.setattr(optimize, "_TRACED", {})  # traced anew, with the overflowing loss
     assert stylize(files, *FAST) == 1
     assert "non-finite" in capsys.readouterr().err
     assert np.all(np.isfinite(_pixels(files["out"])))
