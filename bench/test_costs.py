@@ -82,6 +82,10 @@ def main():
         per_step = (many.wall_time - one.wall_time) / 10
         print(f"{size:4} px: targets {t_targets:.2f} s; synthesis: first L-BFGS step (tracing) "
               f"{one.wall_time - per_step:.2f} s, each later step {per_step * 1000:.0f} ms")
+        adam = dict(kw, optimizer="adam")
+        styletf.synthesize(steps=1, seed=1, **adam)  # the first Adam run of these shapes
+        again, _ = timed(lambda: styletf.synthesize(steps=1, seed=2, **adam))
+        print(f"{size:4} px: a later Adam run of one step (its step traced again, once) {again:.2f} s")
 
 
 if __name__ == "__main__":

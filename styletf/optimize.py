@@ -204,6 +204,8 @@ def _adam_step(x, objective, adam, scale, jit=False):
 def _adam(x, objective, adam, steps, record, jit=False) -> str | None:
     """``steps`` Adam steps on ``x``; returns why it stopped early, or None."""
     scale = LossScale(objective.extractor.precision)
+    if not adam.built:  # its moments made here, not in the step's first trace: traced once, not twice
+        adam.build([x])
     step = _adam_step(x, objective, adam, scale, jit)
     for i in range(steps):
         terms, finite, grad_finite = step()
