@@ -6,9 +6,11 @@ loses the cell's end and fails it with "Timeout of 5 seconds exceeded waiting fo
 
 In parallel (pytest-xdist, ``-n 2``: the README's test command), each worker and the notebook
 kernels it starts share the cores: TensorFlow gets the cores / workers threads each, not every
-core each (on 2 cores, two syntheses at one thread each finish sooner than one after the other
-at two: bench/RESULTS.md, "The test command's time"). A notebook is one unit of work, its cells
-in order in one kernel; the notebooks, the longest units, are handed out first.
+core each, so that two workers do not run twice as many threads as there are cores. What two
+workers buy is the overlap of the unit tests' Python, start-up and tracing; two syntheses at
+once take as long as one after the other (bench/RESULTS.md, "The test command's time"). A
+notebook is one unit of work, its cells in order in one kernel; the notebooks, the longest
+units, are handed out first.
 """
 import os
 
