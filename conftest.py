@@ -20,7 +20,9 @@ os.environ.setdefault("STYLETF_PROGRESS", "0")
 
 _WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0") or 0)
 if _WORKERS > 1:
-    _threads = str(max(1, len(os.sched_getaffinity(0)) // _WORKERS))
+    # the cores this process may use (macOS has no affinity: all of them)
+    _cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    _threads = str(max(1, _cores // _WORKERS))
     os.environ.setdefault("TF_NUM_INTRAOP_THREADS", _threads)  # read by TensorFlow at start-up
     os.environ.setdefault("TF_NUM_INTEROP_THREADS", _threads)
 
