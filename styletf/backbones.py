@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from . import weightfiles
+from .paper.network import ARCHS, layer_names
 from .errors import DataError, InputError, outside_stacklevel, user_path
 from .weightfiles import WeightsFileWarning, standin_weights_path
 
@@ -42,8 +43,6 @@ __all__ = ["layer_names", "paper_name", "arch_of", "resolve_backbone", "describe
            "is_paper_network", "conv_weights", "fingerprint", "standin_weights_path",
            "StandInWarning", "WeightsFileWarning"]
 
-# Convs per block.
-ARCHS = {"vgg19": (2, 2, 4, 4, 4), "vgg16": (2, 2, 3, 3, 3)}
 WIDTHS = (64, 128, 256, 512, 512)
 
 STANDIN_DESCRIPTION = ("offline stand-in: VGG16 conv trunk fine-tuned for edge detection "
@@ -54,15 +53,6 @@ PAPER_DESCRIPTION = "ImageNet VGG19 (the paper's network)"
 class StandInWarning(UserWarning):
     """Raised (as a warning) when ``"auto"`` falls back to the offline stand-in, not the paper's
     network (docs/method.md, "Network"; notebook 00's Setup)."""
-
-
-def layer_names(arch: str = "vgg19") -> list[str]:
-    """The paper's layer names of an architecture, in network order:
-    ``["conv1_1", "conv1_2", "pool1", "conv2_1", ...]`` (docs/method.md, "Network"; notebook 00)."""
-    names = []
-    for b, n in enumerate(ARCHS[arch], start=1):
-        names += [f"conv{b}_{i}" for i in range(1, n + 1)] + [f"pool{b}"]
-    return names
 
 
 def paper_name(name: str) -> str:

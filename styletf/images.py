@@ -26,12 +26,12 @@ import urllib.request
 import warnings
 from pathlib import Path
 
-import keras
 import numpy as np
 import tensorflow as tf
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from . import data
+from .paper.network import to_input
 from .errors import InputError, check_number, outside_stacklevel, user_path, writable
 
 __all__ = ["load_image", "save_image", "to_backbone", "from_backbone", "atomic_write",
@@ -283,9 +283,9 @@ def save_image(x, path: str | os.PathLike) -> Path:
 
 def to_backbone(x):
     """RGB [0, 1] (B, H, W, 3) -> the VGG family's input: Caffe BGR, 0..255 minus the
-    ImageNet means (docs/method.md, "Network", input); same as ``keras.applications.vgg19.preprocess_input``.
-    Notebook 00 convolves it by hand."""
-    return keras.applications.imagenet_utils.preprocess_input(x * 255.0, mode="caffe")
+    ImageNet means (docs/method.md, "Network", input; ``paper.network.to_input``). Notebook 00
+    convolves it by hand."""
+    return to_input(x)
 
 
 def from_backbone(y):

@@ -16,7 +16,8 @@ from __future__ import annotations
 import threading
 
 import numpy as np
-from scipy.optimize import Bounds, minimize as scipy_minimize
+
+from .paper.descent import lbfgs_b
 
 __all__ = ["minimize_batch", "NonFinite"]
 
@@ -84,7 +85,7 @@ class _Runs:
 
 
 def _run(runs, i, x0, steps):
-    """Run i's thread: SciPy's L-BFGS-B in [0, 1] from x0, its questions answered by ``runs``."""
+    """Run i's thread: ``paper.descent.lbfgs_b`` from x0, its questions answered by ``runs``."""
     last = {}
 
     def fun(v):
@@ -110,9 +111,7 @@ def _run(runs, i, x0, steps):
                 raise _Abort
 
     try:
-        runs.results[i] = scipy_minimize(fun, x0, jac=True, method="L-BFGS-B", bounds=Bounds(0.0, 1.0),
-                                         callback=on_iteration,
-                                         options={"maxiter": steps, "maxfun": 50 * steps, "ftol": 0.0, "gtol": 0.0})
+        runs.results[i] = lbfgs_b(fun, x0, steps, on_iteration)
     except _Abort:
         pass
     except BaseException as e:  # noqa: BLE001 - handed to the caller's thread, raised there

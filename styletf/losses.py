@@ -1,5 +1,6 @@
-"""The paper's losses (docs/method.md, "Losses"), batched: each returns shape (B,).
-Notebook 00 checks each against numpy and its analytic gradient.
+"""The paper's losses at the shell's door: each input checked once (type, rank, matching shapes),
+then handed to ``styletf.paper.losses``, where the equations are (docs/method.md, "Losses").
+Batched: each returns shape (B,). Notebook 00 checks each against numpy and its analytic gradient.
 
 Notation: a layer l has N_l filters and M_l = h * w positions; our F is stored
 as (B, h, w, N_l), i.e. per image the paper's N_l x M_l matrix transposed.
@@ -10,13 +11,10 @@ from __future__ import annotations
 import tensorflow as tf
 
 from .errors import InputError, check_mapping
+from .paper import losses as paper
 
 __all__ = ["gram_matrix", "content_loss", "style_layer_loss", "style_loss",
            "total_variation_loss"]
-
-
-def _f32(x):
-    return tf.cast(x, tf.float32)
 
 
 def _checked(name: str, x, ranks: tuple, shape: str):
@@ -34,7 +32,7 @@ def _checked(name: str, x, ranks: tuple, shape: str):
         raise InputError(f"{name} must have shape {shape}, got {tuple(t.shape)}")
     if 0 in [d for d in t.shape if d is not None]:
         raise InputError(f"{name} is empty: shape {tuple(t.shape)}; it must have shape {shape}")
-    return _f32(t)
+    return tf.cast(t, tf.float32)
 
 
 def _match(name: str, a, target: str, b, axes: list):
@@ -49,41 +47,26 @@ def _match(name: str, a, target: str, b, axes: list):
 
 def gram_matrix(features):
     """G^l_ij = sum_k F^l_ik F^l_jk, not normalised (docs/method.md, "Representations"; eq. 3;
-    notebook 00).
-
-    features (B, h, w, N) -> (B, N, N).
-    """
-    f = _checked("features", features, (4,), "(B, h, w, N)")
-    return tf.einsum("bhwi,bhwj->bij", f, f)  # (B, N, N)
+    notebook 00). features (B, h, w, N) -> (B, N, N); ``paper.losses.gram_matrix``."""
+    return paper.gram_matrix(_checked("features", features, (4,), "(B, h, w, N)"))
 
 
 def content_loss(features, target):
     """L_content = 1/2 * sum_ij (F^l_ij - P^l_ij)^2 (docs/method.md, eq. 1; notebook 00, then 01).
-
-    features (B, h, w, N), target (B or 1, h, w, N) -> (B,).
-    """
+    features (B, h, w, N), target (B or 1, h, w, N) -> (B,); ``paper.losses.content_loss``."""
     f = _checked("features", features, (4,), "(B, h, w, N)")
     p = _checked("target", target, (4,), "(B or 1, h, w, N)")
     _match("features", f, "target", p, [(1, 1), (2, 2), (3, 3)])
-    d = f - p  # (B, h, w, N)
-    return 0.5 * tf.reduce_sum(tf.square(d), axis=[1, 2, 3])
+    return paper.content_loss(f, p)
 
 
 def style_layer_loss(features, target_gram):
     """E_l = 1 / (4 N_l^2 M_l^2) * sum_ij (G^l_ij - A^l_ij)^2 (docs/method.md, eq. 4; notebook 00, then 02).
-
-    features (B, h, w, N), target_gram A (B or 1, N, N) -> (B,). Computed as
-    sum(((G - A) / (2 N M))^2), the same value, to stay inside float32's range
-    at 512 px and beyond.
-    """
+    features (B, h, w, N), target_gram A (B or 1, N, N) -> (B,); ``paper.losses.style_layer_loss``."""
     f = _checked("features", features, (4,), "(B, h, w, N)")
     a = _checked("target_gram", target_gram, (3,), "(B or 1, N, N)")
     _match("features", f, "target_gram", a, [(3, 1), (3, 2)])
-    shape = tf.shape(f)
-    m = tf.cast(shape[1] * shape[2], tf.float32)  # M_l = h * w
-    n = tf.cast(shape[3], tf.float32)  # N_l
-    d = (gram_matrix(f) - a) / (2.0 * n * m)  # (B, N, N)
-    return tf.reduce_sum(tf.square(d), axis=[1, 2])
+    return paper.style_layer_loss(f, a)
 
 
 def style_loss(features: dict, target_grams: dict, weights=None):
@@ -92,7 +75,7 @@ def style_loss(features: dict, target_grams: dict, weights=None):
     features / target_grams: {layer: (B, h, w, N)} / {layer: (B or 1, N, N)}.
     weights: {layer: w_l} (a float, or a (B,) tensor for per-image weights);
     default w_l = 1 / number of layers. Layers missing from ``weights`` get 0.
-    Returns (B,).
+    Returns (B,); ``paper.losses.style_loss``.
     """
     check_mapping("features", features)
     layers = list(check_mapping("target_grams", target_grams))
@@ -101,21 +84,18 @@ def style_loss(features: dict, target_grams: dict, weights=None):
         raise InputError(f"features has no entry for layer(s) {', '.join(map(str, missing))} of target_grams")
     if weights is not None:
         check_mapping("weights", weights, example="{'conv1_1': 0.2}")
-    if weights is None:
-        weights = {layer: 1.0 / len(layers) for layer in layers}
-    total = 0.0
+    features = {layer: _checked(f"features[{layer!r}]", features[layer], (4,), "(B, h, w, N)") for layer in layers}
+    grams = {layer: _checked(f"target_grams[{layer!r}]", target_grams[layer], (3,), "(B or 1, N, N)")
+             for layer in layers}
     for layer in layers:
-        w = weights.get(layer, 0.0)
-        if isinstance(w, (int, float)) and w == 0:
-            continue
-        total += _f32(w) * style_layer_loss(features[layer], target_grams[layer])
-    return total + tf.zeros(tf.shape(features[layers[0]])[:1])  # (B,) even if all w_l = 0
+        _match(f"features[{layer!r}]", features[layer], f"target_grams[{layer!r}]", grams[layer], [(3, 1), (3, 2)])
+    return paper.style_loss(features, grams, weights)
 
 
 def total_variation_loss(images):
     """Anisotropic total variation: sum over pixels and channels of |x[i+1,j] - x[i,j]|
     + |x[i,j+1] - x[i,j]| (``tf.image.total_variation``). Not in the paper: a common
     extra against high-frequency noise (docs/method.md, "Synthesis"; notebook 05).
-    images (B, H, W, 3) in [0, 1] -> (B,).
+    images (B, H, W, 3) in [0, 1] -> (B,); ``paper.losses.total_variation_loss``.
     """
-    return tf.image.total_variation(_checked("images", images, (3, 4), "(B, H, W, 3)"))
+    return paper.total_variation_loss(_checked("images", images, (3, 4), "(B, H, W, 3)"))

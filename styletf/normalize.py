@@ -36,6 +36,7 @@ import numpy as np
 from . import data
 from .backbones import conv_weights, fingerprint
 from .images import load_image
+from .paper import normalize as paper
 
 __all__ = ["reference_stats", "factors", "calibrated_factors", "normalized_weights", "cached_stats",
            "NORM_SIZE", "NORM_FLOOR", "CALIBRATION", "MODES"]
@@ -54,22 +55,14 @@ CALIBRATION = {"scale": 20.0, "gain": {"conv1_1": 3.0}, "content_layer": "conv3_
 
 def reference_stats(features) -> dict:
     """Mean and root-mean-square activation, (N_l,) each, of every filter over the reference
-    set and all positions: ``{"mean": {conv: m^l}, "rms": {conv: r^l}}``.
+    set and all positions: ``{"mean": {conv: m^l}, "rms": {conv: r^l}}`` (``paper.normalize.statistics``).
 
     ``features``: the *raw* network, images (1, H, W, 3) -> ``{conv: (1, h, w, N_l)}`` for
     its ``features.layers`` (a ``FeatureExtractor``). docs/method.md, "Normalisation" (CVPR); notebook 03.
     """
-    convs, keys = list(features.layers), data.keys()
-    sums = {n: 0.0 for n in convs}
-    squares = {n: 0.0 for n in convs}
-    for key in keys:
-        feats = features(load_image(key, NORM_SIZE))
-        for n in convs:
-            f = np.asarray(feats[n], np.float64)  # (1, h, w, N_l)
-            sums[n] = sums[n] + f.mean(axis=(0, 1, 2))  # (N_l,)
-            squares[n] = squares[n] + (f ** 2).mean(axis=(0, 1, 2))
-    return {"mean": {n: (sums[n] / len(keys)).astype(np.float32) for n in convs},
-            "rms": {n: np.sqrt(squares[n] / len(keys)).astype(np.float32) for n in convs}}
+    convs = list(features.layers)
+    return paper.statistics({n: feats[n] for n in convs} for feats in
+                            (features(load_image(key, NORM_SIZE)) for key in data.keys()))
 
 
 def cached_stats(backbone: str, pooling: str, raw_network) -> dict:
@@ -132,12 +125,8 @@ def _save(path: Path, arrays: dict) -> None:
 def factors(means: dict) -> dict:
     """The positive factor s^l (N_l,) of each filter, F'^l = F^l / s^l: its statistic on the
     reference set (the mean m^l for the paper's normalisation), or the layer's median for
-    near-silent filters (module doc). docs/method.md, "Normalisation" (CVPR); notebook 03."""
-    out = {}
-    for name, m in means.items():
-        median = float(np.median(m[m > 0])) if np.any(m > 0) else 1.0
-        out[name] = np.where(m >= NORM_FLOOR * median, m, median).astype(np.float32)
-    return out
+    near-silent filters (``paper.normalize.factors``). docs/method.md, "Normalisation" (CVPR); notebook 03."""
+    return paper.factors(means, NORM_FLOOR)
 
 
 def calibrated_factors(rms: dict) -> dict:
@@ -152,15 +141,7 @@ def calibrated_factors(rms: dict) -> dict:
 
 def normalized_weights(weights: dict, scale: dict) -> dict:
     """Rescale conv l by 1/s^l on its outputs and by s^(l-1) on its inputs, so that
-    F'^l = F^l / s^l. ``weights``: ``{conv: (kernel (3, 3, C_in, N), bias (N,))}`` in network
-    order (``backbones.conv_weights``); ``scale``: ``{conv: s^l}`` (``factors``).
+    F'^l = F^l / s^l (``paper.normalize.rescaled_weights``). ``weights``: ``{conv: (kernel (3, 3, C_in, N),
+    bias (N,))}`` in network order (``backbones.conv_weights``); ``scale``: ``{conv: s^l}`` (``factors``).
     docs/method.md, "Normalisation" (CVPR); notebook 03."""
-    out, prev = {}, None
-    for name, (kernel, bias) in weights.items():
-        m = scale[name]  # (N,)
-        kernel = kernel / m  # outputs: divide by m^l
-        if prev is not None:
-            kernel = kernel * prev[None, None, :, None]  # inputs arrive divided by m^(l-1)
-        out[name] = (kernel.astype(np.float32), (bias / m).astype(np.float32))
-        prev = m
-    return out
+    return paper.rescaled_weights(weights, scale)

@@ -19,6 +19,7 @@ from tqdm.auto import tqdm
 from . import lockstep, watch
 from .errors import InputError
 from .objective import Objective
+from .paper import descent
 from .speed import LossScale, resolve_jit
 
 __all__ = ["minimize", "adam_schedule", "check_optimizer", "Run"]
@@ -182,17 +183,12 @@ def _adam_step(x, objective, adam, scale, jit=False):
 
     @tf.function(jit_compile=jit)
     def step():
-        with tf.GradientTape() as tape:
-            terms = objective(x)
-            loss = tf.reduce_sum(terms["total"])  # images are independent: block-diagonal
-            scaled = scale.scaled(loss)  # mixed_float16: see speed.LossScale
-        grad = scale.unscaled(tape.gradient(scaled, x))  # (B, H, W, 3)
+        terms, grad = descent.loss_and_gradient(objective, x, scale.scaled, scale.unscaled)  # (B, H, W, 3)
         grad_finite = tf.reduce_all(tf.math.is_finite(grad))
         finite = tf.logical_and(tf.reduce_all(tf.math.is_finite(terms["total"])), grad_finite)
         if finite:
             before = tf.identity(x)
-            adam.apply_gradients([(grad, x)])
-            x.assign(tf.clip_by_value(x, 0.0, 1.0))
+            descent.adam_update(adam, x, grad)
             if not tf.reduce_all(tf.math.is_finite(x)):  # e.g. Adam's g^2 overflowed: undo
                 x.assign(before)
                 finite = tf.constant(False)
@@ -246,11 +242,9 @@ def _value_and_grad(objective, shape, scale, jit=False):
         @tf.function(jit_compile=jit)
         def value_and_grad(flat, tensors):
             image = tf.reshape(flat, shape)  # (B, H, W, 3)
-            with tf.GradientTape() as tape:
-                tape.watch(image)
-                terms = Objective.of(extractor, tensors)(image)
-                loss = scale.scaled(tf.reduce_sum(terms["total"]))  # mixed_float16: see speed.LossScale
-            return terms, tf.reshape(scale.unscaled(tape.gradient(loss, image)), [shape[0], -1])
+            terms, grad = descent.loss_and_gradient(Objective.of(extractor, tensors), image,
+                                                    scale.scaled, scale.unscaled)  # mixed_float16: speed.LossScale
+            return terms, tf.reshape(grad, [shape[0], -1])
 
         if scale.dynamic:
             return lambda flat: value_and_grad(flat, tensors)

@@ -16,6 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from . import optimize, targets
+from .paper import descent
 from .backbones import paper_name, resolve_backbone
 from .errors import InputError, check_mapping, check_number, check_sequence, check_text
 from .objective import Objective, per_image
@@ -180,10 +181,7 @@ def initial_image(init, shape, content, seed):
     the content image, or a given image (notebook 01; the other starts: notebook 05)."""
     b, h, w, _ = shape
     if isinstance(init, str) and init == "noise":
-        # White noise: i.i.d. uniform pixels in [0, 1] from a numpy generator, so a seed
-        # gives the same start on any machine; image i of a batch uses seed + i.
-        noise = [np.random.default_rng(seed + i).uniform(0.0, 1.0, size=(1, h, w, 3)) for i in range(b)]
-        return tf.constant(np.concatenate(noise), tf.float32)
+        return descent.white_noise(shape, seed)  # image i of a batch from seed + i
     if init is None or isinstance(init, str) and init == "content":
         if content is None or init is None:
             raise InputError(f"init must be 'noise', 'content' or an image, got {init!r}" if init is None

@@ -7,24 +7,15 @@ its Grams rescaled to the output's number of positions.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import tensorflow as tf
 
-from . import losses
 from .errors import InputError, check_number, check_sequence
 from .images import load_image
+from .paper import objective as paper
+from .paper.objective import Targets
 from .vgg import FeatureExtractor
 
 __all__ = ["Targets", "load", "compute", "content_targets", "style_targets", "as_image", "output_shape"]
-
-
-@dataclass
-class Targets:
-    """P^l and A^l of docs/method.md, "Losses" (notebooks 01-03)."""
-
-    content: dict  # P^l: {layer: (1 or B, h, w, N_l)}
-    style: dict  # A^l: {layer: (1 or B, N_l, N_l)}, blended, for the output's M_l
 
 
 def as_image(source, size, name, batch=None):
@@ -100,10 +91,7 @@ def _blend_weights(style_blend, styles) -> list[float]:
 def content_targets(extractor: FeatureExtractor, content, layers) -> dict:
     """P^l = F^l(p) on each content layer: {layer: (1 or B, h, w, N_l)} (docs/method.md, "Losses";
     Figure 1, top row; notebook 01)."""
-    if not layers:
-        return {}
-    feats = extractor(content)
-    return {layer: tf.identity(feats[layer]) for layer in layers}  # (1, h, w, N)
+    return paper.content_targets(extractor, content, layers)
 
 
 def style_targets(extractor: FeatureExtractor, styles, blend, layers, out_hw) -> dict:
@@ -124,7 +112,7 @@ def style_targets(extractor: FeatureExtractor, styles, blend, layers, out_hw) ->
         feats = extractor(img)
         for layer in layers:
             m_style = feats[layer].shape[1] * feats[layer].shape[2]  # M_l of this style image
-            a = losses.gram_matrix(feats[layer]) * (w * positions[layer] / m_style)  # (1 or B, N, N)
+            a = paper.style_target(feats[layer], w * positions[layer] / m_style)  # (1 or B, N, N)
             grams[layer] = a if layer not in grams else grams[layer] + a
     return grams
 

@@ -20,6 +20,7 @@ from .backbones import (arch_of, conv_weights, describe_backbone, fingerprint, i
                         paper_name, resolve_backbone)
 from .errors import InputError, check_sequence, check_text
 from .images import load_image, to_backbone
+from .paper import network
 from .speed import conv_by_transpose, resolve_precision, transposed_conv_is_faster
 
 __all__ = ["FeatureExtractor", "shared_extractor", "resolve_network", "default_content_layers",
@@ -106,31 +107,10 @@ _NETWORK_NOTE = {"raw": "", "mean": ", normalised (mean activation 1 per filter)
 class _TransposedConv2D(keras.layers.Conv2D):
     """Keras Conv2D whose convolution runs as ``speed.conv_by_transpose`` (the same F^l, faster
     where TensorFlow's forward convolution is not; measured by ``speed.transposed_conv_is_faster``).
-    Only as ``_trunk`` builds it: odd square kernel, stride 1, "same" padding, channels last."""
+    Only as ``paper.network.trunk`` builds it: odd square kernel, stride 1, "same" padding, channels last."""
 
     def convolution_op(self, inputs, kernel):
         return conv_by_transpose(inputs, kernel)  # (B, h, w, N_l), before bias and ReLU
-
-
-def _trunk(weights: dict, arch: str, names: list, outputs: tuple, pooling: str, precision: str,
-           conv_route: str) -> keras.Model:
-    """The conv trunk through ``names`` (network order), returning ``{name: F^l}`` for ``outputs``."""
-    conv_cls = _TransposedConv2D if conv_route == "transposed" else keras.layers.Conv2D
-    pool_cls = keras.layers.AveragePooling2D if pooling == "avg" else keras.layers.MaxPooling2D
-    inputs = keras.Input(shape=(None, None, 3), name="caffe_bgr")  # (B, H, W, 3)
-    x, out = inputs, {}
-    for name in names:
-        if name.startswith("conv"):
-            kernel, bias = weights[name]
-            conv = conv_cls(kernel.shape[-1], 3, padding="same", activation="relu",
-                            name=name, trainable=False, dtype=precision)
-            x = conv(x)  # (B, h, w, N_l), after ReLU
-            conv.set_weights([kernel, bias])
-        else:
-            x = pool_cls(pool_size=2, strides=2, name=name, dtype=precision)(x)  # (B, h/2, w/2, N_l)
-        if name in outputs:
-            out[name] = x
-    return keras.Model(inputs, out, name=f"{arch}_{pooling}_to_{names[-1]}")
 
 
 def _as_batch(images):
@@ -201,7 +181,9 @@ class FeatureExtractor:
         if self.normalize:
             weights = norm.normalized_weights(weights, normalization_factors(self.backbone, pooling, self.network))
         self.conv_route = "transposed" if self.precision == "float32" and transposed_conv_is_faster() else "tf"
-        self.model = _trunk(weights, arch, trunk, self.layers, pooling, self.precision, self.conv_route)
+        self.model = network.trunk(weights, trunk, self.layers, pooling, self.precision,
+                                   _TransposedConv2D if self.conv_route == "transposed" else keras.layers.Conv2D,
+                                   name=f"{arch}_{pooling}_to_{trunk[-1]}")
         pools_before = sum(n.startswith("pool") for n in trunk)
         self.min_size = 2 ** pools_before  # each pooling halves (floors) the size
         self._pools = {n: sum(p.startswith("pool") for p in trunk[: trunk.index(n)]) for n in self.layers}

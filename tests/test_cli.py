@@ -213,12 +213,12 @@ def test_precision_is_measured_by_default_said_and_pinned_in_the_sidecar(files, 
 def test_an_lbfgs_stage_that_ends_early_is_a_note_not_an_error(files, capsys, monkeypatch):
     """L-BFGS-B ending before its steps (its line search finding no lower loss: a stage of a
     mixed-bfloat16 run did at 64 px) is not a failure: the next stage runs, exit 0, a note."""
-    from styletf import lockstep
-    scipy_minimize = lockstep.scipy_minimize
+    from styletf.paper import descent
+    scipy_minimize = descent.minimize
 
     def ends_after_2(fun, x0, **kw):  # as if SciPy found no lower loss after 2 iterations
         return scipy_minimize(fun, x0, **{**kw, "options": {**kw["options"], "maxiter": 2}})
-    monkeypatch.setattr(lockstep, "scipy_minimize", ends_after_2)
+    monkeypatch.setattr(descent, "minimize", ends_after_2)
     assert stylize(files, "--backbone", "random", "--steps", "4,3", "--coarse-to-fine", "32,64") == 0
     assert max(Image.open(files["out"]).size) == 64
     meta = json.loads(files["out"].with_suffix(".json").read_text())
@@ -543,7 +543,8 @@ def test_a_traceback_never_reaches_a_user(tmp_path):
 
 def test_non_finite_loss_writes_the_last_finite_image_and_exits_1(files, capsys, monkeypatch):
     # every number is range-checked before work, so the loss is made to overflow from inside
-    from styletf import objective, optimize
+    from styletf import optimize
+    from styletf.paper import objective
     monkeypatch.setattr(objective.losses, "content_loss", lambda f, p: tf.fill(tf.shape(f)[:1], np.inf))
     monkeypatch.setattr(optimize, "_TRACED", {})  # traced anew, with the overflowing loss
     assert stylize(files, *FAST) == 1
@@ -763,7 +764,7 @@ def test_reproduce_and_bench_refuse_before_any_work(capsys, monkeypatch, tmp_pat
 
 
 def test_update_overflow_keeps_the_last_finite_image_and_exits_1(files, capsys, monkeypatch):
-    from styletf import objective
+    from styletf.paper import objective
     style_loss = objective.losses.style_loss  # a finite loss whose gradient's square overflows in Adam
     monkeypatch.setattr(objective.losses, "style_loss", lambda *a, **k: style_loss(*a, **k) * 1e25)
     assert stylize(files, *FAST, *ADAM) == 1

@@ -1,12 +1,19 @@
-"""styletf.losses against numpy transcriptions of docs/method.md's formulas, and the
-paper's analytic gradients against tf.GradientTape."""
+"""styletf.losses (the checked door) and styletf.paper.losses (the equations) against numpy
+transcriptions of docs/method.md's formulas, and the paper's analytic gradients against
+tf.GradientTape."""
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from styletf import losses
+from styletf import losses as shell_losses
+from styletf.paper import losses as paper_losses
 
 rng = np.random.default_rng(1234)
+
+
+@pytest.fixture(params=[shell_losses, paper_losses], ids=["styletf.losses", "styletf.paper.losses"])
+def losses(request):
+    return request.param
 
 
 def np_gram(f):  # f (h, w, N): the paper's F is its (N, M) transpose
@@ -26,7 +33,7 @@ def batch():
     return f, p
 
 
-def test_gram_matrix_matches_numpy(batch):
+def test_gram_matrix_matches_numpy(batch, losses):
     f, _ = batch
     g = losses.gram_matrix(f).numpy()
     assert g.shape == (3, 4, 4)
@@ -34,26 +41,26 @@ def test_gram_matrix_matches_numpy(batch):
         np.testing.assert_allclose(g[b], np_gram(f[b]), rtol=1e-5)
 
 
-def test_content_loss_matches_numpy(batch):
+def test_content_loss_matches_numpy(batch, losses):
     f, p = batch
     expected = [0.5 * ((f[b].astype(np.float64) - p[b]) ** 2).sum() for b in range(3)]
     np.testing.assert_allclose(losses.content_loss(f, p).numpy(), expected, rtol=1e-5)
 
 
-def test_content_loss_broadcasts_a_single_target(batch):
+def test_content_loss_broadcasts_a_single_target(batch, losses):
     f, p = batch
     expected = [0.5 * ((f[b].astype(np.float64) - p[0]) ** 2).sum() for b in range(3)]
     np.testing.assert_allclose(losses.content_loss(f, p[:1]).numpy(), expected, rtol=1e-5)
 
 
-def test_style_layer_loss_matches_numpy(batch):
+def test_style_layer_loss_matches_numpy(batch, losses):
     f, p = batch
     a = np.stack([np_gram(p[b]) for b in range(3)])
     expected = [np_style_layer(f[b], a[b]) for b in range(3)]
     np.testing.assert_allclose(losses.style_layer_loss(f, a).numpy(), expected, rtol=1e-5)
 
 
-def test_style_layer_loss_stays_finite_at_large_sizes():
+def test_style_layer_loss_stays_finite_at_large_sizes(losses):
     # conv1_1 at 512 px: M = 262144, activations ~ 100. sum((G - A)^2) alone would overflow
     # float32; the loss itself is ~1e5 and must come out finite and right.
     f = np.full((1, 512, 512, 2), 100.0, np.float32)
@@ -63,7 +70,7 @@ def test_style_layer_loss_stays_finite_at_large_sizes():
     np.testing.assert_allclose(losses.style_layer_loss(f, a).numpy(), [expected], rtol=1e-4)
 
 
-def test_style_loss_default_weights_are_one_over_layers(batch):
+def test_style_loss_default_weights_are_one_over_layers(batch, losses):
     f, p = batch
     g = rng.random((3, 3, 2, 6)).astype(np.float32)
     feats = {"conv1_1": f, "conv2_1": g}
@@ -80,14 +87,14 @@ def test_style_loss_default_weights_are_one_over_layers(batch):
                                rtol=1e-5, atol=1e-9)
 
 
-def test_total_variation_matches_numpy():
+def test_total_variation_matches_numpy(losses):
     x = rng.random((2, 6, 5, 3)).astype(np.float32)
     expected = [np.abs(np.diff(x[b], axis=0)).sum() + np.abs(np.diff(x[b], axis=1)).sum()
                 for b in range(2)]
     np.testing.assert_allclose(losses.total_variation_loss(x).numpy(), expected, rtol=1e-5)
 
 
-def test_losses_are_float32_for_bfloat16_features(batch):
+def test_losses_are_float32_for_bfloat16_features(batch, losses):
     f, p = batch
     fb = tf.cast(f, tf.bfloat16)
     assert losses.content_loss(fb, p).dtype == tf.float32
@@ -104,7 +111,7 @@ def _relu_features():
     return z, p
 
 
-def test_content_gradient_is_the_papers_formula():
+def test_content_gradient_is_the_papers_formula(losses):
     z, p = _relu_features()
     with tf.GradientTape() as tape:
         tape.watch(z)
@@ -116,7 +123,7 @@ def test_content_gradient_is_the_papers_formula():
     np.testing.assert_allclose(autodiff, analytic, rtol=1e-4, atol=1e-6)
 
 
-def test_style_gradient_is_the_papers_formula():
+def test_style_gradient_is_the_papers_formula(losses):
     z, p = _relu_features()
     a = losses.gram_matrix(p)
     with tf.GradientTape() as tape:
