@@ -14,18 +14,20 @@ import os
 from .backbones import describe_backbone, is_paper_network
 from .errors import InputError, check_number, check_text
 from .normalize import CALIBRATION
+from .paper.settings import hyper_parameters
 from .speed import resolve_precision
 from .synthesis import stages
 
 __all__ = ["is_quick", "preset", "mode_name", "report"]
 
+_PAPER = hyper_parameters()
 _PRESETS = {
     # size: long side of the images in px; steps: L-BFGS iterations at that size (the first,
     # smallest stage gets twice as many: synthesis.stages).
     # precision: the convolutions' arithmetic (speed.resolve_precision): the paper's float32 in
     # full mode; in quick mode what a start-up measurement finds fastest here (mixed bfloat16 on
     # a CPU with native bfloat16: about 1.4x sooner, the same pictures; bench/RESULTS.md).
-    "full": {"size": 512, "steps": 100, "optimizer": "lbfgs", "precision": "float32"},
+    "full": {"size": _PAPER["size"], "steps": 100, "optimizer": _PAPER["optimizer"], "precision": "float32"},
     "quick": {"size": 128, "steps": 80, "optimizer": "lbfgs", "precision": "auto"},
 }
 

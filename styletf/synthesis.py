@@ -21,8 +21,8 @@ from .backbones import paper_name, resolve_backbone
 from .errors import InputError, check_mapping, check_number, check_sequence, check_text
 from .objective import Objective, per_image
 from .result import SynthesisInterrupted, SynthesisResult, describe, join_chunks, join_stages, read_inputs
-from .speed import PRECISIONS, resolve_jit
-from .vgg import PAPER_STYLE_LAYERS, FeatureExtractor, default_content_layers, resolve_network, shared_extractor
+from .speed import PRECISIONS, resolve_jit, resolve_precision
+from .vgg import PAPER_STYLE_LAYERS, FeatureExtractor, default_content_layers, resolve_network, shared_extractor_of
 
 __all__ = ["synthesize", "coarse_to_fine", "stages", "MAX_SIDE", "initial_image", "SynthesisResult", "SynthesisInterrupted",
            "DEFAULT_LEARNING_RATE"]
@@ -78,7 +78,7 @@ def synthesize(content=None, style=None, *, content_layers=None,
                                           style_blend=style_blend)
     opt = _options(steps, seed, learning_rate, optimizer, tv_weight, alpha, beta, batch, jit)
     layers = _layers(content_layers, style_layers, style_weights, content, styles, batch, network)
-    extractor = _extractor(extractor, layers, backbone, pooling, normalize, precision)
+    extractor = _extractor(extractor, layers, backbone, pooling, network, precision)
     out_shape = targets.output_shape(extractor, content, styles, shape, batch)  # (B, H, W, 3)
     # Targets, once: P^l of the photo, A^l (Gram matrices) of the paintings.
     goal = targets.compute(extractor, content, styles, blend, layers.content, layers.style, out_shape[1:3])
@@ -165,11 +165,13 @@ def _layers(content_layers, style_layers, style_weights, content, styles, batch,
     return SimpleNamespace(content=content_layers, style=style_layers, weights=style_weights)
 
 
-def _extractor(extractor, layers, backbone, pooling, normalize, precision) -> FeatureExtractor:
-    """The process's extractor of the layers (``vgg.shared_extractor``), or the given one, checked."""
+def _extractor(extractor, layers, backbone, pooling, network, precision) -> FeatureExtractor:
+    """The process's extractor of the layers (``vgg.shared_extractor_of``: ``backbone`` and
+    ``network`` as ``_network`` resolved them), or the given one, checked."""
     if extractor is None:
         wanted = list(dict.fromkeys(list(layers.content) + list(layers.style)))
-        return shared_extractor(wanted, backbone, pooling=pooling, normalize=normalize, precision=precision)
+        check_text("pooling", pooling, choices=("avg", "max"))
+        return shared_extractor_of(wanted, backbone, pooling, network, resolve_precision(precision))
     missing = (set(layers.content) | set(layers.style)) - set(extractor.layers)
     if missing:
         raise InputError(f"the given extractor lacks layers {sorted(missing)}")

@@ -20,16 +20,15 @@ from .backbones import (arch_of, conv_weights, describe_backbone, fingerprint, i
                         paper_name, resolve_backbone)
 from .errors import InputError, check_sequence, check_text
 from .images import load_image, to_backbone
-from .paper import network
+from .paper import network as paper_network, settings
 from .speed import conv_by_transpose, resolve_precision, transposed_conv_is_faster
 
-__all__ = ["FeatureExtractor", "shared_extractor", "resolve_network", "default_content_layers",
+__all__ = ["FeatureExtractor", "shared_extractor", "shared_extractor_of", "resolve_network", "default_content_layers",
            "normalization_stats", "normalization_factors",
            "PAPER_STYLE_LAYERS", "PAPER_CONTENT_LAYERS", "NETWORKS"]
 
 # Figure 2's choice (docs/method.md): content conv4_2, style conv1_1 ... conv5_1.
-PAPER_CONTENT_LAYERS = ("conv4_2",)
-PAPER_STYLE_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
+PAPER_CONTENT_LAYERS, PAPER_STYLE_LAYERS = settings.CONTENT_LAYERS, settings.STYLE_LAYERS
 
 NETWORKS = ("raw", "mean", "calibrated")
 
@@ -89,7 +88,7 @@ def normalization_stats(backbone: str, pooling: str = "avg") -> dict:
     over the reference set and all positions (``normalize.reference_stats``), cached on disk.
     docs/method.md, "Normalisation" (CVPR); notebook 03."""
     convs = [n for n in layer_names(arch_of(backbone)) if n.startswith("conv")]
-    return norm.cached_stats(backbone, pooling, lambda: FeatureExtractor(convs, backbone=backbone, pooling=pooling))
+    return norm.cached_stats(backbone, pooling, lambda: FeatureExtractor.of(convs, backbone, pooling, "raw", "float32"))
 
 
 def normalization_factors(backbone: str, pooling: str = "avg", network: str = "mean") -> dict:
@@ -161,11 +160,22 @@ class FeatureExtractor:
     def __init__(self, layers, backbone: str = "auto", pooling: str = "avg", normalize=False,
                  precision: str = "float32"):
         check_text("pooling", pooling, choices=("avg", "max"))  # avg: the paper's
-        self.backbone = resolve_backbone(backbone)
-        self.pooling = pooling
-        self.network = resolve_network(self.backbone, normalize)
+        backbone = resolve_backbone(backbone)
+        self._build(layers, backbone, pooling, resolve_network(backbone, normalize), resolve_precision(precision))
+
+    @classmethod
+    def of(cls, layers, backbone: str, pooling: str, network: str, precision: str) -> "FeatureExtractor":
+        """The extractor of settings already resolved once, at the caller's door: a concrete
+        ``backbone`` (``resolve_backbone``), ``network`` (``resolve_network``), ``precision``
+        (``resolve_precision``), ``pooling`` "avg" or "max"; the layers are checked here.
+        docs/method.md, "Representations"; every synthesis (notebook 01 first)."""
+        self = cls.__new__(cls)
+        self._build(layers, backbone, pooling, network, precision)
+        return self
+
+    def _build(self, layers, backbone, pooling, network, precision) -> None:
+        self.backbone, self.pooling, self.network, self.precision = backbone, pooling, network, precision
         self.normalize = self.network != "raw"
-        self.precision = resolve_precision(precision)
         if self.precision == "mixed_float16" and self.network == "raw":
             raise InputError("precision mixed_float16 needs a normalised network: the raw network's "
                              "activations and Gram matrices exceed float16's largest value (65504); "
@@ -181,7 +191,7 @@ class FeatureExtractor:
         if self.normalize:
             weights = norm.normalized_weights(weights, normalization_factors(self.backbone, pooling, self.network))
         self.conv_route = "transposed" if self.precision == "float32" and transposed_conv_is_faster() else "tf"
-        self.model = network.trunk(weights, trunk, self.layers, pooling, self.precision,
+        self.model = paper_network.trunk(weights, trunk, self.layers, pooling, self.precision,
                                    _TransposedConv2D if self.conv_route == "transposed" else keras.layers.Conv2D,
                                    name=f"{arch}_{pooling}_to_{trunk[-1]}")
         pools_before = sum(n.startswith("pool") for n in trunk)
@@ -234,13 +244,18 @@ def shared_extractor(layers, backbone: str, pooling: str = "avg", normalize=Fals
     docs/method.md, "Representations"; every notebook's synthesis (01 first)."""
     check_text("pooling", pooling, choices=("avg", "max"))  # a key part: checked before it is hashed
     backbone = resolve_backbone(backbone)
-    precision = resolve_precision(precision)
-    key = (fingerprint(backbone), backbone, tuple(layers), pooling, resolve_network(backbone, normalize), precision,
+    return shared_extractor_of(layers, backbone, pooling, resolve_network(backbone, normalize),
+                               resolve_precision(precision))
+
+
+def shared_extractor_of(layers, backbone: str, pooling: str, network: str, precision: str) -> FeatureExtractor:
+    """``shared_extractor`` for settings already resolved once (as ``FeatureExtractor.of`` takes
+    them): what ``synthesize`` calls after its own door. docs/method.md, "Representations";
+    every notebook's synthesis (01 first)."""
+    key = (fingerprint(backbone), backbone, tuple(layers), pooling, network, precision,
            precision == "float32" and transposed_conv_is_faster())
     if key not in _SHARED:
         if len(_SHARED) >= 8:
             _SHARED.pop(next(iter(_SHARED)))
-        _SHARED[key] = FeatureExtractor(list(layers), backbone=backbone, pooling=pooling, normalize=normalize,
-                                        precision=precision)
+        _SHARED[key] = FeatureExtractor.of(list(layers), backbone, pooling, network, precision)
     return _SHARED[key]
-

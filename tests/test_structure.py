@@ -70,3 +70,26 @@ def test_public_functions_have_docstrings_and_the_paper_names_its_equations():
             if not any(s in doc for s in ("eq.", "eqs.", "Methods", "paper")):
                 missing.append(f"{name} (module)")
     assert missing == []
+
+
+def test_the_papers_settings_are_the_ones_the_notebooks_and_presets_use():
+    """styletf.paper.settings against what notebook 03 (Figure 2) and 04 (Figure 3) set by hand
+    and full mode's preset: one source, no drift."""
+    import json
+    from styletf import config
+    from styletf.paper.settings import hyper_parameters
+    paper = hyper_parameters()
+
+    def assigned(notebook, name):
+        cells = json.loads((ROOT / "notebooks" / notebook).read_text())["cells"]
+        for node in ast.walk(ast.parse("\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code"))):
+            if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == name for t in node.targets):
+                return ast.literal_eval(node.value)
+        raise AssertionError(f"{notebook} assigns no {name}")
+
+    panels = assigned("03_style_transfer.ipynb", "PANELS")  # [(letter, painting, alpha/beta)]
+    assert {letter: (key, ratio) for letter, key, ratio in panels} == paper["figure_2"]
+    assert tuple(assigned("04_layers_and_ratios.ipynb", "RATIOS")) == paper["figure_3"]["alpha_beta"]
+    assert tuple(assigned("04_layers_and_ratios.ipynb", "ROWS")) == paper["figure_3"]["rows"]
+    assert config._PRESETS["full"]["size"] == paper["size"] == 512
+    assert config._PRESETS["full"]["optimizer"] == paper["optimizer"] == "lbfgs"

@@ -409,3 +409,27 @@ def test_a_wrong_precision_is_said_before_any_warning(photo):
         with pytest.raises(InputError, match="precision must be one of 'float32'"):
             styletf.synthesize(content=photo, steps=1, backbone="auto", precision="bf16", progress=False)
     assert caught == []
+
+
+def test_a_backbone_name_is_resolved_once_per_synthesis(photo, painting, monkeypatch):
+    """Issue 28: the door resolves "auto" and the network once; the layers below take the result.
+    Counted at every module that could resolve them again (a new process's first run: no
+    extractor shared yet)."""
+    from styletf import backbones, synthesis, vgg
+    calls = {"backbone": 0, "network": 0}
+
+    def counted(kind, function):
+        def wrapper(*args, **kwargs):
+            calls[kind] += 1
+            return function(*args, **kwargs)
+        return wrapper
+
+    resolve_backbone, resolve_network = backbones.resolve_backbone, vgg.resolve_network
+    for module in (backbones, synthesis, vgg):
+        monkeypatch.setattr(module, "resolve_backbone", counted("backbone", resolve_backbone))
+    for module in (synthesis, vgg):
+        monkeypatch.setattr(module, "resolve_network", counted("network", resolve_network))
+    monkeypatch.setattr(vgg, "_SHARED", {})  # the extractor built anew, below the door
+    r = styletf.synthesize(photo, painting, steps=2, size=48, backbone="random", normalize=True, progress=False)
+    assert r.settings["backbone"] == "random" and np.all(np.isfinite(r.image.numpy()))
+    assert calls == {"backbone": 1, "network": 1}, calls

@@ -8,7 +8,10 @@ Read in this order, beside the paper's Methods section (docs/method.md says it i
 4. ``objective`` P^l and A^l, computed once, and eq. 7, L_total = alpha L_content + beta L_style
 5. ``descent``   from white noise: the gradient by GradientTape, Adam steps or L-BFGS-B on [0, 1]
 
+``settings.hyper_parameters()`` holds the paper's choices (layers, alpha/beta per figure, ...)
+with their sources.
+
 These modules compute on tensors that the shell (the rest of ``styletf``) has already checked,
 and import nothing of the shell: TensorFlow, Keras, NumPy and SciPy only.
 """
-from . import descent, losses, network, normalize, objective  # noqa: F401  (the reading order above)
+from . import descent, losses, network, normalize, objective, settings  # noqa: F401  (the reading order above)
