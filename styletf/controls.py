@@ -9,12 +9,13 @@ colours, init, optimiser, seed, snapshots, coarse-to-fine. The command line
 from __future__ import annotations
 
 from . import color
-from .errors import InputError, check_number, check_sequence, check_text
+from .errors import InputError, check_number, check_text
 from .images import load_image
 from .result import SynthesisInterrupted, SynthesisResult, describe, read_inputs
 from .optimize import check_optimizer
 from .speed import resolve_jit
-from .synthesis import DEFAULT_LEARNING_RATE, MAX_SIDE, coarse_to_fine as _coarse_to_fine, stages, synthesize
+from .synthesis import DEFAULT_LEARNING_RATE, MAX_SIDE, check_sizes, coarse_to_fine as _coarse_to_fine, stages, synthesize
+from .targets import check_style_scale
 from .vgg import NETWORKS, PAPER_STYLE_LAYERS
 
 __all__ = ["stylize", "DEFAULT_ALPHA_BETA"]
@@ -62,7 +63,7 @@ def stylize(content, style, *, size=512, steps=None, alpha_beta=DEFAULT_ALPHA_BE
     alpha_beta = check_number("alpha_beta", alpha_beta, minimum=1e-12, maximum=1e12)
     _check_network(normalize)
     sizes, steps, size = _schedule(coarse_to_fine, size, steps, optimizer)
-    style_scale = check_number("style_scale", style_scale, minimum=0.01, maximum=100)
+    style_scale = check_style_scale(style_scale)
     snapshot_every, stop_after = _check_snapshots(snapshot, snapshot_every, stop_after)
     counter = {"step": 0}  # steps done, counted over the stages
     finish, source, paintings, start = _inputs(content, style, init, size, style_scale, preserve_colors)
@@ -126,11 +127,7 @@ def _sizes(coarse_to_fine, size):
     if isinstance(coarse_to_fine, str) and coarse_to_fine == "auto":
         return [], check_number("size", size, positive=True, integer=True, maximum=MAX_SIDE)
     if coarse_to_fine is not None:
-        sizes = [check_number("coarse_to_fine", s, positive=True, integer=True, maximum=MAX_SIDE)
-                 for s in check_sequence("coarse_to_fine", coarse_to_fine, what="of sizes, 'auto', None or False")]
-        if not sizes or sizes != sorted(set(sizes)):
-            raise InputError(f"coarse-to-fine sizes must be increasing long sides, e.g. 256,512,1024; "
-                             f"got {sizes}")
+        sizes = check_sizes("coarse_to_fine", coarse_to_fine)
         if size is not None and size != sizes[-1]:
             raise InputError(f"size {size} (--size) differs from the last coarse-to-fine size {sizes[-1]} "
                              f"(--coarse-to-fine): drop size or make it the last of the sizes")

@@ -24,7 +24,7 @@ from .result import SynthesisInterrupted, SynthesisResult, describe, join_chunks
 from .speed import PRECISIONS, resolve_jit, resolve_precision
 from .vgg import PAPER_STYLE_LAYERS, FeatureExtractor, default_content_layers, resolve_network, shared_extractor_of
 
-__all__ = ["synthesize", "coarse_to_fine", "stages", "MAX_SIDE", "initial_image", "SynthesisResult", "SynthesisInterrupted",
+__all__ = ["synthesize", "coarse_to_fine", "check_sizes", "stages", "MAX_SIDE", "initial_image", "SynthesisResult", "SynthesisInterrupted",
            "DEFAULT_LEARNING_RATE"]
 
 #: Adam's step size for images in [0, 1]. Chosen by measurement
@@ -73,7 +73,7 @@ def synthesize(content=None, style=None, *, content_layers=None,
     backbone, network = _network(extractor, backbone, normalize, precision)
     # Load: the photo p, the paintings a (at style_scale, blended by style_blend); check the rest.
     sources, read = _sources(content, style, init)  # read: the input files' sha256, for the sidecar
-    style_scale = check_number("style_scale", style_scale, minimum=0.01, maximum=100)
+    style_scale = targets.check_style_scale(style_scale)
     content, styles, blend = targets.load(content, style, size=size, shape=shape, style_scale=style_scale,
                                           style_blend=style_blend)
     opt = _options(steps, seed, learning_rate, optimizer, tv_weight, alpha, beta, batch, jit)
@@ -271,10 +271,7 @@ def coarse_to_fine(content=None, style=None, *, sizes=(256, 512, 1024), steps=50
     (``init`` applies to the first stage). Returns the last stage's result with the histories
     of all stages concatenated, the total wall time, and ``extra["stages"]`` = [(size, steps, seconds), ...].
     """
-    sizes = [int(check_number("sizes", v, positive=True, integer=True, maximum=MAX_SIDE))
-             for v in check_sequence("sizes", sizes, what="of sizes in px, e.g. [128, 256]")]
-    if not sizes or sizes != sorted(set(sizes)):
-        raise InputError(f"sizes must be increasing long sides in px, e.g. 256,512,1024; got {sizes}")
+    sizes = check_sizes("sizes", sizes)
     per_stage = list(steps) if isinstance(steps, (list, tuple)) else [steps] * len(sizes)
     if len(per_stage) != len(sizes):
         raise InputError(f"steps: {len(per_stage)} step counts for {len(sizes)} sizes; give one per size, or one for all")
@@ -292,3 +289,12 @@ def coarse_to_fine(content=None, style=None, *, sizes=(256, 512, 1024), steps=50
             break
         init = result.image  # upsampled to the next size by synthesize's init handling
     return join_stages(results, sizes, per_stage)
+
+
+def check_sizes(name: str, sizes) -> list[int]:
+    """Stage sizes: increasing whole long sides in px up to ``MAX_SIDE`` (coarse_to_fine's and stylize's door)."""
+    sizes = [int(check_number(name, v, positive=True, integer=True, maximum=MAX_SIDE))
+             for v in check_sequence(name, sizes, what="of sizes in px, e.g. [256, 512]")]
+    if not sizes or sizes != sorted(set(sizes)):
+        raise InputError(f"{name} must be increasing long sides in px, e.g. 256,512,1024; got {sizes}")
+    return sizes

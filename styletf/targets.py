@@ -15,7 +15,7 @@ from .paper import objective as paper
 from .paper.objective import Targets
 from .vgg import FeatureExtractor
 
-__all__ = ["Targets", "load", "compute", "content_targets", "style_targets", "as_image", "output_shape"]
+__all__ = ["Targets", "check_style_scale", "load", "compute", "content_targets", "style_targets", "as_image", "output_shape"]
 
 
 def as_image(source, size, name, batch=None):
@@ -37,6 +37,12 @@ def as_image(source, size, name, batch=None):
         return load_image(source, max_size=size)
     except InputError as e:
         raise InputError(f"{name}: {e}") from None
+
+
+def check_style_scale(style_scale) -> float:
+    """The paintings' size relative to the output: a number in [0.01, 100] (``stylize``'s and
+    ``synthesize``'s door; notebook 05)."""
+    return check_number("style_scale", style_scale, minimum=0.01, maximum=100)
 
 
 def load(content, style, *, size=None, shape=None, style_scale=1.0, style_blend=None):
