@@ -202,3 +202,12 @@ def test_output_folder_that_is_a_file_is_named(monkeypatch, tmp_path):
         plotting.output_dir()
     monkeypatch.setenv("STYLETF_OUTPUT", str(tmp_path / "new" / "figures"))
     assert plotting.output_dir().is_dir()
+
+
+def test_every_subpackage_is_installed():
+    """pyproject lists styletf's packages by hand: a folder left out is missing from a wheel (as
+    Colab installs styletf) while an editable install still finds it (issue 28's styletf.paper)."""
+    import tomllib
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    folders = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "styletf").rglob("__init__.py")}
+    assert folders <= listed, folders - listed
