@@ -22,7 +22,7 @@ from .reproduce import REPO_NOTEBOOKS, reproduce
 from .result import SynthesisInterrupted
 from .synthesis import DEFAULT_LEARNING_RATE, MAX_SIDE
 from .speed import PRECISIONS, resolve_jit, resolve_precision
-from .vgg import PAPER_STYLE_LAYERS, resolve_network
+from .vgg import PAPER_STYLE_LAYERS, POOLINGS, resolve_network
 
 __all__ = ["main", "stylize", "add_stylize"]
 
@@ -89,7 +89,7 @@ def add_stylize(sub) -> argparse.ArgumentParser:
                    help="lbfgs (default, the authors': SciPy's L-BFGS-B) or adam")
     p.add_argument("--lr", type=float, help=f"Adam's step size (default {DEFAULT_LEARNING_RATE:g}; decays later)")
     p.add_argument("--tv", type=float, default=0.0, help="total-variation weight (default 0, the paper's)")
-    p.add_argument("--pooling", choices=("avg", "max"), default="avg", help="default: avg (the paper's)")
+    p.add_argument("--pooling", choices=POOLINGS, default="avg", help="default: avg (the paper's)")
     p.add_argument("--backbone", default="auto",
                    help="auto (ImageNet VGG19 if available, else the offline stand-in), vgg19, "
                         "vgg16-hed, random, or a .h5 weights file")

@@ -22,7 +22,7 @@ from .errors import InputError, check_mapping, check_number, check_sequence, che
 from .objective import Objective, per_image
 from .result import SynthesisInterrupted, SynthesisResult, describe, join_chunks, join_stages, read_inputs
 from .speed import PRECISIONS, resolve_jit, resolve_precision
-from .vgg import PAPER_STYLE_LAYERS, FeatureExtractor, default_content_layers, resolve_network, shared_extractor_of
+from .vgg import PAPER_STYLE_LAYERS, FeatureExtractor, check_pooling, default_content_layers, resolve_network, shared_extractor_of
 
 __all__ = ["synthesize", "coarse_to_fine", "check_sizes", "stages", "MAX_SIDE", "initial_image", "SynthesisResult", "SynthesisInterrupted",
            "DEFAULT_LEARNING_RATE"]
@@ -170,7 +170,7 @@ def _extractor(extractor, layers, backbone, pooling, network, precision) -> Feat
     ``network`` as ``_network`` resolved them), or the given one, checked."""
     if extractor is None:
         wanted = list(dict.fromkeys(list(layers.content) + list(layers.style)))
-        check_text("pooling", pooling, choices=("avg", "max"))
+        check_pooling(pooling)
         return shared_extractor_of(wanted, backbone, pooling, network, resolve_precision(precision))
     missing = (set(layers.content) | set(layers.style)) - set(extractor.layers)
     if missing:

@@ -23,7 +23,8 @@ from .images import load_image, to_backbone
 from .paper import network as paper_network, settings
 from .speed import conv_by_transpose, resolve_precision, transposed_conv_is_faster
 
-__all__ = ["FeatureExtractor", "shared_extractor", "shared_extractor_of", "resolve_network", "default_content_layers",
+__all__ = ["FeatureExtractor", "check_pooling", "POOLINGS", "shared_extractor", "shared_extractor_of",
+           "resolve_network", "default_content_layers",
            "normalization_stats", "normalization_factors",
            "PAPER_STYLE_LAYERS", "PAPER_CONTENT_LAYERS", "NETWORKS"]
 
@@ -31,6 +32,14 @@ __all__ = ["FeatureExtractor", "shared_extractor", "shared_extractor_of", "resol
 PAPER_CONTENT_LAYERS, PAPER_STYLE_LAYERS = settings.CONTENT_LAYERS, settings.STYLE_LAYERS
 
 NETWORKS = ("raw", "mean", "calibrated")
+POOLINGS = ("avg", "max")  # avg: the paper's; max: VGG's own
+
+
+def check_pooling(pooling) -> str:
+    """"avg" (the paper's average pooling) or "max" (VGG's own), else one clear error: the one
+    check of the pooling, at ``FeatureExtractor``'s, ``shared_extractor``'s and ``synthesize``'s
+    doors (docs/method.md, "Network"; notebook 05)."""
+    return check_text("pooling", pooling, choices=POOLINGS)
 
 
 def resolve_network(backbone: str, normalize) -> str:
@@ -159,7 +168,7 @@ class FeatureExtractor:
 
     def __init__(self, layers, backbone: str = "auto", pooling: str = "avg", normalize=False,
                  precision: str = "float32"):
-        check_text("pooling", pooling, choices=("avg", "max"))  # avg: the paper's
+        check_pooling(pooling)
         backbone = resolve_backbone(backbone)
         self._build(layers, backbone, pooling, resolve_network(backbone, normalize), resolve_precision(precision))
 
@@ -242,7 +251,7 @@ def shared_extractor(layers, backbone: str, pooling: str = "avg", normalize=Fals
     second, every stage of every run). Keyed by the weights themselves (``fingerprint``: a changed
     file is read again), the network, and the precision and convolution route it resolves to.
     docs/method.md, "Representations"; every notebook's synthesis (01 first)."""
-    check_text("pooling", pooling, choices=("avg", "max"))  # a key part: checked before it is hashed
+    check_pooling(pooling)  # a key part: checked before it is hashed
     backbone = resolve_backbone(backbone)
     return shared_extractor_of(layers, backbone, pooling, resolve_network(backbone, normalize),
                                resolve_precision(precision))
