@@ -35,7 +35,7 @@ def main():
     a = p.parse_args()
     content = styletf.load_image("neckarfront", a.size)
     style = styletf.load_image("starry_night", a.size)
-    kw = dict(content=content, style=style, alpha=1.0, beta=1e3, normalize=True, seed=0, backbone=a.backbone,
+    kw = dict(content=content, style=style, alpha=1.0, beta=1e3, network="auto", seed=0, backbone=a.backbone,
               progress=False, steps=a.steps, learning_rate=a.lr)
     runs = {}
     for name, optimizer in [("constant", keras.optimizers.Adam(a.lr)), ("schedule", "adam")]:

@@ -36,7 +36,7 @@ def main():
     kw = dict(content=styletf.load_image("neckarfront", args.size),
               style=styletf.load_image("composition_vii", args.size), style_layers=ROWS,
               style_weights=weights, alpha=1.0, beta=[1.0 / ratio for _, ratio in grid], batch=len(grid),
-              steps=args.steps, normalize=True, backbone=args.backbone, optimizer=args.optimizer,
+              steps=args.steps, network="auto", backbone=args.backbone, optimizer=args.optimizer,
               progress=False)
     times, images = {}, {}
     for name, extra in (("batched", {}), ("sequential", {"batch_size": 1})):

@@ -26,15 +26,15 @@ def main():
     p.add_argument("--steps", default="200,60,15", help="iterations per stage")
     p.add_argument("--optimizer", default="lbfgs", choices=["lbfgs", "adam"])
     p.add_argument("--backbone", default="vgg16-hed")
-    p.add_argument("--network", default="normalized", choices=["normalized", "raw"],
-                   help="raw: what `stylize` uses on the stand-in")
+    p.add_argument("--network", default="auto", choices=["auto", "mean", "calibrated", "raw"],
+                   help="auto: what `stylize` uses (the calibrated network on the stand-in)")
     p.add_argument("--save", help="folder to save both images in (c2f.png, direct.png)")
     a = p.parse_args()
     sizes = [int(s) for s in a.sizes.split(",")]
     steps = [int(s) for s in a.steps.split(",")]
     content = styletf.load_image("neckarfront", sizes[-1])
     style = styletf.load_image("starry_night", sizes[-1])
-    kw = dict(content=content, style=style, alpha=1.0, beta=1e3, normalize=a.network == "normalized", seed=0,
+    kw = dict(content=content, style=style, alpha=1.0, beta=1e3, network=a.network, seed=0,
               backbone=a.backbone, optimizer=a.optimizer, progress=False)
 
     t = time.perf_counter()

@@ -58,8 +58,8 @@ def main():
                f"'--backbone', {args.backbone!r}]))")
         print(f"new process, stylize 48 px, 1 step:   {process(cmd, 2):6.2f} s")
     layers = ["conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1", "conv3_2"]
-    first, _ = timed(lambda: vgg.FeatureExtractor(layers, backbone=args.backbone, normalize=True))
-    later, ext = timed(lambda: vgg.FeatureExtractor(layers, backbone=args.backbone, normalize=True))
+    first, _ = timed(lambda: vgg.FeatureExtractor(layers, backbone=args.backbone, network="auto"))
+    later, ext = timed(lambda: vgg.FeatureExtractor(layers, backbone=args.backbone, network="auto"))
     print(f"FeatureExtractor, first / later:      {first:6.2f} / {later:.2f} s")
     cached, _ = timed(lambda: vgg.normalization_stats.__wrapped__(args.backbone, "avg"))
     convs = [n for n in layer_names(arch_of(args.backbone)) if n.startswith("conv")]
@@ -75,7 +75,7 @@ def main():
         painting = styletf.load_image("starry_night", size)
         t_targets, _ = timed(lambda: targets.compute(ext, photo, [painting], [1.0], ["conv3_2"],
                                                      list(vgg.PAPER_STYLE_LAYERS), photo.shape[1:3]))
-        kw = dict(content=photo, style=painting, optimizer="lbfgs", backbone=args.backbone, normalize=True,
+        kw = dict(content=photo, style=painting, optimizer="lbfgs", backbone=args.backbone, network="auto",
                   progress=False)
         first = styletf.synthesize(steps=1, **kw)  # traces; later runs of these shapes reuse it
         one = styletf.synthesize(steps=1, seed=1, **kw)

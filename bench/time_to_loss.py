@@ -67,7 +67,7 @@ def main():
 
     content = styletf.load_image("neckarfront", args.size)
     style = styletf.load_image("starry_night", args.size)
-    kw = dict(content=content, style=style, alpha=1.0, beta=1e3, normalize=True, seed=args.seed,
+    kw = dict(content=content, style=style, alpha=1.0, beta=1e3, network="auto", seed=args.seed,
               backbone=args.backbone, progress=False)
     rows = {}
 

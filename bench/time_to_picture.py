@@ -3,7 +3,7 @@ photo painted in the painting's colours, judged from outside the network by ``st
 (structure >= STRUCTURE_MIN and colours <= PALETTE_MAX; notebook 03).
 
 Objective: Figure 2's (content on the network's default layer, style conv1_1..conv5_1, w_l = 1/5,
-the paper's alpha/beta per painting) on the network of ``normalize=True`` (the calibrated stand-in
+the paper's alpha/beta per painting) on the network of ``network="auto"`` (the calibrated stand-in
 offline). Runs, each from the same white noise (seed 0):
   default: ``stylize``'s schedule, L-BFGS coarse to fine (``synthesis.stages(size)``);
   lbfgs:   L-BFGS-B at the full size only;
@@ -53,7 +53,7 @@ def timed(run, key, ratio, size, every, cap, precision="float32", save=None):
                 state["found"] = (elapsed, state["i"])
         return state["found"] is not None and run != "default"  # the default schedule runs out
 
-    kw = dict(alpha=1.0, beta=1.0 / ratio, normalize=True, seed=0, backbone="vgg16-hed", progress=False,
+    kw = dict(alpha=1.0, beta=1.0 / ratio, network="auto", seed=0, backbone="vgg16-hed", progress=False,
               callback=callback, precision=precision)
     if run == "default":
         sizes, steps = synthesis.stages(size, 100)

@@ -1,15 +1,16 @@
 """styletf: Gatys, Ecker & Bethge (2015), "A Neural Algorithm of Artistic Style", in TensorFlow/Keras.
 
-Modules follow the paper, each importing only those above it in this list:
+The paper alone is the ground floor, ``styletf.paper`` (a student reads it first: network -> losses -> normalize -> objective ->
+descent, and settings); it imports nothing else of styletf.
+The shell above it checks every input once and hands the paper checked tensors:
 ``errors``; ``data`` (the paper's images) and ``images`` (in/out); ``backbones`` (where
-the weights come from), ``normalize`` (the CVPR normalisation) and ``vgg`` (the network,
-``FeatureExtractor``); ``losses`` (eqs. 1-5); ``targets`` (P^l, A^l), ``objective``
-(eq. 7), ``optimize`` (Adam, L-BFGS; its live preview and movies: ``watch``), ``result`` and ``synthesis`` (``synthesize``:
-load -> targets -> objective -> optimise -> result). Beyond the paper: ``color`` (the
-2017 follow-up's colour controls), ``controls`` (``stylize``: your own photo);
-``plotting``, ``config`` (the notebooks'); ``preflight``, ``interrupts``, ``sidecar``,
-``reproduce``, ``benchmark`` and ``cli`` (``python -m styletf``). A student reads: losses -> vgg -> targets ->
-objective -> optimize -> synthesis.
+the weights come from), ``normalize`` (the reference set, cached statistics, the stand-in's
+calibration) and ``vgg`` (``FeatureExtractor``); ``losses`` (eqs. 1-5, checked); ``targets``,
+``objective``, ``optimize`` (precision, progress, Ctrl-C; the live preview and movies: ``watch``),
+``result`` and ``synthesis`` (``synthesize``: load -> targets -> objective -> optimise -> result).
+Beyond the paper: ``color`` (the 2017 follow-up's colour controls), ``controls`` (``stylize``:
+your own photo); ``plotting``, ``config`` (the notebooks'); ``preflight``, ``interrupts``,
+``sidecar``, ``reproduce``, ``benchmark`` and ``cli`` (``python -m styletf``).
 """
 from .quiet import import_tensorflow
 

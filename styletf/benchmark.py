@@ -115,11 +115,11 @@ def run(size: int, steps: int, backbone: str, precision: str, reference: bool, j
     else:
         marks = []
         result = synthesize(content=content, style=style, steps=steps + 1, backbone=backbone,  # float16's
-                            precision=precision, progress=False, normalize=precision == "mixed_float16", jit=jit,
-                            callback=lambda i, x, l: marks.append(time.perf_counter()))
+                            precision=precision, progress=False, jit=jit,
+                            network="auto" if precision == "mixed_float16" else "raw", callback=lambda i, x, l: marks.append(time.perf_counter()))
         times = list(np.diff(marks))  # steps intervals between step ends: the first (tracing) dropped
         precision = resolve_precision(precision)
-        what = (f"styletf step (Figure 2 objective, avg pooling, to conv5_1{', normalised' if result.settings['normalize'] else ''}; "
+        what = (f"styletf step (Figure 2 objective, avg pooling, to conv5_1{', normalised' if result.settings['network'] != 'raw' else ''}; "
                 f"XLA {'on' if resolve_jit(jit) else 'off'}; "
                 f"convolutions: {result.settings['conv']})")
     ms = 1000 * statistics.median(times)

@@ -16,11 +16,11 @@ from tqdm.auto import tqdm
 
 from . import benchmark, color, controls, interrupts, preflight, sidecar, watch
 from .backbones import StandInWarning, WeightsFileWarning, describe_backbone, resolve_backbone
-from .errors import InputError, StyleTFError, check_number
+from .errors import InputError, StyleTFError, check_setting
 from .images import file_url_path, save_image
 from .reproduce import REPO_NOTEBOOKS, reproduce
 from .result import SynthesisInterrupted
-from .synthesis import DEFAULT_LEARNING_RATE, MAX_SIDE
+from .synthesis import DEFAULT_LEARNING_RATE
 from .speed import PRECISIONS, resolve_jit, resolve_precision
 from .vgg import PAPER_STYLE_LAYERS, POOLINGS, resolve_network
 
@@ -93,11 +93,11 @@ def add_stylize(sub) -> argparse.ArgumentParser:
     p.add_argument("--backbone", default="auto",
                    help="auto (ImageNet VGG19 if available, else the offline stand-in), vgg19, "
                         "vgg16-hed, random, or a .h5 weights file")
-    p.add_argument("--network", choices=("auto", "normalized", "calibrated", "raw"), default="auto",
+    p.add_argument("--network", choices=("auto", "mean", "calibrated", "raw", "normalized"), default="auto",
                    help="auto (default): the network in whose units --alpha-beta is the paper's - "
-                        "normalized on ImageNet VGG19, calibrated on the offline stand-in; normalized: "
-                        "the paper's mean-activation normalisation; calibrated: the stand-in's; raw: "
-                        "the weights as trained")
+                        "mean on ImageNet VGG19, calibrated on the offline stand-in; mean: the paper's "
+                        "mean-activation normalisation (normalized: its old name); calibrated: the "
+                        "stand-in's; raw: the weights as trained")
     p.add_argument("--precision", choices=PRECISIONS, default="auto", help="auto (default: bfloat16 where it measures faster)")
     p.add_argument("--jit", choices=("auto", "on", "off"), default="auto",
                    help="compile the step with XLA: auto (default: where a quick measurement finds it faster)")
@@ -163,20 +163,15 @@ def _checked(args) -> tuple[Path, int | list]:
 
 def _check_numbers(args, explicit) -> None:
     """Every number within what float32 and the machine can hold, before any work (one line, exit 2)."""
-    whole = dict(positive=True, integer=True)
-    checks = [("--size", [args.size], dict(whole, maximum=MAX_SIDE)),
-              ("--coarse-to-fine", args.coarse_to_fine if explicit else [], dict(whole, maximum=MAX_SIDE)),
-              ("--steps", args.steps or [], dict(whole, maximum=10**7)),
-              ("--save-every", [args.save_every], dict(whole, maximum=10**7)),
-              ("--stop-after", [args.stop_after], dict(whole, maximum=10**7)),
-              ("--seed", [args.seed], dict(integer=True, maximum=2**32 - 1)),
-              ("--alpha-beta", [args.alpha_beta], dict(minimum=1e-12, maximum=1e12)),
-              ("--style-scale", [args.style_scale], dict(minimum=0.01, maximum=100)),
-              ("--tv", [args.tv], dict(maximum=1e12)), ("--lr", [args.lr], dict(positive=True, maximum=1e3))]
-    for name, values, kw in checks:
+    checks = [("--size", "size", [args.size]), ("--coarse-to-fine", "size", args.coarse_to_fine if explicit else []),
+              ("--steps", "steps", args.steps or []), ("--save-every", "snapshot_every", [args.save_every]),
+              ("--stop-after", "stop_after", [args.stop_after]), ("--seed", "seed", [args.seed]),
+              ("--alpha-beta", "alpha_beta", [args.alpha_beta]), ("--style-scale", "style_scale", [args.style_scale]),
+              ("--tv", "tv_weight", [args.tv]), ("--lr", "learning_rate", [args.lr])]
+    for option, name, values in checks:  # the ranges of stylize's own keywords (errors.RANGES), named as typed
         for value in values:
             if value is not None:
-                check_number(name, value, **kw)
+                check_setting(name, value, option)
 
 
 def _network(args, say) -> None:
@@ -192,9 +187,8 @@ def _network(args, say) -> None:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     args.precision_used = resolve_precision(args.precision)
     args.jit_used = resolve_jit({"on": True, "off": False}.get(args.jit, "auto"))
-    args.normalize_used = resolve_network(args.backbone_used, {"auto": True, "normalized": "mean", "raw": False}.get(
-        args.network, args.network))
-    say(f"backbone: {describe_backbone(args.backbone_used)}; {_NETWORK_WORDS[args.normalize_used]} network, {args.precision_used}")
+    args.network_used = resolve_network(args.backbone_used, "mean" if args.network == "normalized" else args.network)
+    say(f"backbone: {describe_backbone(args.backbone_used)}; {_NETWORK_WORDS[args.network_used]} network, {args.precision_used}")
     if args.backbone_used == "vgg16-hed":
         say("note: this is the offline stand-in, not the paper's ImageNet VGG19: textures and colours "
             "differ from the paper's (README, Backbones, says how to get the real weights)")
@@ -236,7 +230,7 @@ def _run(args, out, steps, snapshot, movie, say) -> int:
             style_layers=args.style_layers, style_blend=args.style_blend, style_scale=args.style_scale,
             preserve_colors=args.preserve_colors, init=args.init, optimizer=args.optimizer,
             learning_rate=args.lr, tv_weight=args.tv, pooling=args.pooling, backbone=args.backbone_used,
-            normalize=args.normalize_used, precision=args.precision_used, seed=args.seed,
+            network=args.network_used, precision=args.precision_used, seed=args.seed,
             coarse_to_fine=None if args.coarse_to_fine == "none" else args.coarse_to_fine,
             snapshot_every=1 if movie else args.save_every, jit=args.jit_used, progress=not args.quiet,
             snapshot=snapshot if movie or args.save_every else None, stop_after=args.stop_after)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 
 from .backbones import describe_backbone, is_paper_network
-from .errors import InputError, check_number, check_text
+from .errors import InputError, check_setting, check_text
 from .normalize import CALIBRATION
 from .paper.settings import hyper_parameters
 from .speed import resolve_precision
@@ -81,7 +81,7 @@ def report(backbone: str, *, size: int, network: str = "raw", stage_sizes=None, 
     (paper, here) rows of the notebook's own deviations.
     """
     check_text("backbone", backbone)
-    check_number("size", size, positive=True, integer=True, maximum=65536)
+    check_setting("size", size)
     stage_sizes = list(stage_sizes or [size])
     steps = list(steps) if isinstance(steps, (list, tuple)) else ([steps] if steps else [])
     schedule = " -> ".join(f"{s} px" + (f" ({n} it.)" if n else "") for s, n in zip(stage_sizes, steps + [None] * 9))

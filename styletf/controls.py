@@ -9,14 +9,14 @@ colours, init, optimiser, seed, snapshots, coarse-to-fine. The command line
 from __future__ import annotations
 
 from . import color
-from .errors import InputError, check_number, check_text
+from .errors import InputError, check_setting, check_text
 from .images import load_image
 from .result import SynthesisInterrupted, SynthesisResult, describe, read_inputs
 from .optimize import check_optimizer
 from .speed import resolve_jit
-from .synthesis import DEFAULT_LEARNING_RATE, MAX_SIDE, check_sizes, coarse_to_fine as _coarse_to_fine, stages, synthesize
+from .synthesis import DEFAULT_LEARNING_RATE, check_sizes, coarse_to_fine as _coarse_to_fine, stages, synthesize
 from .targets import check_style_scale
-from .vgg import NETWORKS, PAPER_STYLE_LAYERS
+from .vgg import NOT_GIVEN, PAPER_STYLE_LAYERS, check_network, network_argument
 
 __all__ = ["stylize", "DEFAULT_ALPHA_BETA"]
 
@@ -24,12 +24,11 @@ __all__ = ["stylize", "DEFAULT_ALPHA_BETA"]
 DEFAULT_ALPHA_BETA = 1e-3
 
 
-def stylize(content, style, *, size=512, steps=None, alpha_beta=DEFAULT_ALPHA_BETA,
-            content_layers=None, style_layers=PAPER_STYLE_LAYERS,
-            style_blend=None, style_scale=1.0, preserve_colors="none", init="noise",
+def stylize(content, style, *, size=512, steps=None, alpha_beta=DEFAULT_ALPHA_BETA, content_layers=None,
+            style_layers=PAPER_STYLE_LAYERS, style_blend=None, style_scale=1.0, preserve_colors="none", init="noise",
             optimizer="lbfgs", learning_rate=DEFAULT_LEARNING_RATE, tv_weight=0.0, pooling="avg",
-            backbone="auto", normalize=True, precision="auto", seed=0, coarse_to_fine="auto",
-            snapshot_every=None, snapshot=None, progress=True, jit="auto", stop_after=None) -> SynthesisResult:
+            backbone="auto", network="auto", precision="auto", seed=0, coarse_to_fine="auto", snapshot_every=None,
+            snapshot=None, progress=True, jit="auto", stop_after=None, normalize=NOT_GIVEN) -> SynthesisResult:
     """Paint ``content`` in the style of ``style`` (one image or a list), with the controls
     beyond the paper: Figure 2's transfer (docs/method.md, eq. 7) on your own photo; notebook 05.
     Returns the ``SynthesisResult`` whose image is the final picture (after the colour step).
@@ -42,9 +41,9 @@ def stylize(content, style, *, size=512, steps=None, alpha_beta=DEFAULT_ALPHA_BE
         twice that with "auto") or one per size.
     optimizer: "lbfgs" (default, the authors'), "adam", or a Keras optimizer. alpha_beta: alpha/beta
         (alpha = 1, beta = 1 / alpha_beta), in the paper's units on the normalised network.
-    normalize: True (default): the network in whose units the paper's alpha/beta hold - the
-        paper's normalisation on ImageNet VGG19, the calibration on the offline stand-in
-        (``vgg.resolve_network``); "mean", "calibrated", or False (raw weights).
+    network: "auto" (default): the one in whose units the paper's alpha/beta hold (the paper's
+        normalisation on ImageNet VGG19, the stand-in's calibration: ``vgg.resolve_network``); "mean",
+        "calibrated", "raw" (the weights as trained). normalize: its old name, deprecated.
     preserve_colors: "none"; "luminance" - transfer on luminance only (the style's matched
         to the content's mean and spread), then the content's colour channels (Gatys et al.
         2017, 5.1); "histogram" - the style images recoloured to the content's colour mean
@@ -60,8 +59,8 @@ def stylize(content, style, *, size=512, steps=None, alpha_beta=DEFAULT_ALPHA_BE
     ``result`` holds the picture so far, colour step included.
     """
     check_text("preserve_colors", preserve_colors, choices=color.PRESERVE_COLORS)
-    alpha_beta = check_number("alpha_beta", alpha_beta, minimum=1e-12, maximum=1e12)
-    _check_network(normalize)
+    alpha_beta = check_setting("alpha_beta", alpha_beta)
+    network = check_network(network_argument(network, normalize, "auto"))
     sizes, steps, size = _schedule(coarse_to_fine, size, steps, optimizer)
     style_scale = check_style_scale(style_scale)
     snapshot_every, stop_after = _check_snapshots(snapshot, snapshot_every, stop_after)
@@ -71,7 +70,7 @@ def stylize(content, style, *, size=512, steps=None, alpha_beta=DEFAULT_ALPHA_BE
     kwargs = dict(content_layers=content_layers, style_layers=style_layers, style_blend=style_blend,
                   style_scale=style_scale, alpha=1.0, beta=1.0 / alpha_beta, tv_weight=tv_weight,
                   init=start, learning_rate=learning_rate, optimizer=optimizer, pooling=pooling,
-                  backbone=backbone, normalize=normalize, precision=precision, seed=seed,
+                  backbone=backbone, network=network, precision=precision, seed=seed,
                   callback=_steps_callback(snapshot, snapshot_every, finish, stop_after, counter), progress=progress,
                   jit=resolve_jit(jit))
     settings = {"content": describe(content), "style": [describe(s) for s in _as_list(style)],
@@ -102,11 +101,6 @@ def _finished(result, finish, settings, read, stopped_at=None):
     return result
 
 
-def _check_network(normalize):
-    if not (isinstance(normalize, bool) or isinstance(normalize, str) and normalize in NETWORKS):
-        raise InputError(f"normalize must be True, False or one of {', '.join(NETWORKS)}, got {normalize!r}")
-
-
 def _schedule(coarse_to_fine, size, steps, optimizer):
     """(coarse-to-fine sizes or None, steps: an int or one per stage, the output's long side),
     checked, with the defaults filled in."""
@@ -125,14 +119,14 @@ def _sizes(coarse_to_fine, size):
     if coarse_to_fine is False:
         coarse_to_fine = None
     if isinstance(coarse_to_fine, str) and coarse_to_fine == "auto":
-        return [], check_number("size", size, positive=True, integer=True, maximum=MAX_SIDE)
+        return [], check_setting("size", size)
     if coarse_to_fine is not None:
         sizes = check_sizes("coarse_to_fine", coarse_to_fine)
         if size is not None and size != sizes[-1]:
             raise InputError(f"size {size} (--size) differs from the last coarse-to-fine size {sizes[-1]} "
                              f"(--coarse-to-fine): drop size or make it the last of the sizes")
         size = sizes[-1] if sizes else size
-    return sizes, check_number("size", size, positive=True, integer=True, maximum=MAX_SIDE)
+    return sizes, check_setting("size", size)
 
 
 def _as_list(style) -> list:
@@ -169,14 +163,14 @@ def _check_snapshots(snapshot, every, stop_after=None):
     """(``every``, ``stop_after``) checked, ``every`` with ``snapshot``: both or neither (a Movie given
     alone recorded nothing)."""
     if every is not None:
-        every = check_number("snapshot_every", every, positive=True, integer=True, maximum=10**7)
+        every = check_setting("snapshot_every", every)
     if snapshot is not None and not callable(snapshot):
         raise InputError(f"snapshot must be a function snapshot(step, image), got {snapshot!r:.60}")
     if (snapshot is None) != (every is None):
         raise InputError("give snapshot and snapshot_every together, e.g. snapshot=movie, snapshot_every=10 "
                          "(a styletf.watch.Movie, or any function snapshot(step, image))")
     if stop_after is not None:
-        stop_after = check_number("stop_after", stop_after, positive=True, integer=True, maximum=10**7)
+        stop_after = check_setting("stop_after", stop_after)
     return every, stop_after
 
 

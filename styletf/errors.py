@@ -51,6 +51,28 @@ def check_number(name, value, *, positive=False, integer=False, maximum=1e30, mi
     return int(value) if integer else float(value)
 
 
+#: The usable range of each number setting, by its Python name: one table for every door
+#: (``synthesize``, ``coarse_to_fine``, ``stylize`` and the command's options), each range said once.
+RANGES = {
+    "size": dict(positive=True, integer=True, maximum=65536),  # a long side in px (Pillow and memory limit far earlier)
+    "steps": dict(positive=True, integer=True, maximum=10**7),
+    "snapshot_every": dict(positive=True, integer=True, maximum=10**7),
+    "stop_after": dict(positive=True, integer=True, maximum=10**7),
+    "seed": dict(integer=True, maximum=2**32 - 1),  # NumPy's and TensorFlow's seeds
+    "alpha_beta": dict(minimum=1e-12, maximum=1e12),
+    "style_scale": dict(minimum=0.01, maximum=100),
+    "tv_weight": dict(maximum=1e12),
+    "learning_rate": dict(positive=True, maximum=1e3),
+}
+
+
+def check_setting(name: str, value, label: str | None = None):
+    """``check_number`` with the range ``RANGES`` gives ``name``; ``label`` names the value in the
+    message where the user typed another name (an option: ``--alpha-beta``). Not in the paper;
+    every notebook's settings pass through it (notebook 01 first)."""
+    return check_number(label or name, value, **RANGES[name])
+
+
 def outside_stacklevel() -> int:
     """The ``stacklevel`` that makes a ``warnings.warn`` issued by the calling function name the
     first line outside styletf - the user's - instead of a line of the library. Not in the paper;

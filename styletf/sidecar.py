@@ -13,7 +13,6 @@ from .result import SynthesisResult
 
 __all__ = ["command", "write"]
 
-_NETWORK_OPTION = {"raw": "raw", "mean": "normalized", "calibrated": "calibrated"}
 
 
 def _source(text: str) -> str:
@@ -44,7 +43,7 @@ def command(args, out: Path, result: SynthesisResult, stop_after=None) -> list[s
             "--init": _source(args.init), "--optimizer": args.optimizer, "--lr": repr(args.lr) if args.optimizer == "adam" else None,
             "--tv": repr(args.tv), "--pooling": args.pooling, "--backbone": args.backbone_used,
             "--precision": args.precision_used, "--seed": args.seed,
-            "--network": _NETWORK_OPTION[args.normalize_used], "--jit": "on" if args.jit_used else "off",
+            "--network": args.network_used, "--jit": "on" if args.jit_used else "off",
             "--stop-after": stop_after}
     for key, value in opts.items():
         if value is not None:

@@ -18,11 +18,12 @@ import tensorflow as tf
 from . import optimize, targets
 from .paper import descent
 from .backbones import paper_name, resolve_backbone
-from .errors import InputError, check_mapping, check_number, check_sequence, check_text
+from .errors import RANGES, InputError, check_mapping, check_number, check_sequence, check_setting, check_text
 from .objective import Objective, per_image
 from .result import SynthesisInterrupted, SynthesisResult, describe, join_chunks, join_stages, read_inputs
 from .speed import PRECISIONS, resolve_jit, resolve_precision
-from .vgg import PAPER_STYLE_LAYERS, FeatureExtractor, check_pooling, default_content_layers, resolve_network, shared_extractor_of
+from .vgg import NOT_GIVEN, PAPER_STYLE_LAYERS, FeatureExtractor, check_pooling, default_content_layers, network_argument
+from .vgg import resolve_network, shared_extractor_of
 
 __all__ = ["synthesize", "coarse_to_fine", "check_sizes", "stages", "MAX_SIDE", "initial_image", "SynthesisResult", "SynthesisInterrupted",
            "DEFAULT_LEARNING_RATE"]
@@ -32,16 +33,14 @@ __all__ = ["synthesize", "coarse_to_fine", "check_sizes", "stages", "MAX_SIDE", 
 DEFAULT_LEARNING_RATE = 0.05
 
 #: The longest image side styletf takes, px (Pillow's and memory's limits come far earlier).
-MAX_SIDE = 65536
+MAX_SIDE = RANGES["size"]["maximum"]
 
 
-def synthesize(content=None, style=None, *, content_layers=None,
-               style_layers=PAPER_STYLE_LAYERS, style_weights=None, alpha=1.0, beta=1e3,
-               tv_weight=0.0, init="noise", steps=500, learning_rate=DEFAULT_LEARNING_RATE,
-               seed=0, size=None, shape=None, batch=1, backbone="auto", pooling="avg",
-               normalize=False, precision="float32", optimizer="adam", batch_size=None,
-               style_blend=None, style_scale=1.0, extractor=None, callback=None,
-               progress=True, jit=False) -> SynthesisResult:
+def synthesize(content=None, style=None, *, content_layers=None, style_layers=PAPER_STYLE_LAYERS, style_weights=None,
+               alpha=1.0, beta=1e3, tv_weight=0.0, init="noise", steps=500, learning_rate=DEFAULT_LEARNING_RATE,
+               seed=0, size=None, shape=None, batch=1, backbone="auto", pooling="avg", network="raw",
+               precision="float32", optimizer="adam", batch_size=None, style_blend=None, style_scale=1.0,
+               extractor=None, callback=None, progress=True, jit=False, normalize=NOT_GIVEN) -> SynthesisResult:
     """Optimise an image so its VGG responses match the targets (docs/method.md, eq. 7; notebooks 01-04).
 
     content, style: images (anything ``load_image`` takes, or (1, H, W, 3) tensors); no content
@@ -63,14 +62,14 @@ def synthesize(content=None, style=None, *, content_layers=None,
         With Adam, image i comes out as it would alone with seed + i (tests/test_synthesis.py
         measures how exactly); with L-BFGS each image has its own L-BFGS-B run, the runs in
         lock-step (``styletf.lockstep``). batch_size: at most this many at once (chunks in turn).
-    backbone, pooling, normalize (True: the network in whose units the paper's alpha/beta
-        are), precision: as ``FeatureExtractor``; or a ready ``extractor``. progress: a bar.
+    backbone, pooling, network ("auto": the one in whose units the paper's alpha/beta are), precision:
+        as ``FeatureExtractor`` (normalize: network's old name); or a ready ``extractor``. progress: a bar.
     Ctrl-C raises ``SynthesisInterrupted`` (a KeyboardInterrupt) holding the steps done.
     """
     batch = check_number("batch", batch, positive=True, integer=True, maximum=4096)
     if _chunk(batch, batch_size, optimizer) < batch:
         return _in_chunks(_chunk(batch, batch_size, optimizer), dict(locals()))
-    backbone, network = _network(extractor, backbone, normalize, precision)
+    backbone, network = _network(extractor, backbone, network_argument(network, normalize, "raw"), precision)
     # Load: the photo p, the paintings a (at style_scale, blended by style_blend); check the rest.
     sources, read = _sources(content, style, init)  # read: the input files' sha256, for the sidecar
     style_scale = targets.check_style_scale(style_scale)
@@ -97,8 +96,8 @@ def synthesize(content=None, style=None, *, content_layers=None,
     return result
 
 
-def _network(extractor, backbone, normalize, precision) -> tuple:
-    """(the concrete backbone, resolved once: "auto" may warn; the network ``normalize`` stands for);
+def _network(extractor, backbone, network, precision) -> tuple:
+    """(the concrete backbone, resolved once: "auto" may warn; the network ``network`` stands for);
     ``precision`` checked first, so that a wrong one is said before any warning."""
     check_text("precision", precision, choices=PRECISIONS)
     if extractor is not None and not isinstance(extractor, FeatureExtractor):
@@ -106,7 +105,7 @@ def _network(extractor, backbone, normalize, precision) -> tuple:
     if extractor is not None:
         return backbone, extractor.network
     backbone = resolve_backbone(backbone)
-    return backbone, resolve_network(backbone, normalize)
+    return backbone, resolve_network(backbone, network)
 
 
 def _chunk(batch, batch_size, optimizer) -> int:
@@ -127,13 +126,11 @@ def _sources(content, style, init) -> tuple:
 
 def _options(steps, seed, learning_rate, optimizer, tv_weight, alpha, beta, batch, jit) -> SimpleNamespace:
     """The optimisation's settings, checked; alpha and beta as (B,) tensors."""
-    steps = check_number("steps", steps, positive=True, integer=True, maximum=10**7)
-    seed = check_number("seed", seed, integer=True, maximum=2**32 - 1)
-    learning_rate = check_number("learning_rate", learning_rate, positive=True, maximum=1e3)
+    steps, seed = check_setting("steps", steps), check_setting("seed", seed)
+    learning_rate = check_setting("learning_rate", learning_rate)
     optimize.check_optimizer(optimizer)
-    tv_weight = check_number("tv_weight", tv_weight, maximum=1e12)
-    return SimpleNamespace(steps=steps, seed=seed, learning_rate=learning_rate, tv_weight=tv_weight,
-                           jit=resolve_jit(jit),
+    tv_weight = check_setting("tv_weight", tv_weight)
+    return SimpleNamespace(steps=steps, seed=seed, learning_rate=learning_rate, tv_weight=tv_weight, jit=resolve_jit(jit),
                            alpha=per_image("alpha", alpha, batch), beta=per_image("beta", beta, batch))
 
 
@@ -197,9 +194,8 @@ def initial_image(init, shape, content, seed):
 
 def _result(x, run, extractor, settings, inputs) -> SynthesisResult:
     return SynthesisResult(image=tf.convert_to_tensor(x), history=run.history, final=run.final,
-                           settings=settings, backbone=extractor.backbone,
-                           backbone_description=extractor.description, wall_time=run.wall_time,
-                           steps_done=run.steps_done, stopped=run.stopped,
+                           settings=settings, backbone=extractor.backbone, backbone_description=extractor.description,
+                           wall_time=run.wall_time, steps_done=run.steps_done, stopped=run.stopped,
                            extra={"inputs": inputs, **({"ended": run.ended} if run.ended else {})})
 
 
@@ -214,15 +210,14 @@ def _settings(sources, layers, opt, run, style_blend, style_scale, out_shape, ex
         "learning_rate": run.learning_rate, "optimizer": run.optimizer,
         "style_blend": style_blend, "style_scale": style_scale, "seed": opt.seed,
         "size": list(out_shape[1:3]), "batch": out_shape[0], "pooling": extractor.pooling,
-        "normalize": extractor.normalize, "network": extractor.network, "precision": extractor.precision,
+        "network": extractor.network, "precision": extractor.precision,
         "jit": opt.jit, "conv": extractor.conv_route, "backbone": extractor.backbone,
     }
 
 
 def _in_chunks(batch_size, kw) -> SynthesisResult:
     """``synthesize`` on consecutive chunks of a batch (``kw``: its arguments), joined."""
-    batch, seed = kw.pop("batch"), kw.pop("seed")
-    kw.pop("batch_size")
+    batch, seed, _ = kw.pop("batch"), kw.pop("seed"), kw.pop("batch_size")
 
     def part(value, a, b, images=False):  # the chunk's share of a per-image argument
         if isinstance(value, (tf.Tensor, tf.Variable)) and value.shape.rank == 4 and value.shape[0] == batch:
@@ -252,8 +247,7 @@ def stages(size: int, steps: int = 100) -> tuple[list, list]:
     size, docs/method.md "Synthesis"): on the offline stand-in, white noise at full size leaves a
     fine grain that an edge detector's features never see, so they never remove it; noise
     at a quarter of the size, upsampled, has none. Notebooks 01-04 use it."""
-    size = check_number("size", size, positive=True, integer=True, maximum=MAX_SIDE)
-    steps = check_number("steps", steps, positive=True, integer=True, maximum=10**7)
+    size, steps = check_setting("size", size), check_setting("steps", steps)
     sizes = [size]
     while len(sizes) < 3 and sizes[0] // 2 >= 64:
         sizes.insert(0, sizes[0] // 2)
@@ -293,7 +287,7 @@ def coarse_to_fine(content=None, style=None, *, sizes=(256, 512, 1024), steps=50
 
 def check_sizes(name: str, sizes) -> list[int]:
     """Stage sizes: increasing whole long sides in px up to ``MAX_SIDE`` (coarse_to_fine's and stylize's door)."""
-    sizes = [int(check_number(name, v, positive=True, integer=True, maximum=MAX_SIDE))
+    sizes = [check_setting("size", v, name)
              for v in check_sequence(name, sizes, what="of sizes in px, e.g. [256, 512]")]
     if not sizes or sizes != sorted(set(sizes)):
         raise InputError(f"{name} must be increasing long sides in px, e.g. 256,512,1024; got {sizes}")

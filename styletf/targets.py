@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from .errors import InputError, check_number, check_sequence
+from .errors import InputError, check_number, check_sequence, check_setting
 from .images import load_image
 from .paper import objective as paper
 from .paper.objective import Targets
@@ -42,7 +42,7 @@ def as_image(source, size, name, batch=None):
 def check_style_scale(style_scale) -> float:
     """The paintings' size relative to the output: a number in [0.01, 100] (``stylize``'s and
     ``synthesize``'s door; notebook 05)."""
-    return check_number("style_scale", style_scale, minimum=0.01, maximum=100)
+    return check_setting("style_scale", style_scale)
 
 
 def load(content, style, *, size=None, shape=None, style_scale=1.0, style_blend=None):
@@ -55,9 +55,9 @@ def load(content, style, *, size=None, shape=None, style_scale=1.0, style_blend=
     or None, [painting (1 or B, H', W', 3)], [w_s]). docs/method.md, "Losses"; notebooks 01-03, 05.
     """
     styles = list(style) if isinstance(style, (list, tuple)) else ([] if style is None else [style])
-    size = None if size is None else check_number("size", size, positive=True, integer=True, maximum=65536)
+    size = None if size is None else check_setting("size", size)
     if shape is not None:
-        shape = [check_number("shape", v, positive=True, integer=True, maximum=65536)
+        shape = [check_setting("size", v, "shape")
                  for v in check_sequence("shape", shape, length=2, what="(H, W)")]
     content = as_image(content, size, "content")
     if isinstance(style, (list, tuple)) and not styles:

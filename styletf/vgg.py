@@ -3,13 +3,14 @@
 docs/method.md, "Network": the 16 conv and 5 pooling layers of ImageNet VGG-19, max pooling
 replaced by average pooling. A layer name such as ``conv4_2`` is the output of the 2nd
 conv of block 4 **after ReLU** (Keras ``block4_conv2``, whose Conv2D has the ReLU fused
-in). The weights come from ``styletf.backbones``; ``normalize=True`` rescales them as
-``styletf.normalize`` describes (the network in whose units the paper's alpha/beta are).
+in). The weights come from ``styletf.backbones``; ``network`` says how they are rescaled
+(``styletf.normalize``; "auto": the network in whose units the paper's alpha/beta are).
 """
 from __future__ import annotations
 
 import difflib
 import functools
+import warnings
 
 import keras
 import numpy as np
@@ -18,13 +19,13 @@ import tensorflow as tf
 from . import normalize as norm
 from .backbones import (arch_of, conv_weights, describe_backbone, fingerprint, is_paper_network, layer_names,
                         paper_name, resolve_backbone)
-from .errors import InputError, check_sequence, check_text
+from .errors import InputError, check_sequence, check_text, outside_stacklevel
 from .images import load_image, to_backbone
 from .paper import network as paper_network, settings
 from .speed import conv_by_transpose, resolve_precision, transposed_conv_is_faster
 
 __all__ = ["FeatureExtractor", "check_pooling", "POOLINGS", "shared_extractor", "shared_extractor_of",
-           "resolve_network", "default_content_layers",
+           "resolve_network", "check_network", "network_argument", "NOT_GIVEN", "default_content_layers",
            "normalization_stats", "normalization_factors",
            "PAPER_STYLE_LAYERS", "PAPER_CONTENT_LAYERS", "NETWORKS"]
 
@@ -42,19 +43,43 @@ def check_pooling(pooling) -> str:
     return check_text("pooling", pooling, choices=POOLINGS)
 
 
-def resolve_network(backbone: str, normalize) -> str:
-    """Which rescaling of the weights ``normalize`` stands for on a concrete backbone:
-    ``False``/"raw" - the weights as trained; "mean" - the paper's normalisation (mean
-    activation 1 per filter, CVPR); "calibrated" - the offline stand-in's (``styletf.normalize``);
-    ``True`` - the network in whose units the paper's alpha/beta hold: "mean" on ImageNet VGG19,
-    "calibrated" on any other weights. docs/method.md, "The offline stand-in and its calibration"; notebook 03."""
-    if normalize is True:
-        return "mean" if is_paper_network(backbone) else "calibrated"
-    if normalize is False or normalize is None:
+def resolve_network(backbone: str, network) -> str:
+    """Which rescaling of the weights ``network`` stands for on a concrete backbone: "raw" - the
+    weights as trained; "mean" - the paper's normalisation (mean activation 1 per filter, CVPR);
+    "calibrated" - the offline stand-in's (``styletf.normalize``); "auto" - the network in whose
+    units the paper's alpha/beta hold: "mean" on ImageNet VGG19, "calibrated" on any other
+    weights. (True and False, the values of the old ``normalize=``, are "auto" and "raw".)
+    docs/method.md, "The offline stand-in and its calibration"; notebook 03."""
+    if network is None:
         return "raw"
-    if not isinstance(normalize, str) or normalize not in NETWORKS:
-        raise InputError(f"normalize must be True, False, 'raw', 'mean' or 'calibrated', got {normalize!r}")
+    network = check_network(network)
+    if network is True or network == "auto":
+        return "mean" if is_paper_network(backbone) else "calibrated"
+    return "raw" if network is False else network
+
+
+def check_network(network):
+    """The one check of a ``network`` value: "auto" or one of ``NETWORKS`` (or True/False, the
+    old ``normalize=``'s values), else one clear error. docs/method.md, "Normalisation"; notebook 03."""
+    if isinstance(network, bool) or isinstance(network, str) and network in ("auto",) + NETWORKS:
+        return network
+    raise InputError(f"network must be 'auto', 'mean', 'calibrated' or 'raw', got {network!r:.60}")
+
+
+def network_argument(network, normalize, default: str):
+    """``network``, or the value given to the deprecated keyword ``normalize`` (its old name; a
+    FutureWarning says so). Both given (``network`` not at its ``default``): one clear error.
+    docs/method.md, "Normalisation"; notebook 03."""
+    if normalize is NOT_GIVEN:
+        return network
+    if not (isinstance(network, str) and network == default):
+        raise InputError("give network= only: normalize= is its old name")
+    warnings.warn("normalize= is now network=: normalize=True is network='auto', False is 'raw', "
+                  "a string the same string", FutureWarning, stacklevel=outside_stacklevel())
     return normalize
+
+
+NOT_GIVEN = object()  # a deprecated keyword not given (normalize=)
 
 
 def default_content_layers(network: str) -> tuple:
@@ -151,10 +176,11 @@ class FeatureExtractor:
     ``pooling="avg"`` (the paper's choice) every max pooling becomes a 2x2 average
     pooling, ``"max"`` keeps VGG's own.
 
-    ``backbone``: see ``styletf.backbones``. ``normalize`` (``resolve_network``): ``True`` uses
+    ``backbone``: see ``styletf.backbones``. ``network`` (``resolve_network``): "auto" uses
     the network in whose units the paper's alpha/beta values have their meaning - the paper's
     normalisation on ImageNet VGG19, the calibrated one elsewhere (``styletf.normalize``);
-    "mean" / "calibrated" pick one; ``False`` the raw weights.
+    "mean" / "calibrated" pick one; "raw" (default) the weights as trained. ``normalize=``: the
+    old name of ``network`` (True: "auto", False: "raw"), deprecated.
     ``precision``: the convolutions' compute dtype (``resolve_precision``); the outputs then
     come in that dtype and ``styletf.losses`` casts them to float32.
 
@@ -162,15 +188,16 @@ class FeatureExtractor:
     concrete backbone used, e.g. ``"vgg16-hed"``), ``description``,
     ``is_standin``, ``is_paper_network`` (ImageNet VGG19 as Keras publishes it, md5 checked:
     ``backbones.is_paper_network``), ``pooling``, ``network`` ("raw", "mean", "calibrated"),
-    ``normalize`` (``network != "raw"``), ``precision``, ``conv_route`` ("tf", or "transposed":
+    ``precision``, ``conv_route`` ("tf", or "transposed":
     ``speed.conv_by_transpose``), ``min_size`` (smallest usable image side).
     """
 
-    def __init__(self, layers, backbone: str = "auto", pooling: str = "avg", normalize=False,
-                 precision: str = "float32"):
+    def __init__(self, layers, backbone: str = "auto", pooling: str = "avg", network="raw",
+                 precision: str = "float32", *, normalize=NOT_GIVEN):
         check_pooling(pooling)
+        network = network_argument(network, normalize, "raw")
         backbone = resolve_backbone(backbone)
-        self._build(layers, backbone, pooling, resolve_network(backbone, normalize), resolve_precision(precision))
+        self._build(layers, backbone, pooling, resolve_network(backbone, network), resolve_precision(precision))
 
     @classmethod
     def of(cls, layers, backbone: str, pooling: str, network: str, precision: str) -> "FeatureExtractor":
@@ -184,11 +211,10 @@ class FeatureExtractor:
 
     def _build(self, layers, backbone, pooling, network, precision) -> None:
         self.backbone, self.pooling, self.network, self.precision = backbone, pooling, network, precision
-        self.normalize = self.network != "raw"
         if self.precision == "mixed_float16" and self.network == "raw":
             raise InputError("precision mixed_float16 needs a normalised network: the raw network's "
                              "activations and Gram matrices exceed float16's largest value (65504); "
-                             "use network auto (normalize=True) or precision mixed_bfloat16 or float32")
+                             "use network auto or mean, or precision mixed_bfloat16 or float32")
         self.description = describe_backbone(self.backbone) + _NETWORK_NOTE[self.network]
         self.is_standin = self.backbone == "vgg16-hed"
         self.is_paper_network = is_paper_network(self.backbone)
@@ -197,7 +223,7 @@ class FeatureExtractor:
         order = layer_names(arch)
         trunk = order[: max(order.index(n) for n in self.layers) + 1]
         weights = conv_weights(self.backbone)
-        if self.normalize:
+        if self.network != "raw":
             weights = norm.normalized_weights(weights, normalization_factors(self.backbone, pooling, self.network))
         self.conv_route = "transposed" if self.precision == "float32" and transposed_conv_is_faster() else "tf"
         self.model = paper_network.trunk(weights, trunk, self.layers, pooling, self.precision,
@@ -237,23 +263,24 @@ class FeatureExtractor:
 
     def __repr__(self) -> str:
         return (f"FeatureExtractor(layers={list(self.layers)}, backbone={self.backbone!r}, "
-                f"pooling={self.pooling!r}, normalize={self.network!r}, precision={self.precision!r})"
+                f"pooling={self.pooling!r}, network={self.network!r}, precision={self.precision!r})"
                 f"  # {self.description}")
 
 
 _SHARED: dict = {}  # settings -> FeatureExtractor, the most recent 8
 
 
-def shared_extractor(layers, backbone: str, pooling: str = "avg", normalize=False,
-                     precision: str = "float32") -> FeatureExtractor:
+def shared_extractor(layers, backbone: str, pooling: str = "avg", network="raw",
+                     precision: str = "float32", *, normalize=NOT_GIVEN) -> FeatureExtractor:
     """The ``FeatureExtractor`` of these settings, built once per process and then reused (what
     ``synthesize`` takes when it is given none: building the Keras trunk costs about half a
     second, every stage of every run). Keyed by the weights themselves (``fingerprint``: a changed
     file is read again), the network, and the precision and convolution route it resolves to.
     docs/method.md, "Representations"; every notebook's synthesis (01 first)."""
     check_pooling(pooling)  # a key part: checked before it is hashed
+    network = network_argument(network, normalize, "raw")
     backbone = resolve_backbone(backbone)
-    return shared_extractor_of(layers, backbone, pooling, resolve_network(backbone, normalize),
+    return shared_extractor_of(layers, backbone, pooling, resolve_network(backbone, network),
                                resolve_precision(precision))
 
 

@@ -58,7 +58,7 @@ CASES = [
     (styletf.FeatureExtractor, dict(layers=5, backbone="random"), "layers"),
     (styletf.FeatureExtractor, dict(layers=["conv1_1"], backbone=None), "backbone"),
     (styletf.FeatureExtractor, dict(layers=["conv1_1"], backbone="random", pooling=np.zeros(3)), "pooling"),
-    (styletf.FeatureExtractor, dict(layers=["conv1_1"], backbone="random", normalize=np.zeros(3)), "normalize"),
+    (styletf.FeatureExtractor, dict(layers=["conv1_1"], backbone="random", network=np.zeros(3)), "network"),
     (styletf.FeatureExtractor, dict(layers=["conv1_1"], backbone="random", precision=["float32"]), "precision"),
     # watching and exploring
     (watch.Movie, dict(every=0), "every"),

@@ -1,5 +1,5 @@
 """The offline stand-in's calibration (docs/method.md, "The offline stand-in and its calibration"):
-which network ``normalize`` picks, what the calibrated filters measure on the reference set, the
+which network ``network="auto"`` picks, what the calibrated filters measure on the reference set, the
 content layer that goes with it, and the coarse-to-fine schedule."""
 import numpy as np
 import pytest
@@ -13,15 +13,30 @@ from conftest import need_mirror
 rng = np.random.default_rng(0)
 
 
-def test_true_means_the_papers_normalisation_only_on_the_papers_network():
-    assert vgg.resolve_network("vgg19", True) == "mean"
-    for other in ("vgg16-hed", "random", "random:3"):
-        assert vgg.resolve_network(other, True) == "calibrated", other
-    assert vgg.resolve_network("vgg16-hed", False) == "raw"
+def test_auto_means_the_papers_normalisation_only_on_the_papers_network():
+    for auto in ("auto", True):  # True: the value of the old normalize=
+        assert vgg.resolve_network("vgg19", auto) == "mean"
+        for other in ("vgg16-hed", "random", "random:3"):
+            assert vgg.resolve_network(other, auto) == "calibrated", other
+    assert vgg.resolve_network("vgg16-hed", False) == "raw" == vgg.resolve_network("vgg16-hed", "raw")
     assert vgg.resolve_network("vgg16-hed", "mean") == "mean"
-    with pytest.raises(InputError, match="normalize"):
+    with pytest.raises(InputError, match="network"):
         vgg.resolve_network("vgg16-hed", "rms")
     assert vgg.default_content_layers("mean") == ("conv4_2",) == vgg.default_content_layers("raw")
+
+
+@pytest.mark.parametrize("old, new", [(True, "calibrated"), (False, "raw"), ("mean", "mean")])
+def test_the_old_keyword_normalize_still_works_and_says_its_new_name(old, new):
+    """normalize= was network='s name until 2026-12 (True: "auto", False: "raw"): kept, with a FutureWarning."""
+    with pytest.warns(FutureWarning, match="network="):
+        ex = styletf.FeatureExtractor(["conv1_1"], backbone="random", normalize=old)
+    assert ex.network == new
+    with pytest.warns(FutureWarning, match="network="):
+        r = styletf.synthesize(style=rng.random((1, 32, 32, 3)), style_layers=["conv1_1"], steps=1, backbone="random",
+                               normalize=old, progress=False)
+    assert r.settings["network"] == new
+    with pytest.raises(InputError, match="network= only"):
+        styletf.stylize(rng.random((32, 32, 3)), rng.random((32, 32, 3)), network="mean", normalize=old)
     assert vgg.default_content_layers("calibrated") == ("conv3_2",)
 
 
@@ -33,7 +48,7 @@ def test_calibrated_filters_have_the_calibrated_rms_on_the_reference_set(backbon
     the raw network's responses (conftest); near-silent filters are scaled by their layer's median."""
     raw = raw_reference_stats(backbone)
     convs, keys = raw["convs"], raw["keys"]
-    cal = styletf.FeatureExtractor(convs, backbone=backbone, normalize="calibrated")
+    cal = styletf.FeatureExtractor(convs, backbone=backbone, network="calibrated")
     assert cal.network == "calibrated" and "calibrated" in cal.description
     cal_sq = {n: 0.0 for n in convs}
     for key in keys:
@@ -54,11 +69,11 @@ def test_calibrated_filters_have_the_calibrated_rms_on_the_reference_set(backbon
 def test_synthesize_takes_the_calibrations_content_layer_unless_told_otherwise():
     need_mirror()
     kw = dict(size=32, steps=1, backbone="vgg16-hed", progress=False)
-    r = styletf.synthesize("neckarfront", "starry_night", normalize=True, **kw)
+    r = styletf.synthesize("neckarfront", "starry_night", network="auto", **kw)
     assert r.settings["network"] == "calibrated" and r.settings["content_layers"] == ["conv3_2"]
-    r = styletf.synthesize("neckarfront", "starry_night", normalize="mean", **kw)
+    r = styletf.synthesize("neckarfront", "starry_night", network="mean", **kw)
     assert r.settings["network"] == "mean" and r.settings["content_layers"] == ["conv4_2"]
-    r = styletf.synthesize("neckarfront", "starry_night", normalize=True, content_layers=["conv4_2"], **kw)
+    r = styletf.synthesize("neckarfront", "starry_night", network="auto", content_layers=["conv4_2"], **kw)
     assert r.settings["content_layers"] == ["conv4_2"]
 
 
@@ -80,7 +95,7 @@ def test_lbfgs_batch_runs_each_image_as_its_own_problem():
     (a joint L-BFGS would share one line search between the images)."""
     need_mirror()
     kw = dict(content="neckarfront", style="composition_vii", size=48, steps=15, optimizer="lbfgs",
-              backbone="vgg16-hed", normalize=True, progress=False)
+              backbone="vgg16-hed", network="auto", progress=False)
     batch = styletf.synthesize(batch=2, seed=3, beta=[1e3, 1e5], **kw)
     for i, beta in enumerate([1e3, 1e5]):
         alone = styletf.synthesize(seed=3 + i, beta=beta, **kw)

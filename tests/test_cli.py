@@ -20,7 +20,7 @@ from styletf import speed
 from styletf.__main__ import main
 
 FAST = ["--backbone", "random", "--size", "48", "--steps", "4"]
-ADAM = ["--optimizer", "adam", "--network", "normalized"]  # what these tests were written for
+ADAM = ["--optimizer", "adam", "--network", "mean"]  # what these tests were written for
 
 
 def _write_photo(path, w=64, h=48, seed=0):
@@ -358,9 +358,10 @@ def test_coarse_to_fine_ends_at_the_last_size(files):
     (["--content-layers", "conv3_1"], "content_layers", ["conv3_1"]),
     (["--style-layers", "conv1_1,conv2_1"], "style_layers", ["conv1_1", "conv2_1"]),
     (["--style-scale", "0.5"], "style_scale", 0.5),
-    (["--network", "normalized"], "network", "mean"),
+    (["--network", "mean"], "network", "mean"),
+    (["--network", "normalized"], "network", "mean"),  # the old name of mean, as old sidecars replay it
     (["--network", "calibrated"], "network", "calibrated"),
-    (["--network", "raw"], "normalize", False),
+    (["--network", "raw"], "network", "raw"),
     (["--alpha-beta", "1e-4"], "beta", [10000.0]),
 ])
 def test_options_reach_the_run(files, option, key, expected):

@@ -130,7 +130,7 @@ def test_an_lbfgs_batch_equals_the_images_alone():
     """synthesize(batch=3, optimizer="lbfgs"): each image (own seed, alpha, beta) as alone; on the
     CI CPU bitwise at 48 px (batched convolutions may sum in another order elsewhere: 1e-5)."""
     kw = dict(content="neckarfront", style="composition_vii", size=48, steps=12, optimizer="lbfgs",
-              backbone="vgg16-hed", normalize=True, style_layers=["conv1_1", "conv2_1", "conv3_1"], progress=False)
+              backbone="vgg16-hed", network="auto", style_layers=["conv1_1", "conv2_1", "conv3_1"], progress=False)
     alpha, beta = [1.0, 2.0, 1.0], [1e2, 1e3, 1e4]
     batched = styletf.synthesize(batch=3, seed=3, alpha=alpha, beta=beta, **kw)
     assert batched.history["total"].shape == (12, 3)
@@ -145,7 +145,7 @@ def test_lbfgs_with_total_variation_smooths_and_a_second_run_reuses_nothing_stal
     """The traced loss takes the weights as arguments: a run with tv_weight and the runs after it
     (same shapes, other weights) each minimise their own objective (TV by numpy differences)."""
     kw = dict(content="neckarfront", style="starry_night", size=48, steps=15, optimizer="lbfgs",
-              backbone="vgg16-hed", normalize=True, beta=1e3, progress=False)
+              backbone="vgg16-hed", network="auto", beta=1e3, progress=False)
 
     def tv(r):  # sum of absolute neighbour differences, as docs/method.md defines it
         x = r.image.numpy()[0]

@@ -81,7 +81,7 @@ def test_image_stays_in_range_and_init_content_starts_at_the_photo(photo, painti
                                                  ("adam", "mixed_float16"), ("lbfgs", "mixed_float16")])
 def test_non_finite_loss_stops_and_keeps_a_finite_image(photo, optimizer, precision):
     r = styletf.synthesize(content=photo, content_layers=["conv1_1"], alpha=1e30, steps=5, optimizer=optimizer,
-                           precision=precision, normalize=True, backbone="random", progress=False)
+                           precision=precision, network="auto", backbone="random", progress=False)
     assert r.stopped and "non-finite" in r.stopped and r.steps_done == 0
     assert np.all(np.isfinite(r.image.numpy()))
     assert ("float32 precision" in r.stopped) == (precision == "mixed_float16")  # the way out, where there is one
@@ -89,16 +89,16 @@ def test_non_finite_loss_stops_and_keeps_a_finite_image(photo, optimizer, precis
 
 
 @pytest.mark.slow  # syntheses judged (the loss) against float32's
-@pytest.mark.parametrize("optimizer, normalize, margin", [("adam", True, 1.1), ("lbfgs", True, 1.25),
-                                                         ("lbfgs", "mean", 1.1)])
-def test_mixed_float16_runs_figure_2_and_ends_near_float32(photo, painting, optimizer, normalize, margin):
+@pytest.mark.parametrize("optimizer, network, margin", [("adam", "auto", 1.1), ("lbfgs", "auto", 1.25),
+                                                       ("lbfgs", "mean", 1.1)])
+def test_mixed_float16_runs_figure_2_and_ends_near_float32(photo, painting, optimizer, network, margin):
     """Figure 2's objective (loss about 1e8) overflowed float16's gradient at a fixed loss scale of
     2^15 at the first step; the dynamic scale (speed.LossScale) finds one that fits. On the
     mean-normalised network L-BFGS-B's first trial point (a full step to the bounds) overflowed
     float16's activations and the run stopped at step 0: such a trial now counts as a higher loss,
     and the line search backs off. The float32 run of the same objective and start is the reference
     (measured: Adam 2.08e7 against 2.07e7, L-BFGS 1.47e7 against 1.35e7 on the stand-in; mean network: 2.29e5 against 2.94e5)."""
-    kw = dict(content=photo, style=painting, steps=30, normalize=normalize, backbone="vgg16-hed",
+    kw = dict(content=photo, style=painting, steps=30, network=network, backbone="vgg16-hed",
               optimizer=optimizer, progress=False)
     half = styletf.synthesize(precision="mixed_float16", **kw)
     full = styletf.synthesize(precision="float32", **kw)
@@ -241,7 +241,7 @@ def test_bfloat16_compute_keeps_image_and_losses_float32(photo, painting):
 def test_the_convolutions_route_is_recorded_and_changes_only_rounding(photo, painting, monkeypatch):
     """STYLETF_CONV picks the route (README, "Speed"); a result records it; the two routes compute
     the same sums, so a few steps from the same seed give the same image to rounding."""
-    kw = dict(content=photo, style=painting, steps=5, backbone="vgg16-hed", progress=False, normalize=True)
+    kw = dict(content=photo, style=painting, steps=5, backbone="vgg16-hed", progress=False, network="auto")
     results = {}
     for route in ("tf", "transposed"):
         monkeypatch.setenv("STYLETF_CONV", route)
@@ -392,7 +392,7 @@ def test_progress_bar_and_its_switch(photo, monkeypatch, capsys):
     monkeypatch.setenv("STYLETF_PROGRESS", "1")
     assert "synthesis (random, adam):" in run()  # float32 goes without saying
     styletf.synthesize(content=photo, content_layers=["conv1_1"], steps=1, backbone="random",
-                       precision="mixed_float16", normalize=True)  # "auto" may pick another: it is said
+                       precision="mixed_float16", network="auto")  # "auto" may pick another: it is said
     assert "synthesis (random, adam, mixed_float16):" in capsys.readouterr().err
     monkeypatch.setenv("STYLETF_PROGRESS", "0")
     assert "synthesis (random" not in run()
@@ -430,6 +430,6 @@ def test_a_backbone_name_is_resolved_once_per_synthesis(photo, painting, monkeyp
     for module in (synthesis, vgg):
         monkeypatch.setattr(module, "resolve_network", counted("network", resolve_network))
     monkeypatch.setattr(vgg, "_SHARED", {})  # the extractor built anew, below the door
-    r = styletf.synthesize(photo, painting, steps=2, size=48, backbone="random", normalize=True, progress=False)
+    r = styletf.synthesize(photo, painting, steps=2, size=48, backbone="random", network="auto", progress=False)
     assert r.settings["backbone"] == "random" and np.all(np.isfinite(r.image.numpy()))
     assert calls == {"backbone": 1, "network": 1}, calls

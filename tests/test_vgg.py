@@ -166,7 +166,7 @@ def test_normalised_features_are_positive_per_channel_rescalings(backbone, netwo
     need_mirror()
     layers = ["conv1_1", "conv2_2", "conv3_1", "conv4_2", "conv5_1"]
     raw = styletf.FeatureExtractor(layers, backbone=backbone)
-    norm = styletf.FeatureExtractor(layers, backbone=backbone, normalize=network)
+    norm = styletf.FeatureExtractor(layers, backbone=backbone, network=network)
     assert norm.network == network
     x = rng.random((1, 64, 48, 3)).astype(np.float32)  # not a reference image
     fr, fn = raw(x), norm(x)
@@ -185,7 +185,7 @@ def test_normalised_features_are_positive_per_channel_rescalings(backbone, netwo
 def test_normalised_mean_activations_on_the_reference_set_are_one(backbone, raw_reference_stats):
     raw = raw_reference_stats(backbone)  # the raw network's, in numpy (conftest)
     convs, keys = raw["convs"], raw["keys"]
-    norm = styletf.FeatureExtractor(convs, backbone=backbone, normalize="mean")
+    norm = styletf.FeatureExtractor(convs, backbone=backbone, network="mean")
     norm_sum = {n: 0.0 for n in convs}
     for key in keys:  # the documented reference set: the catalog's images at NORM_SIZE px
         fn = norm(styletf.load_image(key, normalize.NORM_SIZE))
@@ -302,7 +302,7 @@ def test_the_transposed_route_gives_the_networks_features_and_image_gradient(mon
 
     def features_and_gradient(transposed):
         monkeypatch.setattr(vgg, "transposed_conv_is_faster", lambda: transposed)
-        ex = styletf.FeatureExtractor(layers, backbone="vgg16-hed", normalize=True)
+        ex = styletf.FeatureExtractor(layers, backbone="vgg16-hed", network="auto")
         kinds = {type(l).__name__ for l in ex.model.layers if "Conv" in type(l).__name__}
         assert kinds == {"_TransposedConv2D" if transposed else "Conv2D"}
         with tf.GradientTape() as tape:

@@ -34,7 +34,7 @@ from browser_check import PICTURES, report  # noqa: E402  (the page measures and
 #: A synthesis long enough for a few 5 s redraws on two CPU cores (about 30 s).
 CELL = """import styletf
 result = styletf.synthesize("neckarfront", "starry_night", size=96, steps=500, backbone="vgg16-hed",
-                            normalize=True, optimizer="adam")
+                            network="auto", optimizer="adam")
 print("done", result.steps_done)"""
 
 PAGE_SCRIPT = r"""

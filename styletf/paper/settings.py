@@ -14,9 +14,9 @@ def hyper_parameters() -> dict:
     """The paper's choices: the network, the layers, alpha/beta per figure, the start and the
     optimiser. Catalog keys name the images (``data/catalog.json``)."""
     return {
-        "network": "vgg19",  # Methods: ImageNet VGG-19, its 16 conv and 5 pooling layers only
+        "backbone": "vgg19",  # Methods: ImageNet VGG-19, its 16 conv and 5 pooling layers only
         "pooling": "avg",  # Methods: max pooling replaced by average pooling
-        "normalized": True,  # CVPR: every filter's mean activation 1 over images and positions
+        "network": "mean",  # CVPR: the weights rescaled, every filter's mean activation 1 over images and positions
         "content_layers": CONTENT_LAYERS,
         "style_layers": STYLE_LAYERS,
         "style_weights": {layer: 1.0 / len(STYLE_LAYERS) for layer in STYLE_LAYERS},  # eq. 5's w_l
