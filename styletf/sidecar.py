@@ -26,14 +26,15 @@ def command(args, out: Path, result: SynthesisResult, stop_after=None) -> list[s
     stages, steps and layers the run actually used; after Ctrl-C the same schedule with
     ``--stop-after`` the steps it completed (Adam's step size and the stages' input sizes follow
     the whole schedule, so fewer ``--steps`` would make another picture).
-    It starts with ``STYLETF_CONV=<route>``, the convolutions' route the run took: ``auto``
-    measures it per process, and the two routes sum in another order (``speed.conv_by_transpose``).
+    It starts with ``STYLETF_CONV=<route>``, the convolutions' route the run took (the two routes
+    sum in another order: ``speed.conv_by_transpose``), and ``TF_NUM_INTRAOP_THREADS=<n>``, the
+    threads it ran on (so many threads split the sums so: ``machine.threads``).
     Not in the paper (README, "Stylise your own photo"; notebook 05)."""
     stages = "stages" in result.extra  # coarse to fine: the sizes and steps per stage asked for
     sizes = ",".join(map(str, result.settings["coarse_to_fine"])) if stages else "none"
     steps = ",".join(map(str, result.settings["steps"])) if stages else str(result.settings["steps"])
-    cmd = [f"STYLETF_CONV={result.settings['conv']}", "python", "-m", "styletf", "stylize",
-           _source(args.content), *map(_source, args.style), "-o", str(out)]
+    cmd = [f"STYLETF_CONV={result.settings['conv']}", f"TF_NUM_INTRAOP_THREADS={result.settings['threads']}",
+           "python", "-m", "styletf", "stylize", _source(args.content), *map(_source, args.style), "-o", str(out)]
     opts = {"--size": None if stages else max(result.settings["size"]),
             "--coarse-to-fine": sizes, "--steps": steps,
             "--alpha-beta": repr(args.alpha_beta), "--content-layers": ",".join(result.settings["content_layers"]),

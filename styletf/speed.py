@@ -2,7 +2,8 @@
 bench/RESULTS.md): the network's compute precision (``precision="auto"``), XLA for the
 optimisation step (``jit="auto"``) and the route of the float32 convolutions on a CPU
 (``conv_by_transpose``). Which wins depends on the CPU: bfloat16 ran 1.8x faster on an AVX-512
-EPYC and 8.9x slower on an AVX2 one; XLA the other way round. Each is measured once per process.
+EPYC and 8.9x slower on an AVX2 one; XLA the other way round. Each is measured once per machine
+(``styletf.machine``: kept on disk, so that the machine's load never flips it).
 And what a faster precision needs: float16's loss scale (``LossScale``). Not in the paper, nor in
 a notebook: the same objective, only faster."""
 from __future__ import annotations
@@ -14,6 +15,7 @@ import time
 import numpy as np
 import tensorflow as tf
 
+from . import machine
 from .errors import InputError
 
 __all__ = ["resolve_precision", "resolve_jit", "step_times", "conv_by_transpose", "transposed_conv_is_faster",
@@ -73,13 +75,16 @@ def _bf16_runs() -> bool:
 @functools.lru_cache(maxsize=1)
 def _bf16_is_faster() -> bool:
     """Time a small conv forward+backward in float32 and in bfloat16 on this machine, in turns
-    (~0.2 s, once per process). CPU flags cannot be trusted for this: sandboxes hide them, and where
+    (~0.2 s, once per machine: ``machine.decided``). CPU flags cannot be trusted for this: sandboxes hide them, and where
     bfloat16 is emulated it is many times slower (bench/RESULTS.md). ``_conv_probe`` measured
     0.58-0.59 on a CPU whose real step runs 1.8x faster in bfloat16 (bench/RESULTS.md)."""
     if not _bf16_runs():
         return False
-    bf16, f32 = step_times([_conv_probe(_plain_conv, tf.bfloat16), _conv_probe(_plain_conv)], 7)
-    return bf16 < 0.8 * f32
+
+    def measure():
+        bf16, f32 = step_times([_conv_probe(_plain_conv, tf.bfloat16), _conv_probe(_plain_conv)], 7)
+        return bf16 < 0.8 * f32
+    return machine.decided("bfloat16", measure)  # once per machine: a busy moment never flips it
 
 
 def resolve_precision(precision: str = "auto") -> str:
@@ -186,7 +191,7 @@ def conv_by_transpose(x, kernel):
 @functools.lru_cache(maxsize=1)
 def transposed_conv_is_faster() -> bool:
     """Time a float32 conv forward+backward by ``conv_by_transpose`` and by ``tf.nn.conv2d`` on
-    this CPU, in turns (~0.3 s, once per process): the first wins by 1.5x where oneDNN caps at
+    this CPU, in turns (~0.3 s, once per machine): the first wins by 1.5x where oneDNN caps at
     AVX2 and ties on AVX-512 (bench/RESULTS.md). Never on a GPU (cuDNN's own choice stands). The
     environment variable ``STYLETF_CONV`` = ``transposed`` or ``tf`` forces the route (to recreate an
     image made on the other one: its sidecar's ``settings["conv"]``). Not in the paper, nor in a
@@ -197,14 +202,16 @@ def transposed_conv_is_faster() -> bool:
     if route != "auto" or tf.config.list_physical_devices("GPU"):
         return route == "transposed"
 
-    transposed, plain = step_times([_conv_probe(conv_by_transpose), _conv_probe(_plain_conv)], 7)
-    return transposed < 0.9 * plain
+    def measure():
+        transposed, plain = step_times([_conv_probe(conv_by_transpose), _conv_probe(_plain_conv)], 7)
+        return transposed < 0.9 * plain
+    return machine.decided("transposed-conv", measure)  # once per machine: a busy moment never flips it
 
 
 @functools.lru_cache(maxsize=1)
 def _xla_is_faster() -> bool:
     """Time a small conv forward+backward compiled by XLA and without it on this machine (~2 s,
-    once per process). Which wins depends on the CPU (bench/RESULTS.md): measure, never assume."""
+    once per machine). Which wins depends on the CPU (bench/RESULTS.md): measure, never assume."""
 
     conv = conv_by_transpose if transposed_conv_is_faster() else _plain_conv  # the route the network takes
 
@@ -223,8 +230,10 @@ def _xla_is_faster() -> bool:
 
         return step
 
-    xla, plain = step_times([step_with(True), step_with(False)], 5)  # in turns
-    return xla < 0.9 * plain
+    def measure():
+        xla, plain = step_times([step_with(True), step_with(False)], 5)  # in turns
+        return xla < 0.9 * plain
+    return machine.decided("xla", measure)  # once per machine: a busy moment never flips it
 
 
 def resolve_jit(jit="auto") -> bool:

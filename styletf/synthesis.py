@@ -15,7 +15,7 @@ from types import SimpleNamespace
 import numpy as np
 import tensorflow as tf
 
-from . import optimize, targets
+from . import machine, optimize, targets
 from .paper import descent
 from .backbones import paper_name, resolve_backbone
 from .errors import RANGES, InputError, check_mapping, check_number, check_sequence, check_setting, check_text
@@ -211,7 +211,7 @@ def _settings(sources, layers, opt, run, style_blend, style_scale, out_shape, ex
         "style_blend": style_blend, "style_scale": style_scale, "seed": opt.seed,
         "size": list(out_shape[1:3]), "batch": out_shape[0], "pooling": extractor.pooling,
         "network": extractor.network, "precision": extractor.precision,
-        "jit": opt.jit, "conv": extractor.conv_route, "backbone": extractor.backbone,
+        "jit": opt.jit, "conv": extractor.conv_route, "threads": machine.threads(), "backbone": extractor.backbone,
     }
 
 

@@ -98,13 +98,14 @@ def test_auto_backbone_offline_says_stand_in(files, capsys, monkeypatch):
 
 def replayed(command: str) -> list:
     """A sidecar's command as the arguments of ``main``: it pins the convolutions' route this
-    process took (``STYLETF_CONV``: float32's is measured once per process, the other precisions
-    take TensorFlow's own), then runs ``python -m styletf``."""
+    process took (``STYLETF_CONV``: float32's is measured, the other precisions take TensorFlow's
+    own) and the threads it ran on (as given to this process, else its cores), then runs ``python -m styletf``."""
     words = shlex.split(command)
     float32 = words[words.index("--precision") + 1] == "float32"
     route = "transposed" if float32 and speed.transposed_conv_is_faster() else "tf"
-    assert words[:5] == [f"STYLETF_CONV={route}", "python", "-m", "styletf", "stylize"]
-    return words[4:]
+    threads = os.environ.get("TF_NUM_INTRAOP_THREADS") or len(os.sched_getaffinity(0))  # given, else the cores
+    assert words[:6] == [f"STYLETF_CONV={route}", f"TF_NUM_INTRAOP_THREADS={threads}", "python", "-m", "styletf", "stylize"]
+    return words[5:]
 
 
 @contextlib.contextmanager
@@ -149,7 +150,7 @@ def test_sidecar_command_pins_the_convolutions_route(files, tmp_path, monkeypatc
         assert main(["stylize", files["photo"], files["painting"], "-o", str(first), *FAST,
                      "--precision", "float32", "--quiet"]) == 0  # the route is float32's
         meta = json.loads(first.with_suffix(".json").read_text())
-        assert meta["settings"]["conv"] == route and meta["command"].startswith(f"STYLETF_CONV={route} python ")
+        assert meta["settings"]["conv"] == route and meta["command"].startswith(f"STYLETF_CONV={route} TF_NUM_INTRAOP_THREADS=")
         monkeypatch.setenv("STYLETF_CONV", other)  # the replaying shell's environment
         args = as_a_shell_runs_it(meta["command"], monkeypatch)
         args[args.index("-o") + 1] = str(again)
@@ -170,7 +171,7 @@ def replayed_by_bash(tmp_path_factory):
     here = folder / "here"
     here.mkdir()
     command = json.loads(first.with_suffix(".json").read_text())["command"]
-    replayed(command)  # STYLETF_CONV=<this process's route> python -m styletf stylize ...
+    replayed(command)  # STYLETF_CONV=<this process's route> TF_NUM_INTRAOP_THREADS=<cores> python -m styletf ...
     command = command.replace(shlex.quote(str(first)), shlex.quote(str(here / "o.png")), 1)
     command = command.replace(" python ", f" {shlex.quote(sys.executable)} ", 1)
     run = subprocess.run(["bash", "-c", command + " --quiet"], cwd=here, capture_output=True, text=True,

@@ -226,10 +226,12 @@ def test_precision_names_are_checked():
 
 @pytest.mark.parametrize("times, precision, jit, transposed", [((1.0, 2.0), "mixed_bfloat16", True, True),
                                                                  ((1.0, 1.05), "float32", False, False)])
-def test_auto_choices_follow_one_measurement_per_process(monkeypatch, times, precision, jit, transposed):
-    """"auto" measures two steps once per process and picks the faster by a margin (bf16: 20 %,
+def test_auto_choices_follow_one_measurement_per_machine(monkeypatch, tmp_path, times, precision, jit, transposed):
+    """"auto" measures two steps once per machine and picks the faster by a margin (bf16: 20 %,
     XLA and the transposed convolution: 10 %); here the measurement is replaced by given times
-    (first: bfloat16 / XLA / the transposed convolution)."""
+    (first: bfloat16 / XLA / the transposed convolution). A later process (the per-process
+    memory cleared) reads what was decided, even where its own measurement would now say the
+    opposite (a busy machine): the same command keeps its bytes."""
     if tf.config.list_physical_devices("GPU"):
         pytest.skip("on a GPU, precision 'auto' goes by the compute capability")
     calls = []
@@ -239,6 +241,7 @@ def test_auto_choices_follow_one_measurement_per_process(monkeypatch, times, pre
         return list(times)
 
     probes = (speed._bf16_is_faster, speed._xla_is_faster, speed.transposed_conv_is_faster)
+    monkeypatch.setenv("STYLETF_CACHE", str(tmp_path))  # a machine on which nothing was decided yet
     monkeypatch.setattr(speed, "step_times", measured)
     monkeypatch.setattr(speed, "_bf16_runs", lambda: True)  # measured, whatever this CPU can do
     for probe in probes:
@@ -250,6 +253,12 @@ def test_auto_choices_follow_one_measurement_per_process(monkeypatch, times, pre
         assert calls == [2, 2, 2]  # one measurement of two steps each, not one per call
         layer = styletf.FeatureExtractor(["conv1_1"], backbone="random").model.get_layer("conv1_1")
         assert (type(layer).__name__ == "_TransposedConv2D") == transposed
+        times = times[::-1]  # what a later process would measure now
+        for probe in probes:
+            probe.cache_clear()
+        assert (speed.resolve_precision("auto"), speed.resolve_jit("auto"), speed.transposed_conv_is_faster()) == (
+            precision, jit, transposed)
+        assert calls == [2, 2, 2]  # not measured again
     finally:  # the real measurement for the tests that follow
         for probe in probes:
             probe.cache_clear()
