@@ -5,7 +5,7 @@ photo painted in the painting's colours, judged from outside the network by ``st
 Objective: Figure 2's (content on the network's default layer, style conv1_1..conv5_1, w_l = 1/5,
 the paper's alpha/beta per painting) on the network of ``network="auto"`` (the calibrated stand-in
 offline). Runs, each from the same white noise (seed 0):
-  default: ``stylize``'s schedule, L-BFGS coarse to fine (``synthesis.stages(size)``);
+  default: ``stylize``'s schedule, L-BFGS coarse to fine (``schedule.stages(size)``);
   lbfgs:   L-BFGS-B at the full size only;
   adam:    Adam at the full size, our learning rate;
   tutorial: Adam(0.02, beta_1=0.99, epsilon=0.1), the TF tutorial's settings, full size.
@@ -25,7 +25,7 @@ import styletf  # first: it quiets TensorFlow's start-up lines (styletf.quiet)
 
 import keras
 
-from styletf import looks, synthesis
+from styletf import looks, schedule
 from styletf.benchmark import machine
 from styletf.speed import PRECISIONS, resolve_precision
 
@@ -56,7 +56,7 @@ def timed(run, key, ratio, size, every, cap, precision="float32", save=None):
     kw = dict(alpha=1.0, beta=1.0 / ratio, network="auto", seed=0, backbone="vgg16-hed", progress=False,
               callback=callback, precision=precision)
     if run == "default":
-        sizes, steps = synthesis.stages(size, 100)
+        sizes, steps = schedule.stages(size, 100)
         result = styletf.coarse_to_fine("neckarfront", key, sizes=sizes, steps=steps, optimizer="lbfgs", **kw)
     elif run == "lbfgs":
         result = styletf.synthesize("neckarfront", key, size=size, steps=cap, optimizer="lbfgs", **kw)

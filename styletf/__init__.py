@@ -7,7 +7,8 @@ The shell above it checks every input once and hands the paper checked tensors:
 the weights come from), ``normalize`` (the reference set, cached statistics, the stand-in's
 calibration) and ``vgg`` (``FeatureExtractor``); ``losses`` (eqs. 1-5, checked); ``targets``,
 ``objective``, ``optimize`` (precision, progress, Ctrl-C; the live preview and movies: ``watch``),
-``result`` and ``synthesis`` (``synthesize``: load -> targets -> objective -> optimise -> result).
+``result`` and ``synthesis`` (``synthesize``: load -> targets -> objective -> optimise -> result),
+``schedule`` (``coarse_to_fine``).
 Beyond the paper: ``color`` (the 2017 follow-up's colour controls), ``controls`` (``stylize``:
 your own photo); ``plotting``, ``config`` (the notebooks'); ``preflight``, ``interrupts``,
 ``sidecar``, ``reproduce``, ``benchmark`` and ``cli`` (``python -m styletf``).
@@ -22,7 +23,8 @@ from .looks import psnr  # noqa: E402
 from .losses import (content_loss, gram_matrix, style_layer_loss, style_loss,  # noqa: E402
                      total_variation_loss)
 from .result import SynthesisInterrupted, SynthesisResult  # noqa: E402
-from .synthesis import coarse_to_fine, synthesize  # noqa: E402
+from .synthesis import synthesize  # noqa: E402
+from .schedule import coarse_to_fine  # noqa: E402
 from .controls import stylize  # noqa: E402
 from .vgg import PAPER_CONTENT_LAYERS, PAPER_STYLE_LAYERS, FeatureExtractor  # noqa: E402
 

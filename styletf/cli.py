@@ -264,6 +264,11 @@ def main(argv=None) -> int:
     """``python -m styletf``: parse, run the command, turn errors into exit codes (module doc).
     Not in the paper; the command line of README, "Stylise your own photo" (notebook 05)."""
     args = _parser().parse_args(argv)
+    with interrupts.readers_may_leave():  # | head, a closed terminal: the work goes on and is kept
+        return _main(args)
+
+
+def _main(args) -> int:
     try:
         for key in ("size", "steps", "save_every"):  # stylize, bench and reproduce: as stylize's other numbers
             values = getattr(args, key, None)

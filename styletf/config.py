@@ -4,7 +4,7 @@ how it differs from the paper.
 Full mode follows the paper (docs/method.md, "Synthesis"): about 512 px on the long side and
 L-BFGS, the authors' optimiser. Quick mode shrinks the size and the iterations so that every
 notebook together re-executes in minutes on a 2-core CPU, while every panel stays
-recognisable. Both synthesise coarse to fine (``synthesis.stages``): white noise at a quarter
+recognisable. Both synthesise coarse to fine (``schedule.stages``): white noise at a quarter
 (full) or half (quick) of the size, then upsampled and refined.
 """
 from __future__ import annotations
@@ -16,14 +16,14 @@ from .errors import InputError, check_setting, check_text
 from .normalize import CALIBRATION
 from .paper.settings import hyper_parameters
 from .speed import resolve_precision
-from .synthesis import stages
+from .schedule import stages
 
 __all__ = ["is_quick", "preset", "mode_name", "report"]
 
 _PAPER = hyper_parameters()
 _PRESETS = {
     # size: long side of the images in px; steps: L-BFGS iterations at that size (the first,
-    # smallest stage gets twice as many: synthesis.stages).
+    # smallest stage gets twice as many: schedule.stages).
     # precision: the convolutions' arithmetic (speed.resolve_precision): the paper's float32 in
     # full mode; in quick mode what a start-up measurement finds fastest here (mixed bfloat16 on
     # a CPU with native bfloat16: about 1.4x sooner, the same pictures; bench/RESULTS.md).

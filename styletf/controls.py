@@ -14,7 +14,8 @@ from .images import load_image
 from .result import SynthesisInterrupted, SynthesisResult, describe, read_inputs
 from .optimize import check_optimizer
 from .speed import resolve_jit
-from .synthesis import DEFAULT_LEARNING_RATE, check_sizes, coarse_to_fine as _coarse_to_fine, stages, synthesize
+from .schedule import check_sizes, coarse_to_fine as _coarse_to_fine, stages
+from .synthesis import DEFAULT_LEARNING_RATE, synthesize
 from .targets import check_style_scale
 from .vgg import NOT_GIVEN, PAPER_STYLE_LAYERS, check_network, network_argument
 
@@ -34,7 +35,7 @@ def stylize(content, style, *, size=512, steps=None, alpha_beta=DEFAULT_ALPHA_BE
     Returns the ``SynthesisResult`` whose image is the final picture (after the colour step).
 
     size: the output's long side in px (with ``coarse_to_fine``: its last size).
-    coarse_to_fine: "auto" (default: ``synthesis.stages(size)``, e.g. 128, 256, 512 px), None
+    coarse_to_fine: "auto" (default: ``schedule.stages(size)``, e.g. 128, 256, 512 px), None
         or False (one size, from white noise at full size), or increasing long sides, e.g. (256, 512, 1024).
     steps: optimiser steps; None (default): 100 per stage, 200 in the first (``stages``), or 300
         (L-BFGS) / 500 (Adam) in one size; with ``coarse_to_fine``: an int per stage (the first

@@ -253,9 +253,9 @@ def atomic_write(path: str | os.PathLike, data: bytes) -> Path:
     return path
 
 
-def to_uint8(x) -> np.ndarray:
-    """Image (1, H, W, 3) or (H, W, 3) in [0, 1] -> uint8 (H, W, 3); NaN/Inf is an error. Not in
-    the paper: for showing and saving every figure (notebook 00 first)."""
+def to_uint8(x, strict: bool = False) -> np.ndarray:
+    """Image (1, H, W, 3) or (H, W, 3) in [0, 1] -> uint8 (H, W, 3); NaN/Inf is an error, ``strict`` (saving):
+    also a value beyond rounding's reach of [0, 1]. For showing and saving every figure (notebook 00 first)."""
     try:
         a = np.asarray(x, dtype=np.float32)
     except (ValueError, TypeError, OverflowError):
@@ -268,6 +268,9 @@ def to_uint8(x) -> np.ndarray:
         raise InputError(f"expected an RGB image of shape (H, W, 3), got {a.shape}")
     if not np.all(np.isfinite(a)):
         raise InputError("image contains NaN or Inf values; refusing to save it")
+    if strict and a.size and (a.min() < -0.5 / 255 or a.max() > 1 + 0.5 / 255):  # beyond half a grey level
+        raise InputError(f"image values must lie in [0, 1], got [{a.min():.3g}, {a.max():.3g}]; " + (
+            "8-bit values (0..255): divide by 255" if a.max() > 2 else "clip it first: np.clip(x, 0, 1)"))
     return np.round(np.clip(a, 0.0, 1.0) * 255.0).astype(np.uint8)
 
 
@@ -275,9 +278,10 @@ def save_image(x, path: str | os.PathLike) -> Path:
     """Save an image (1, H, W, 3) or (H, W, 3) in [0, 1] as a PNG, atomically: a synthesised
     image x (docs/method.md, "Synthesis"; ``SynthesisResult.save``, README's Quick start; the
     notebooks save whole figures, ``plotting.save_figure``, notebook 00 first)."""
+    pixels = to_uint8(x, strict=True)  # checked before the place is touched
     path = writable(path, ".png")
     buf = io.BytesIO()
-    Image.fromarray(to_uint8(x), mode="RGB").save(buf, format="PNG")
+    Image.fromarray(pixels, mode="RGB").save(buf, format="PNG")
     return atomic_write(path, buf.getvalue())
 
 

@@ -1,14 +1,18 @@
 """Stopping a command-line run without losing it: SIGTERM and SIGHUP act as Ctrl-C does (the
-picture so far is written), and no signal can cut the writing of a picture and its sidecar.
+picture so far is written), no signal can cut the writing of a picture and its sidecar, and a
+reader that goes away (a pager quit early, a closed terminal) only silences the run.
 Not in the paper (README, "Stylise your own photo": exit status 130).
 """
 from __future__ import annotations
 
 import contextlib
+import errno
+import os
 import signal
+import sys
 import threading
 
-__all__ = ["stop_signals_interrupt", "shielded", "ignore_from_now"]
+__all__ = ["stop_signals_interrupt", "shielded", "ignore_from_now", "readers_may_leave"]
 
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 
@@ -54,3 +58,51 @@ def ignore_from_now() -> None:
     its own status, not killed by a signal while Python shuts down (which gives signals back their
     default action, and TensorFlow takes a while to unload). Not in the paper, nor in a notebook."""
     _set({s: signal.SIG_IGN for s in STOP_SIGNALS})
+
+
+class _Unread:
+    """A text stream whose reader may be gone: a pipe closed (``| head``: EPIPE) or a terminal
+    closed (EIO). The first such write silences it; the run goes on and writes its picture. Any
+    other error (a full disk under ``2> log``) is raised as before."""
+
+    GONE = (errno.EPIPE, errno.EIO)
+
+    def __init__(self, stream):
+        self._stream, self.gone = stream, False
+
+    def _try(self, call, *args):
+        if not self.gone:
+            try:
+                return call(*args)
+            except OSError as e:
+                if e.errno not in self.GONE:
+                    raise
+                self.gone = True
+        return len(args[0]) if args else None
+
+    def write(self, text):
+        return self._try(self._stream.write, text)
+
+    def flush(self):
+        return self._try(self._stream.flush)
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+@contextlib.contextmanager
+def readers_may_leave():
+    """Within: ``sys.stdout`` and ``sys.stderr`` survive their reader going away (``_Unread``; none at
+    all, as under ``2>&-``: a null stream), so
+    that progress and messages never cost the picture, and the exit status stays the run's own
+    (0 done, 130 stopped by the closed terminal's SIGHUP). Not in the paper, nor in a notebook."""
+    old = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = wrapped = tuple(_Unread(s if s is not None else open(os.devnull, "w")) for s in old)
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = old
+        for stream in wrapped:  # Python's last flush into a gone reader would fail (exit 120): to nowhere
+            if stream.gone:
+                with contextlib.suppress(OSError, ValueError, AttributeError):
+                    os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())

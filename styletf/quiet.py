@@ -10,6 +10,7 @@ known start-up lines is written to stderr, so a real problem still shows.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -68,7 +69,8 @@ def interrupted_at_start(signum, frame):
 
 def _import_quietly():
     try:
-        sys.stderr.flush()
+        if sys.stderr is not None:  # None: pythonw, a service, a closed stream
+            sys.stderr.flush()
         saved = os.dup(2)
     except (OSError, ValueError):  # no descriptor 2 to catch: import as is
         import tensorflow as tf
@@ -87,6 +89,7 @@ def _import_quietly():
             caught.seek(0)
             lines = caught.read().decode(errors="replace").splitlines()
             kept = [line for line in lines if line.strip() and not NOISE.match(line)]
-            if kept:
-                print("\n".join(kept), file=sys.stderr)
+            if kept and sys.stderr is not None:
+                with contextlib.suppress(OSError, ValueError):  # a reader gone: nothing to tell
+                    print("\n".join(kept), file=sys.stderr)
     return tf

@@ -20,12 +20,12 @@ from .paper import descent
 from .backbones import paper_name, resolve_backbone
 from .errors import RANGES, InputError, check_mapping, check_number, check_sequence, check_setting, check_text
 from .objective import Objective, per_image
-from .result import SynthesisInterrupted, SynthesisResult, describe, join_chunks, join_stages, read_inputs
+from .result import SynthesisInterrupted, SynthesisResult, describe, join_chunks, read_inputs
 from .speed import PRECISIONS, resolve_jit, resolve_precision
 from .vgg import NOT_GIVEN, PAPER_STYLE_LAYERS, FeatureExtractor, check_pooling, default_content_layers, network_argument
 from .vgg import resolve_network, shared_extractor_of
 
-__all__ = ["synthesize", "coarse_to_fine", "check_sizes", "stages", "MAX_SIDE", "initial_image", "SynthesisResult", "SynthesisInterrupted",
+__all__ = ["synthesize", "MAX_SIDE", "initial_image", "SynthesisResult", "SynthesisInterrupted",
            "DEFAULT_LEARNING_RATE"]
 
 #: Adam's step size for images in [0, 1]. Chosen by measurement
@@ -69,7 +69,7 @@ def synthesize(content=None, style=None, *, content_layers=None, style_layers=PA
     batch = check_number("batch", batch, positive=True, integer=True, maximum=4096)
     if _chunk(batch, batch_size, optimizer) < batch:
         return _in_chunks(_chunk(batch, batch_size, optimizer), dict(locals()))
-    backbone, network = _network(extractor, backbone, network_argument(network, normalize, "raw"), precision)
+    backbone, network = _network(extractor, backbone, network_argument(network, normalize, "raw"), pooling, precision, progress)
     # Load: the photo p, the paintings a (at style_scale, blended by style_blend); check the rest.
     sources, read = _sources(content, style, init)  # read: the input files' sha256, for the sidecar
     style_scale = targets.check_style_scale(style_scale)
@@ -96,16 +96,27 @@ def synthesize(content=None, style=None, *, content_layers=None, style_layers=PA
     return result
 
 
-def _network(extractor, backbone, network, precision) -> tuple:
+def _network(extractor, backbone, network, pooling, precision, progress) -> tuple:
     """(the concrete backbone, resolved once: "auto" may warn; the network ``network`` stands for);
-    ``precision`` checked first, so that a wrong one is said before any warning."""
+    ``precision`` checked first, so that a wrong one is said before any warning. Settings given
+    beside a ready ``extractor`` must be its own: one clear error, not one of them ignored."""
     check_text("precision", precision, choices=PRECISIONS)
+    if not isinstance(progress, bool):
+        raise InputError(f"progress must be True or False, got {progress!r:.60}")
     if extractor is not None and not isinstance(extractor, FeatureExtractor):
         raise InputError(f"extractor must be a styletf.FeatureExtractor (or None), got {extractor!r:.60}")
-    if extractor is not None:
-        return backbone, extractor.network
-    backbone = resolve_backbone(backbone)
-    return backbone, resolve_network(backbone, network)
+    if extractor is None:
+        backbone = resolve_backbone(backbone)
+        return backbone, resolve_network(backbone, network)
+    given = lambda value, default: not (isinstance(value, str) and value == default)  # noqa: E731
+    asked = {"backbone": given(backbone, "auto") and resolve_backbone(backbone), "pooling": given(pooling, "avg") and pooling,
+             "network": given(network, "raw") and resolve_network(extractor.backbone, network),
+             "precision": given(precision, "float32") and resolve_precision(precision)}
+    clash = [k for k, v in asked.items() if v and v != getattr(extractor, k)]
+    if clash:
+        raise InputError(f"the extractor given has {', '.join(f'{k}={getattr(extractor, k)!r}' for k in clash)}; "
+                         f"leave {', '.join(clash)} out, or build the extractor with {'them' if len(clash) > 1 else 'it'}")
+    return extractor.backbone, extractor.network
 
 
 def _chunk(batch, batch_size, optimizer) -> int:
@@ -238,57 +249,3 @@ def _in_chunks(batch_size, kw) -> SynthesisResult:
                  for k, v in kw.items()}
         results.append(synthesize(batch=b - a, seed=seed + a, **chunk))
     return join_chunks(results, batch, batch_size, seed)
-
-
-def stages(size: int, steps: int = 100) -> tuple[list, list]:
-    """The coarse-to-fine schedule for an output of long side ``size``: (sizes, steps per
-    stage). The sizes halve from ``size`` down to at least 64 px, three at most; the first
-    stage, from white noise, gets twice ``steps``. Not in the paper (its synthesis is one
-    size, docs/method.md "Synthesis"): on the offline stand-in, white noise at full size leaves a
-    fine grain that an edge detector's features never see, so they never remove it; noise
-    at a quarter of the size, upsampled, has none. Notebooks 01-04 use it."""
-    size, steps = check_setting("size", size), check_setting("steps", steps)
-    sizes = [size]
-    while len(sizes) < 3 and sizes[0] // 2 >= 64:
-        sizes.insert(0, sizes[0] // 2)
-    return sizes, ([2 * steps] + [steps] * (len(sizes) - 1) if len(sizes) > 1 else [steps])
-
-
-def coarse_to_fine(content=None, style=None, *, sizes=(256, 512, 1024), steps=500, **kwargs) -> SynthesisResult:
-    """Synthesise at each size of ``sizes`` in turn (long side, px), starting each stage from
-    the previous result upsampled: most of the work is done where a step is cheap, and the
-    large stages only refine. What it buys is the painting's scale at a large size: VGG's
-    features see at most 132-156 px, so a direct large run matches the Gram matrices with a
-    fine, uniform texture, reaching the same loss sooner (bench/RESULTS.md). Not in the
-    paper (its Figure 2 at sizes beyond 512 px); notebook 05.
-    ``steps``: per stage, an int or one per size; other arguments as ``synthesize``
-    (``init`` applies to the first stage). Returns the last stage's result with the histories
-    of all stages concatenated, the total wall time, and ``extra["stages"]`` = [(size, steps, seconds), ...].
-    """
-    sizes = check_sizes("sizes", sizes)
-    per_stage = list(steps) if isinstance(steps, (list, tuple)) else [steps] * len(sizes)
-    if len(per_stage) != len(sizes):
-        raise InputError(f"steps: {len(per_stage)} step counts for {len(sizes)} sizes; give one per size, or one for all")
-    init = kwargs.pop("init", "noise")
-    results = []
-    for size, n in zip(sizes, per_stage):
-        try:
-            result = synthesize(content, style, size=size, steps=n, init=init, **kwargs)
-        except SynthesisInterrupted as e:  # the stages done (one without a step: not even started)
-            results += [e.result] if e.result.steps_done or not results else []
-            results[-1].stopped = e.result.stopped
-            raise SynthesisInterrupted(join_stages(results, sizes, per_stage)) from None
-        results.append(result)
-        if result.stopped:  # cut short (callback, non-finite losses); L-BFGS-B's own end goes on
-            break
-        init = result.image  # upsampled to the next size by synthesize's init handling
-    return join_stages(results, sizes, per_stage)
-
-
-def check_sizes(name: str, sizes) -> list[int]:
-    """Stage sizes: increasing whole long sides in px up to ``MAX_SIDE`` (coarse_to_fine's and stylize's door)."""
-    sizes = [check_setting("size", v, name)
-             for v in check_sequence(name, sizes, what="of sizes in px, e.g. [256, 512]")]
-    if not sizes or sizes != sorted(set(sizes)):
-        raise InputError(f"{name} must be increasing long sides in px, e.g. 256,512,1024; got {sizes}")
-    return sizes

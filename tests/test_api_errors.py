@@ -132,6 +132,7 @@ SYNTH_CASES = [
     (dict(style=[PHOTO, PHOTO], style_blend=object()), "style_blend"),
     (dict(style=[None]), "style is None"),
     (dict(extractor="abc"), "extractor"),
+    (dict(progress="yes"), "progress must be True or False"),
     (dict(init=tf.fill((2, 32, 32, 3), 0.5)), "init holds 2 images"),
     (dict(init=tf.fill((1, 32, 32, 3), float("nan"))), "init: has NaN"),
     (dict(content=tf.fill((1, 32, 32, 3), float("nan"))), "content: has NaN"),
@@ -165,6 +166,21 @@ def test_feature_extractor_takes_uint8_as_load_image_does():
 def test_synthesize_names_the_bad_argument(change, named):
     with pytest.raises(InputError, match=named):
         styletf.synthesize(**{**SYNTH, **change})
+
+
+def test_settings_given_beside_a_ready_extractor_must_be_its_own():
+    """synthesize(extractor=..., backbone=...) used the extractor and ignored the backbone without
+    a word; settings the extractor already has (or the defaults) are fine."""
+    ex = styletf.FeatureExtractor(["conv1_1", "conv2_1", "conv4_2"], backbone="random", pooling="max")
+    kw = dict(SYNTH, style_layers=["conv1_1", "conv2_1"], content_layers=["conv4_2"], extractor=ex)
+    with pytest.raises(InputError, match=r"extractor given has backbone='random'; leave backbone out"):
+        styletf.synthesize(**{**kw, "backbone": "vgg16-hed"})
+    with pytest.raises(InputError, match=r"has network='raw', precision='float32'; leave network, precision out"):
+        styletf.synthesize(**{**kw, "network": "mean", "precision": "mixed_float16"})
+    plain = styletf.FeatureExtractor(["conv1_1", "conv2_1", "conv4_2"], backbone="random")
+    with pytest.raises(InputError, match=r"has pooling='avg'; leave pooling out, or build the extractor with it"):
+        styletf.synthesize(**{**kw, "extractor": plain, "pooling": "max"})
+    assert styletf.synthesize(**{**kw, "backbone": "random", "pooling": "max"}).settings["pooling"] == "max"
 
 
 def test_coarse_to_fine_and_result_save_name_the_bad_argument(tmp_path):

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import styletf
-from styletf import backbones, normalize, synthesis, vgg
+from styletf import backbones, normalize, schedule, vgg
 from styletf.errors import InputError
 
 from conftest import need_mirror
@@ -86,7 +86,7 @@ def test_synthesize_takes_the_calibrations_content_layer_unless_told_otherwise()
     (48, 4, [48], [4]),
 ])
 def test_stages_halve_down_to_64_px_three_at_most(size, steps, sizes, per_stage):
-    assert synthesis.stages(size, steps) == (sizes, per_stage)
+    assert schedule.stages(size, steps) == (sizes, per_stage)
 
 
 @pytest.mark.slow  # three syntheses of 15 L-BFGS steps compared

@@ -602,6 +602,48 @@ def test_ctrl_c_saves_the_latest_image_and_a_sidecar_marked_interrupted(files, t
     assert (tmp_path / "again.png").read_bytes() == out.read_bytes()
 
 
+@pytest.mark.slow  # real processes
+@pytest.mark.parametrize("stop", [None, "SIGHUP"])
+def test_a_reader_that_goes_away_costs_no_picture(files, tmp_path, stop):
+    """``stylize ... 2>&1 | head -c 100``: the pager quits early, the next progress line meets a
+    closed pipe (EPIPE). The run goes on and writes its picture and sidecar, exit 0; a closed
+    terminal (SIGHUP, its output gone too) keeps the picture so far, exit 130."""
+    out = tmp_path / "piped.png"
+    proc = subprocess.Popen([sys.executable, "-m", "styletf", "stylize", files["photo"], files["painting"], "-o",
+                             str(out), "--backbone", "random", "--size", "48", "--precision", "float32", "--jit", "off",
+                             "--steps", "100000" if stop else "30", "--save-every", "3"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, "STYLETF_PROGRESS": "1"})
+    proc.stdout.read(100)
+    proc.stdout.close()  # the reader leaves
+    if stop:
+        deadline = time.time() + 120
+        while not out.with_name(f"{out.stem}_00003.png").exists() and time.time() < deadline and proc.poll() is None:
+            time.sleep(0.1)
+        proc.send_signal(getattr(signal, stop))
+    try:
+        code = proc.wait(timeout=300)
+    finally:
+        proc.kill()
+    assert code == (130 if stop else 0)
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert meta["status"] == ("interrupted" if stop else "done") and meta["steps_done"] >= (3 if stop else 30)
+    assert Image.open(out).size == (48, 36)
+
+
+@pytest.mark.slow  # real processes
+def test_a_run_without_stdout_and_stderr_still_writes_its_picture(files, tmp_path):
+    """Started with both streams closed (``2>&- >&-``, a service without a console: Python's
+    sys.stderr is None), import and run go on: exit 0, the picture and its sidecar written."""
+    out = tmp_path / "unseen.png"
+    command = " ".join(shlex.quote(w) for w in [sys.executable, "-m", "styletf", "stylize", files["photo"], files["painting"],
+                                                "-o", str(out), "--backbone", "random", "--size", "48", "--steps", "5"])
+    assert subprocess.run(["bash", "-c", command + " 2>&- >&-"], timeout=300).returncode == 0
+    assert json.loads(out.with_suffix(".json").read_text())["status"] == "done" and Image.open(out).size == (48, 36)
+    code = "import sys; sys.stderr = sys.stdout = None; import styletf; open(sys.argv[1], 'w').write('imported')"
+    assert subprocess.run([sys.executable, "-c", code, str(tmp_path / "ok")], timeout=300).returncode == 0
+    assert (tmp_path / "ok").read_text() == "imported"
+
+
 @pytest.mark.slow  # a real process
 def test_a_run_under_nohup_outlives_its_terminal(files, tmp_path):
     """nohup (or a shell's background job, for SIGINT) starts the command with the signal ignored:

@@ -181,6 +181,23 @@ def test_save_image_refuses_nan_and_missing_folders(tmp_path):
     assert os.listdir(tmp_path) == []
 
 
+def test_save_image_refuses_pixels_outside_0_1_and_writes_nothing(tmp_path):
+    """The notebook mistake save_image(img * 255) wrote an all-white PNG without a word; values a
+    little outside [0, 1] (a bicubic resize's overshoot) were clipped silently. Within half a grey
+    level of [0, 1] it is rounding: saved as np.round(np.clip(x, 0, 1) * 255)."""
+    rng = np.random.default_rng(1)
+    img = rng.random((6, 5, 3)).astype(np.float32)
+    with pytest.raises(InputError, match=r"\[0, 1\].*divide by 255"):
+        styletf.save_image(img * 255, tmp_path / "white.png")
+    with pytest.raises(InputError, match=r"got \[-0\.1, .*np\.clip"):
+        styletf.save_image(np.concatenate([img, np.full((1, 5, 3), -0.1, np.float32)]), tmp_path / "dark.png")
+    assert os.listdir(tmp_path) == []
+    near = img.copy()
+    near[0, 0] = [1 + 0.4 / 255, -0.4 / 255, 0.5]
+    out = styletf.save_image(near, tmp_path / "near.png")
+    np.testing.assert_array_equal(np.asarray(Image.open(out)), np.round(np.clip(near, 0, 1) * 255).astype(np.uint8))
+
+
 def test_caffe_conversion_matches_the_formula_and_inverts():
     rng = np.random.default_rng(0)
     x = rng.random((2, 3, 4, 3)).astype(np.float32)
