@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from . import benchmark, color, controls, interrupts, preflight, sidecar, watch
+from . import benchmark, color, controls, interrupts, preflight, replay, sidecar, watch
 from .backbones import StandInWarning, WeightsFileWarning, describe_backbone, resolve_backbone
 from .errors import InputError, StyleTFError, check_setting
 from .images import file_url_path, save_image
@@ -118,6 +118,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m styletf", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     add_stylize(sub)
+    replay.add_parser(sub)
     rep = sub.add_parser("reproduce", help="re-execute all notebooks (all figures) in full mode",
                          description="Execute every notebook in order and collect the figures.")
     rep.add_argument("--out", default="outputs/reproduce", help="output folder (default: %(default)s)")
@@ -274,8 +275,8 @@ def _main(args) -> int:
             values = getattr(args, key, None)
             if any(v < 1 for v in (values if isinstance(values, list) else [values]) if v is not None):
                 raise InputError(f"--{key.replace('_', '-')} must be a positive whole number")
-        if args.command == "stylize":
-            return stylize(args)
+        if args.command in ("stylize", "replay"):
+            return stylize(args) if args.command == "stylize" else replay.replay(args)
         if args.command == "bench":
             benchmark.run(args.size, args.steps, args.backbone, args.precision, args.reference,
                           {"on": True, "off": False}.get(args.jit, "auto"))

@@ -7,6 +7,7 @@ import json
 import shlex
 from pathlib import Path
 
+from .backbones import fingerprint
 from .images import atomic_write
 from .interrupts import shielded
 from .result import SynthesisResult
@@ -70,6 +71,9 @@ def _write(result: SynthesisResult, out: Path, args, status: str) -> None:
     meta = json.loads(out.with_suffix(".json").read_text())
     meta.update({
         "status": status,  # "done", "interrupted" or "failed"
+        # what `python -m styletf replay` checks before it runs the command (styletf.replay)
+        "input_files": {name: path for name, (path, _) in result.extra.get("inputs", {}).items() if path},
+        "weights": fingerprint(result.backbone),
         # an interrupted or failed run: the command that makes the image written, not the one asked
         "command": shlex.join(command(args, out, result, result.steps_done if status == "interrupted"
                                       else args.stop_after)),  # result.save wrote the inputs' sha256

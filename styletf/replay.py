@@ -1,0 +1,81 @@
+"""``python -m styletf replay out.json``: remake a picture from its sidecar, after checking that
+its inputs are the ones it was made from. The sidecar's ``command`` alone runs on whatever the
+files hold now: replace the photo, and another picture comes out without a word. Here every input
+file's sha256, each catalog image's and the weights' fingerprint are compared first, and a change
+is one line naming the input (exit 2, nothing done). Not in the paper (README, "Stylise your own
+photo").
+"""
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import sys
+from pathlib import Path
+
+from . import data
+from .backbones import fingerprint
+from .errors import InputError, user_path
+
+__all__ = ["add_parser", "check", "replay"]
+
+
+def add_parser(sub) -> None:
+    """The ``replay`` command's options (``styletf.cli``)."""
+    p = sub.add_parser("replay", help="remake a picture from its sidecar, its inputs checked first",
+                       description="Check that the inputs and weights of SIDECAR's run are unchanged (sha256), "
+                                   "then run its command: the same picture, byte for byte on the same machine.")
+    p.add_argument("sidecar", help="the .json written beside a picture by stylize")
+    p.add_argument("-o", "--output", help="write the picture here instead of where the run wrote it")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or messages (errors still)")
+
+
+def check(sidecar) -> tuple[dict, list[str]]:
+    """(the environment, the words of ``python -m styletf``) of the sidecar's command, its inputs
+    checked against what they were when the run read them."""
+    path = user_path(sidecar, "sidecar")
+    try:
+        meta = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise InputError(f"sidecar {path} not found; give the .json written beside the picture") from None
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise InputError(f"sidecar {path} cannot be read as JSON ({e}); give the .json written beside the picture") from None
+    if not isinstance(meta, dict) or not isinstance(meta.get("command"), str):
+        raise InputError(f"sidecar {path} holds no command: it was not written by stylize")
+    files = meta.get("input_files", {})
+    for name, recorded in (meta.get("inputs_sha256") or {}).items():
+        if recorded is None:  # a URL: what was fetched is not kept
+            continue
+        if name in data.keys() and name not in files:
+            now, where = data.catalog()[name]["sha256"], f"catalog image {name}"
+        else:
+            source = Path(files.get(name, name))
+            if not source.is_file():
+                raise InputError(f"input {name} ({source}) is gone; put it back to replay the run")
+            now, where = data.sha256_of(source), f"input {name} ({source})"
+        if now != recorded:
+            raise InputError(f"{where} changed since the run (sha256 {recorded[:12]}... then, {now[:12]}... now); "
+                             f"restore it to replay, or run the command anew to accept the new input")
+    if meta.get("weights") and fingerprint(meta["backbone"]) != meta["weights"]:
+        raise InputError(f"the weights of backbone {meta['backbone']} changed since the run (fingerprint "
+                         f"{meta['weights']} then, {fingerprint(meta['backbone'])} now); restore them to replay")
+    words = shlex.split(meta["command"])
+    env = dict(os.environ)
+    while words and "=" in words[0] and words[0].split("=")[0].isidentifier():
+        name, value = words.pop(0).split("=", 1)
+        env[name] = value
+    if words[:3] != ["python", "-m", "styletf"]:
+        raise InputError(f"sidecar {path}: its command does not run python -m styletf")
+    return env, words[3:]
+
+
+def replay(args):
+    """``replay``'s parsed ``args``: check the sidecar's inputs (``check``), then become its command
+    (``os.execvpe``: its environment, the threads and the convolutions' route, is set before
+    TensorFlow starts)."""
+    env, words = check(args.sidecar)
+    if args.output is not None:
+        words[words.index("-o") + 1] = str(user_path(args.output, "--output"))
+    words += ["--quiet"] if args.quiet else []
+    sys.stdout.flush()
+    os.execvpe(sys.executable, [sys.executable, "-m", "styletf", *words], env)
