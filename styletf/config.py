@@ -49,6 +49,10 @@ def mode_name() -> str:
     return "quick" if is_quick() else "full"
 
 
+#: The smallest size the notebooks run at (coarse to fine's smallest stage, too: ``schedule.stages``).
+MIN_SIZE = 64
+
+
 def preset() -> dict:
     """The settings of the current mode, e.g. ``{"mode": "quick", "size": 128, "steps": 80,
     "optimizer": "lbfgs", "precision": "auto", "sizes": [64, 128], "stage_steps": [160, 80]}``:
@@ -64,6 +68,9 @@ def preset() -> dict:
             if not (value.isascii() and value.isdigit()) or int(value) < 1:
                 raise InputError(f"STYLETF_{key.upper()} must be a positive whole number, got {value!r}")
             out[key] = int(value)
+    if out["size"] < MIN_SIZE:  # found minutes later in a notebook's check, else
+        raise InputError(f"size {out['size']} px (STYLETF_SIZE, --size) is too small for the notebooks: they judge "
+                         f"what a panel shows, which takes at least {MIN_SIZE} px")
     out["sizes"], out["stage_steps"] = stages(out["size"], out["steps"])
     return out
 

@@ -34,8 +34,7 @@ from . import data
 from .paper.network import to_input
 from .errors import InputError, check_number, outside_stacklevel, user_path, writable
 
-__all__ = ["load_image", "save_image", "to_backbone", "from_backbone", "atomic_write",
-           "CAFFE_BGR_MEAN", "MAX_PIXELS"]
+__all__ = ["load_image", "save_image", "to_backbone", "from_backbone", "atomic_write", "CAFFE_BGR_MEAN", "MAX_PIXELS"]
 
 # ImageNet channel means of the Caffe VGG models, in BGR order (docs/method.md, "Network", input).
 CAFFE_BGR_MEAN = (103.939, 116.779, 123.68)
@@ -61,6 +60,9 @@ def _open_source(source) -> tuple[Image.Image, str]:
     text = os.fspath(source)
     if not str(text).strip():
         raise InputError("the image name is empty; give a path, a URL or a catalog key such as neckarfront")
+    if isinstance(source, str) and source in data.keys() and os.path.lexists(source):  # say which one is meant
+        raise InputError(f"{source} is both a catalog image and a file here; write ./{source} for the file, "
+                         f"or move the file away for the catalog's")
     if isinstance(source, str) and source in data.keys():
         path = data.fetch(source)
     elif isinstance(source, str) and source.startswith(("http://", "https://")):
@@ -233,11 +235,8 @@ def load_image(source, max_size: int | None = None):
 
 
 def atomic_write(path: str | os.PathLike, data: bytes) -> Path:
-    """Write bytes to ``path`` via a temporary file in the same folder and a rename.
-
-    An interrupted write leaves the old file (or none), never a half-written one. Not in the
-    paper: every figure and sidecar is written this way (notebook 00 saves the first).
-    """
+    """Write bytes to ``path`` via a temporary file in the same folder and a rename: an interrupted
+    write leaves the old file (or none), never half of one. Every figure and sidecar (notebook 00 first)."""
     path = writable(path)
     fd, tmp = tempfile.mkstemp(prefix="." + path.name + ".", suffix=".tmp", dir=path.parent)
     try:

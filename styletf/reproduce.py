@@ -48,6 +48,17 @@ def _execute(path: Path, out: Path) -> str | None:
     return None
 
 
+def _check_notebook(path: Path) -> None:
+    """A notebook that nbformat reads and validates, else one line naming it and the fix."""
+    import nbformat
+
+    try:
+        nbformat.validate(nbformat.read(path, as_version=4))
+    except Exception as e:  # noqa: BLE001 - JSON, schema, encoding: nbformat's errors have no common base
+        reason = str(e).strip().splitlines()[0][:120] if str(e).strip() else type(e).__name__
+        raise InputError(f"notebook {path} cannot be read ({reason}); restore it (git checkout -- {path.name})") from None
+
+
 def _environment(out: Path, quick: bool, size, steps) -> dict:
     """Set the variables the kernels inherit (figures to ``out``/figures, the mode, size and steps),
     make that folder, and return the preset they make; when either is refused, the environment is
@@ -83,7 +94,9 @@ def reproduce(notebooks: str | Path = REPO_NOTEBOOKS, out: str | Path = "outputs
         import nbformat  # noqa: F401
     except ImportError:
         raise StyleTFError("reproduce needs nbclient: pip install nbclient ipykernel") from None
-    nb_dir = Path(notebooks)
+    nb_dir = user_path(notebooks, "--notebooks")
+    if not nb_dir.is_dir():
+        raise InputError(f"--notebooks {nb_dir}: no such folder; give the notebooks/ folder of a clone")
     paths = sorted(nb_dir.glob("[0-9][0-9]_*.ipynb"))
     if only is not None:
         wanted = [n.strip().zfill(2) for n in only.split(",") if n.strip()]
@@ -95,6 +108,8 @@ def reproduce(notebooks: str | Path = REPO_NOTEBOOKS, out: str | Path = "outputs
     if not paths:
         raise StyleTFError(f"no notebooks found in {nb_dir}; run from a clone of the repository "
                            f"or pass --notebooks DIR")
+    for path in paths:  # every notebook read before any runs: a damaged one is one line, not minutes later
+        _check_notebook(path)
     backbones.check_name(os.environ.get("STYLETF_BACKBONE", "").strip() or "auto", "STYLETF_BACKBONE")
     out = user_path(out, "--out").resolve()
     for folder in (out, out / "figures"):

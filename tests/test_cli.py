@@ -807,6 +807,27 @@ def test_reproduce_and_bench_refuse_before_any_work(capsys, monkeypatch, tmp_pat
         assert "drop --precision and --jit" in capsys.readouterr().err
 
 
+def test_reproduce_checks_its_folder_notebooks_and_size_before_any_work(capsys, tmp_path):
+    """--notebooks that is no folder, a damaged notebook, a size the notebooks cannot judge at:
+    each one line naming it, exit 2, no --out made (they failed minutes later, or with a
+    48-line nbformat traceback)."""
+    out = tmp_path / "r"
+    assert main(["reproduce", "--notebooks", str(tmp_path / "nowhere"), "--out", str(out)]) == 2
+    assert "--notebooks" in capsys.readouterr().err and not out.exists()
+    folder = tmp_path / "nbs"
+    folder.mkdir()
+    (folder / "00_first.ipynb").write_text('{"cells": [], "nbformat": 4, "nbformat_minor": 5, "metadata": {}}')
+    (folder / "01_damaged.ipynb").write_text('{"cells": [{"cell_type": "code", "sour')
+    assert main(["reproduce", "--notebooks", str(folder), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "01_damaged.ipynb cannot be read" in err[0] and "git checkout" in err[0], err
+    assert not out.exists()
+    assert main(["reproduce", "--out", str(out), "--only", "00", "--size", "8"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "size 8 px" in err[0] and "at least 64 px" in err[0], err
+    assert not out.exists() and "STYLETF_SIZE" not in os.environ
+
+
 def test_update_overflow_keeps_the_last_finite_image_and_exits_1(files, capsys, monkeypatch):
     from styletf.paper import objective
     style_loss = objective.losses.style_loss  # a finite loss whose gradient's square overflows in Adam

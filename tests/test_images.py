@@ -198,6 +198,16 @@ def test_save_image_refuses_pixels_outside_0_1_and_writes_nothing(tmp_path):
     np.testing.assert_array_equal(np.asarray(Image.open(out)), np.round(np.clip(near, 0, 1) * 255).astype(np.uint8))
 
 
+def test_a_file_named_like_a_catalog_key_is_not_shadowed_silently(tmp_path, monkeypatch):
+    """./starry_night (a user's own picture) was replaced by the catalog's painting without a word."""
+    monkeypatch.chdir(tmp_path)
+    pixels = np.random.default_rng(2).integers(0, 256, (9, 11, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(tmp_path / "starry_night", format="PNG")
+    with pytest.raises(InputError, match=r"starry_night is both a catalog image and a file here; write ./starry_night"):
+        styletf.load_image("starry_night")
+    np.testing.assert_array_equal(np.round(styletf.load_image("./starry_night")[0].numpy() * 255), pixels)
+
+
 def test_caffe_conversion_matches_the_formula_and_inverts():
     rng = np.random.default_rng(0)
     x = rng.random((2, 3, 4, 3)).astype(np.float32)
