@@ -56,9 +56,10 @@ def check(sidecar) -> tuple[dict, list[str]]:
         if now != recorded:
             raise InputError(f"{where} changed since the run (sha256 {recorded[:12]}... then, {now[:12]}... now); "
                              f"restore it to replay, or run the command anew to accept the new input")
-    if meta.get("weights") and fingerprint(meta["backbone"]) != meta["weights"]:
+    weights = meta.get("weights") and fingerprint(meta["backbone"])
+    if weights and weights != meta["weights"]:
         raise InputError(f"the weights of backbone {meta['backbone']} changed since the run (fingerprint "
-                         f"{meta['weights']} then, {fingerprint(meta['backbone'])} now); restore them to replay")
+                         f"{meta['weights']} then, {weights} now); restore them to replay")
     words = shlex.split(meta["command"])
     env = dict(os.environ)
     while words and "=" in words[0] and words[0].split("=")[0].isidentifier():
