@@ -32,7 +32,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from . import data
 from .paper.network import to_input
-from .errors import InputError, check_number, outside_stacklevel, user_path, writable
+from .errors import InputError, check_setting, outside_stacklevel, user_path, writable
 
 __all__ = ["load_image", "save_image", "to_backbone", "from_backbone", "atomic_write", "CAFFE_BGR_MEAN", "MAX_PIXELS"]
 
@@ -224,7 +224,7 @@ def load_image(source, max_size: int | None = None):
     if 0 in arr.shape:
         raise InputError(f"{name}: the image has no pixels ({arr.shape[1]}x{arr.shape[0]})")
     if max_size is not None:
-        max_size = check_number("max_size", max_size, positive=True, integer=True, maximum=65536)
+        max_size = check_setting("size", max_size, "max_size")
     x = tf.convert_to_tensor(arr[None], dtype=tf.float32)  # (1, H, W, 3)
     h, w = arr.shape[:2]
     if max_size is not None and max(h, w) != max_size:

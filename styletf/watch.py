@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .errors import InputError, check_mapping, check_number, check_path, check_sequence, writable
+from .errors import InputError, check_mapping, check_number, check_path, check_sequence, check_setting, writable
 from .images import atomic_write, to_uint8
 
 __all__ = ["Movie", "Preview", "in_notebook", "explore"]
@@ -61,7 +61,7 @@ class Movie:
     """
 
     def __init__(self, every: int = 5, index: int = 0, max_frames: int = 120):
-        self.every = check_number("every", every, positive=True, integer=True, maximum=10**7)
+        self.every = check_setting("snapshot_every", every, "every")
         self.index = check_number("index", index, integer=True, maximum=4095)  # image index in a batch
         self.max_frames = check_number("max_frames", max_frames, integer=True, minimum=2, maximum=10**4)
         self.frames: list[np.ndarray] = []  # (H, W, 3) uint8 each; sizes grow coarse to fine
@@ -90,7 +90,7 @@ class Movie:
             raise InputError("the movie has no frames: pass it as the callback of a synthesis first")
         h, w = self.frames[-1].shape[:2]
         if max_side:
-            max_side = check_number("max_side", max_side, positive=True, integer=True, maximum=65536)
+            max_side = check_setting("size", max_side, "max_side")
             if max(h, w) > max_side:
                 h, w = max(1, round(h * max_side / max(h, w))), max(1, round(w * max_side / max(h, w)))
         if even:
