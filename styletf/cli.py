@@ -14,17 +14,18 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from . import benchmark, color, controls, interrupts, preflight, replay, sidecar, watch
+from . import benchmark, controls, interrupts, places, preflight, replay, sidecar, watch
 from .backbones import StandInWarning, WeightsFileWarning, describe_backbone, resolve_backbone
-from .errors import InputError, StyleTFError, check_setting
+from .errors import InputError, StyleTFError, check_number, check_setting
 from .images import file_url_path, save_image
+from .options import add_stylize
 from .reproduce import REPO_NOTEBOOKS, reproduce
 from .result import SynthesisInterrupted
-from .synthesis import DEFAULT_LEARNING_RATE
+from .schedule import check_sizes
 from .speed import PRECISIONS, resolve_jit, resolve_precision
-from .vgg import PAPER_STYLE_LAYERS, POOLINGS, resolve_network
+from .vgg import resolve_network
 
-__all__ = ["main", "stylize", "add_stylize"]
+__all__ = ["main", "stylize"]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -32,86 +33,6 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message):
         self.exit(2, f"error: {message} (see: {self.prog} --help)\n")
-
-
-def _numbers(kind, what):
-    def parse(text):
-        try:
-            return [kind(v) for v in text.split(",")]
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected comma-separated {what}, got {text!r}") from None
-    return parse
-
-
-_floats, _ints = _numbers(float, "numbers"), _numbers(int, "whole numbers")
-
-
-def _stages(text):
-    return text if text in ("auto", "none") else _ints(text)
-
-
-def _names(text):
-    return [v.strip() for v in text.split(",") if v.strip()]
-
-
-def add_stylize(sub) -> argparse.ArgumentParser:
-    """The ``stylize`` sub-command's options (``python -m styletf stylize --help``): Figure 2's
-    transfer (docs/method.md, eq. 7) on your own photo, with the controls of notebook 05."""
-    p = sub.add_parser(
-        "stylize", help="paint your photo in the style of one or more paintings",
-        description="Paint CONTENT in the style of STYLE (several are blended). Writes OUT and a "
-                    "sidecar OUT.json with every setting, the backbone, the losses and the time. "
-                    "Exit status: 0 done, 2 bad usage or input, 1 failed run, 130 interrupted.")
-    p.add_argument("content", help="the photo: a path, URL or catalog key (e.g. neckarfront)")
-    p.add_argument("style", nargs="+", help="one or more paintings (paths, URLs or catalog keys)")
-    p.add_argument("-o", "--output", required=True, help="output PNG; OUT.json is written beside it")
-    p.add_argument("--size", type=int, default=None, help="long side of the output in px (default 512)")
-    p.add_argument("--steps", type=_ints, default=None,
-                   help="optimiser steps: one number (per stage; the automatic schedule's first, smallest "
-                        "stage takes twice it) or one per size (default: 100; without stages 300 for lbfgs, 500 for adam)")
-    p.add_argument("--alpha-beta", type=float, default=controls.DEFAULT_ALPHA_BETA,
-                   help="content/style weight ratio in the paper's units (default %(default)g; the "
-                        "paper uses 1e-3 and 1e-4; larger keeps more of the photo)")
-    p.add_argument("--content-layers", type=_names, default=None,
-                   help="comma-separated paper layer names (default: conv4_2; conv3_2 on the "
-                        "calibrated offline stand-in)")
-    p.add_argument("--style-layers", type=_names, default=list(PAPER_STYLE_LAYERS),
-                   help="comma-separated (default: conv1_1,conv2_1,conv3_1,conv4_1,conv5_1)")
-    p.add_argument("--style-blend", type=_floats, default=None,
-                   help="one weight per style image, e.g. 0.7,0.3 (default: equal)")
-    p.add_argument("--style-scale", type=float, default=1.0,
-                   help="style images' size relative to the output; <1 smaller strokes (default 1)")
-    p.add_argument("--preserve-colors", choices=color.PRESERVE_COLORS, default="none",
-                   help="keep the photo's colours: luminance-only transfer, or the style recoloured "
-                        "by histogram (mean and covariance) matching (default: none)")
-    p.add_argument("--init", default="noise", help="noise (the paper's), content, or an image path")
-    p.add_argument("--optimizer", choices=("lbfgs", "adam"), default="lbfgs",
-                   help="lbfgs (default, the authors': SciPy's L-BFGS-B) or adam")
-    p.add_argument("--lr", type=float, help=f"Adam's step size (default {DEFAULT_LEARNING_RATE:g}; decays later)")
-    p.add_argument("--tv", type=float, default=0.0, help="total-variation weight (default 0, the paper's)")
-    p.add_argument("--pooling", choices=POOLINGS, default="avg", help="default: avg (the paper's)")
-    p.add_argument("--backbone", default="auto",
-                   help="auto (ImageNet VGG19 if available, else the offline stand-in), vgg19, "
-                        "vgg16-hed, random, or a .h5 weights file")
-    p.add_argument("--network", choices=("auto", "mean", "calibrated", "raw", "normalized"), default="auto",
-                   help="auto (default): the network in whose units --alpha-beta is the paper's - "
-                        "mean on ImageNet VGG19, calibrated on the offline stand-in; mean: the paper's "
-                        "mean-activation normalisation (normalized: its old name); calibrated: the "
-                        "stand-in's; raw: the weights as trained")
-    p.add_argument("--precision", choices=PRECISIONS, default="auto", help="auto (default: bfloat16 where it measures faster)")
-    p.add_argument("--jit", choices=("auto", "on", "off"), default="auto",
-                   help="compile the step with XLA: auto (default: where a quick measurement finds it faster)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the noise start (default 0)")
-    p.add_argument("--stop-after", type=int, metavar="K", help="end after K steps in all stages, as Ctrl-C would")
-    p.add_argument("--save-every", type=int, default=None, metavar="N",
-                   help="also write OUT_<step>.png every N steps")
-    p.add_argument("--movie", metavar="MOVIE.gif|.mp4", help="also write the run as a movie, from white noise "
-                   "to the result (at most 60 frames): an animated GIF, or an MP4 (needs imageio-ffmpeg)")
-    p.add_argument("--coarse-to-fine", type=_stages, default="auto", metavar="S1,S2,...",
-                   help="increasing sizes, e.g. 256,512,1024: optimise small, upsample, go on; auto "
-                        "(default): halvings of --size down to 64 px, three at most; none: one size")
-    p.add_argument("--quiet", action="store_true", help="no progress bar and no summary (errors only)")
-    return p
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -146,6 +67,9 @@ def _checked(args) -> tuple[Path, int | list]:
     # file:// addresses are files: as paths, they get the checks, sha256 and sidecar of files
     args.content, args.init = file_url_path(args.content), file_url_path(args.init)
     args.style = [file_url_path(s) for s in args.style]
+    preflight.check_sources({"content": args.content, **{f"style {k + 1}" if len(args.style) > 1 else "style": s
+                             for k, s in enumerate(args.style)},
+                             "init": None if args.init in ("noise", "content") else args.init})
     preflight.check_inputs_kept(out, [args.content, *args.style, args.init], bool(args.save_every), args.output)
     args.movie = args.movie is not None and preflight.check_movie(args.movie, [args.content, *args.style, args.init])
     if args.style_layers == []:
@@ -154,8 +78,9 @@ def _checked(args) -> tuple[Path, int | list]:
     explicit = isinstance(args.coarse_to_fine, list)
     _check_numbers(args, explicit)
     args.lr = preflight.check_lr(args.lr, args.optimizer, args.quiet)
-    preflight.check_memory((args.coarse_to_fine if explicit else [args.size or 512])[-1], args.style_scale,
-                           args.optimizer, args.content, args.style)
+    side = (args.coarse_to_fine if explicit else [args.size or 512])[-1]
+    preflight.check_memory(side, args.style_scale, args.optimizer, args.content, args.style)
+    places.check_file_limit(int(3.1 * side * side) + 2**16, out)  # a PNG of noise: 3 bytes a pixel, and a little
     steps = args.steps[0] if args.steps and len(args.steps) == 1 else args.steps
     if isinstance(steps, list) and not explicit:
         raise InputError("--steps takes one number (several only with --coarse-to-fine S1,S2,..., one per size)")
@@ -173,6 +98,14 @@ def _check_numbers(args, explicit) -> None:
         for value in values:
             if value is not None:
                 check_setting(name, value, option)
+    if explicit:
+        check_sizes("--coarse-to-fine", args.coarse_to_fine)
+    if args.style_blend is not None:  # targets' own check would name the keyword, style_blend
+        if len(args.style_blend) != len(args.style):
+            raise InputError(f"--style-blend needs one weight per style image ({len(args.style)} given), "
+                             f"got {len(args.style_blend)}: {','.join(map(str, args.style_blend))}")
+        if not any([check_number("--style-blend", w) > 0 for w in args.style_blend]):  # each one checked
+            raise InputError("--style-blend weights are all 0: give at least one above 0, e.g. 0.7,0.3")
 
 
 def _network(args, say) -> None:
@@ -289,7 +222,11 @@ def _main(args) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except OSError as e:  # e.g. the disk filled up while writing
+    except places.WrittenElsewhere as e:  # the output's folder gone during the run, the disk full, ...
+        print(f"error: {e}; the picture went to {e.written} instead (and {e.written.with_suffix('.json')})",
+              file=sys.stderr)
+        return 1
+    except OSError as e:  # e.g. the disk filled up while writing, and no spare place took the picture
         print(f"error: {e.strerror or e}{f': {e.filename}' if e.filename else ''}", file=sys.stderr)
         return 1
     except Exception as e:  # noqa: BLE001 - out of memory gets one line; anything else, a traceback

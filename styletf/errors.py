@@ -1,5 +1,5 @@
 """The errors styletf raises on purpose, and the checks of arguments that many functions share:
-numbers, paths (``~user``, writable places), lists, dicts and names.
+numbers, paths (``~user``), lists, dicts and names.
 
 Every message names the problem and the fix in one line, so the command line
 can print it as is (exit status 2) and a notebook user can act on it without
@@ -141,21 +141,6 @@ def user_path(value, name: str) -> Path:
     except RuntimeError:  # "~nobody/x": no such user, or no home folder
         raise InputError(f"{name} {text}: cannot tell whose home folder {str(text).split('/')[0]} is; "
                          f"give the full path") from None
-
-
-def writable(path, suffix: str | None = None) -> Path:
-    """``path`` as a Path, or an InputError when a file cannot be written there: it is a folder, its
-    folder is missing or a file, or it does not end in ``suffix``. Not in the paper: every file
-    styletf writes (notebook 00 first)."""
-    path = check_path("path", path)
-    if path.is_dir():
-        raise InputError(f"cannot write {path}: it is a folder; give a file name inside it")
-    if not path.parent.is_dir():
-        raise InputError(f"cannot write {path}: folder {path.parent} "
-                         f"{'is a file, not a folder' if path.parent.exists() else 'does not exist; create it first'}")
-    if suffix and path.suffix.lower() != suffix:
-        raise InputError(f"cannot write {path}: the name must end in {suffix} (the file is written as {suffix[1:].upper()})")
-    return path
 
 
 def check_images(name, value) -> np.ndarray:

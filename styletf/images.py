@@ -20,7 +20,6 @@ import errno
 import io
 import os
 import re
-import tempfile
 import urllib.parse
 import urllib.request
 import warnings
@@ -32,7 +31,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from . import data
 from .paper.network import to_input
-from .errors import InputError, check_setting, outside_stacklevel, user_path, writable
+from .errors import InputError, check_setting, outside_stacklevel, user_path
+from .places import atomic_write, writable
 
 __all__ = ["load_image", "save_image", "to_backbone", "from_backbone", "atomic_write", "CAFFE_BGR_MEAN", "MAX_PIXELS"]
 
@@ -51,50 +51,56 @@ def _max_pixels() -> int:
         raise InputError(f"STYLETF_MAX_PIXELS must be a whole number of pixels, e.g. 200000000; got {text!r}")
     return int(text)
 
-_UMASK = os.umask(0)
-os.umask(_UMASK)
-
 
 def _open_source(source) -> tuple[Image.Image, str]:
     """Return (PIL image, name for messages) for a path, catalog key or URL."""
+    path, text = locate_source(source)
+    if path is not None:
+        return _decode(path, text), text
+    if text in data.keys():
+        return _decode(data.fetch(text), text), text
+    try:
+        with urllib.request.urlopen(text, timeout=data.DOWNLOAD_TIMEOUT_S) as r:
+            return _decode(io.BytesIO(r.read()), text), text
+    except OSError as e:
+        raise InputError(f"cannot download image {text} ({e}); check the address and the "
+                         f"connection, or download it and pass the file's path") from None
+
+
+def locate_source(source) -> tuple[Path | None, str]:
+    """(file path, name) of an image source, checked without reading its pixels; the path is
+    None for a catalog key or an http(s) address. Every file check of ``load_image``, so the
+    command can make them before any work (notebook 05; README, "Stylise your own photo")."""
     text = os.fspath(source)
     if not str(text).strip():
         raise InputError("the image name is empty; give a path, a URL or a catalog key such as neckarfront")
     if isinstance(source, str) and source in data.keys() and os.path.lexists(source):  # say which one is meant
         raise InputError(f"{source} is both a catalog image and a file here; write ./{source} for the file, "
                          f"or move the file away for the catalog's")
-    if isinstance(source, str) and source in data.keys():
-        path = data.fetch(source)
-    elif isinstance(source, str) and source.startswith(("http://", "https://")):
-        try:
-            with urllib.request.urlopen(source, timeout=data.DOWNLOAD_TIMEOUT_S) as r:
-                return _decode(io.BytesIO(r.read()), source), source
-        except OSError as e:
-            raise InputError(f"cannot download image {source} ({e}); check the address and the "
-                             f"connection, or download it and pass the file's path") from None
-    else:
-        text = file_url_path(text)
-        scheme = re.match(r"([A-Za-z][A-Za-z0-9+.-]*)://", text)
-        if scheme:
-            raise InputError(f"cannot read {text}: only http:// and https:// addresses are fetched "
-                             f"({scheme.group(1)}:// is not); download the image and pass its path")
-        path = user_path(text, "image file")
-        try:
-            path.stat()
-        except OSError as e:
-            if e.errno == errno.ELOOP:
-                raise InputError(f"{text} is a loop of symbolic links; point it at an image file") from None
-        if not path.exists():
-            hint = f" (catalog keys: {', '.join(data.keys())})" if os.sep not in text else ""
-            raise InputError(f"image file not found: {text}{hint}")
-        if path.is_dir():
-            raise InputError(f"{text} is a directory, not an image file")
-        if not path.is_file():  # a pipe, a device, a socket: reading could block or never end
-            raise InputError(f"{text} is not a regular file (a pipe, device or socket); save the "
-                             f"image to a file and pass that file's path")
-        if path.stat().st_size == 0:
-            raise InputError(f"image file {text} is empty (0 bytes)")
-    return _decode(path, text), text
+    if isinstance(source, str) and (source in data.keys() or source.startswith(("http://", "https://"))):
+        return None, source
+    text = file_url_path(text)
+    scheme = re.match(r"([A-Za-z][A-Za-z0-9+.-]*)://", text)
+    if scheme:
+        raise InputError(f"cannot read {text}: only http:// and https:// addresses are fetched "
+                         f"({scheme.group(1)}:// is not); download the image and pass its path")
+    path = user_path(text, "image file")
+    try:
+        path.stat()
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise InputError(f"{text} is a loop of symbolic links; point it at an image file") from None
+    if not path.exists():
+        hint = f" (catalog keys: {', '.join(data.keys())})" if os.sep not in text else ""
+        raise InputError(f"image file not found: {text}{hint}")
+    if path.is_dir():
+        raise InputError(f"{text} is a directory, not an image file")
+    if not path.is_file():  # a pipe, a device, a socket: reading could block or never end
+        raise InputError(f"{text} is not a regular file (a pipe, device or socket); save the "
+                         f"image to a file and pass that file's path")
+    if path.stat().st_size == 0:
+        raise InputError(f"image file {text} is empty (0 bytes)")
+    return path, text
 
 
 def file_url_path(text: str) -> str:
@@ -210,14 +216,24 @@ def load_image(source, max_size: int | None = None):
     long side is ``max_size`` pixels, keeping the aspect ratio. The paper used
     about 512 px (docs/method.md, "Synthesis").
     """
-    name = "source"
+    return read_image(source, max_size)
+
+
+def read_image(source, max_size: int | None = None, name: str = "source"):
+    """``load_image`` for an argument called ``name`` in its caller (its messages name it)."""
     if isinstance(source, Image.Image):
-        arr = _pil_to_array(source)
+        try:
+            arr = _pil_to_array(source, name)
+        except ValueError as e:
+            if "closed" not in str(e):
+                raise
+            raise InputError(f"{name}: the PIL image is closed (used after its `with Image.open(...)` "
+                             f"block?); open it again, or pass its path") from None
     elif isinstance(source, (str, os.PathLike)):
         img, name = _open_source(source)
         arr = _pil_to_array(img, name)
     else:
-        arr = _array_to_rgb(source, "source")
+        arr = _array_to_rgb(source, name)
     if not np.all(np.isfinite(arr)):  # a float TIFF (or PIL image) can hold NaN or inf
         raise InputError(f"{name}: has NaN or infinite pixel values; repair the image "
                          f"(e.g. replace them by 0) and save it again")
@@ -234,41 +250,24 @@ def load_image(source, max_size: int | None = None):
     return x
 
 
-def atomic_write(path: str | os.PathLike, data: bytes) -> Path:
-    """Write bytes to ``path`` via a temporary file in the same folder and a rename: an interrupted
-    write leaves the old file (or none), never half of one. Every figure and sidecar (notebook 00 first)."""
-    path = writable(path)
-    fd, tmp = tempfile.mkstemp(prefix="." + path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the usual permissions
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
-
-
-def to_uint8(x, strict: bool = False) -> np.ndarray:
+def to_uint8(x, strict: bool = False, name: str = "image") -> np.ndarray:
     """Image (1, H, W, 3) or (H, W, 3) in [0, 1] -> uint8 (H, W, 3); NaN/Inf is an error, ``strict`` (saving):
-    also a value beyond rounding's reach of [0, 1]. For showing and saving every figure (notebook 00 first)."""
+    also a value beyond rounding's reach of [0, 1]; messages name the argument ``name``. For showing
+    and saving every figure (notebook 00 first)."""
     try:
         a = np.asarray(x, dtype=np.float32)
     except (ValueError, TypeError, OverflowError):
-        raise InputError(f"expected an image array of shape (H, W, 3) in [0, 1], got {type(x).__name__}") from None
+        raise InputError(f"{name}: expected an image array of shape (H, W, 3) in [0, 1], got {type(x).__name__}") from None
     if a.ndim == 4:
         if a.shape[0] != 1:
-            raise InputError(f"expected one image, got a batch of {a.shape[0]}; index it first")
+            raise InputError(f"{name}: expected one image, got a batch of {a.shape[0]}; index it first")
         a = a[0]
     if a.ndim != 3 or a.shape[-1] != 3:
-        raise InputError(f"expected an RGB image of shape (H, W, 3), got {a.shape}")
+        raise InputError(f"{name}: expected an RGB image of shape (H, W, 3), got {a.shape}")
     if not np.all(np.isfinite(a)):
-        raise InputError("image contains NaN or Inf values; refusing to save it")
+        raise InputError(f"{name}: contains NaN or Inf values; refusing to save it")
     if strict and a.size and (a.min() < -0.5 / 255 or a.max() > 1 + 0.5 / 255):  # beyond half a grey level
-        raise InputError(f"image values must lie in [0, 1], got [{a.min():.3g}, {a.max():.3g}]; " + (
+        raise InputError(f"{name}: values must lie in [0, 1], got [{a.min():.3g}, {a.max():.3g}]; " + (
             "8-bit values (0..255): divide by 255" if a.max() > 2 else "clip it first: np.clip(x, 0, 1)"))
     return np.round(np.clip(a, 0.0, 1.0) * 255.0).astype(np.uint8)
 
@@ -277,7 +276,7 @@ def save_image(x, path: str | os.PathLike) -> Path:
     """Save an image (1, H, W, 3) or (H, W, 3) in [0, 1] as a PNG, atomically: a synthesised
     image x (docs/method.md, "Synthesis"; ``SynthesisResult.save``, README's Quick start; the
     notebooks save whole figures, ``plotting.save_figure``, notebook 00 first)."""
-    pixels = to_uint8(x, strict=True)  # checked before the place is touched
+    pixels = to_uint8(x, strict=True, name="x")  # checked before the place is touched
     path = writable(path, ".png")
     buf = io.BytesIO()
     Image.fromarray(pixels, mode="RGB").save(buf, format="PNG")

@@ -8,6 +8,7 @@ Every loss is computed in float32 whatever precision the network ran in.
 """
 from __future__ import annotations
 
+import numpy as np
 import tensorflow as tf
 
 from .errors import InputError, check_mapping
@@ -84,12 +85,30 @@ def style_loss(features: dict, target_grams: dict, weights=None):
         raise InputError(f"features has no entry for layer(s) {', '.join(map(str, missing))} of target_grams")
     if weights is not None:
         check_mapping("weights", weights, example="{'conv1_1': 0.2}")
+        _check_weights(weights)
     features = {layer: _checked(f"features[{layer!r}]", features[layer], (4,), "(B, h, w, N)") for layer in layers}
     grams = {layer: _checked(f"target_grams[{layer!r}]", target_grams[layer], (3,), "(B or 1, N, N)")
              for layer in layers}
     for layer in layers:
         _match(f"features[{layer!r}]", features[layer], f"target_grams[{layer!r}]", grams[layer], [(3, 1), (3, 2)])
     return paper.style_loss(features, grams, weights)
+
+
+def _check_weights(weights: dict) -> None:
+    """Each w_l a finite number >= 0 (a negative one would reward the style's absence)."""
+    for layer, w in weights.items():
+        if tf.is_tensor(w) and not hasattr(w, "numpy"):
+            continue  # symbolic, inside a traced function: checked where it was made
+        try:
+            if isinstance(w, (str, bytes)):  # numpy would read "1" as 1.0; TensorFlow would not
+                raise TypeError
+            values = np.asarray(w, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise InputError(f"weights[{layer!r}] must be a number (or one per image), "
+                             f"got {type(w).__name__}") from None
+        if not np.all(np.isfinite(values)) or np.any(values < 0):
+            raise InputError(f"weights[{layer!r}] must be finite and >= 0 (w_l of eq. 5), got {w!r:.60}; "
+                             "leave a layer out of weights to give it 0")
 
 
 def total_variation_loss(images):

@@ -15,10 +15,12 @@ from PIL import Image
 
 from . import data
 from .errors import InputError, user_path
+from .images import locate_source
+from .places import check_replaceable
 from .synthesis import DEFAULT_LEARNING_RATE
 from .watch import mp4_writer
 
-__all__ = ["check_output", "check_movie", "check_inputs_kept", "resolved", "check_memory", "aspect", "check_lr",
+__all__ = ["check_output", "check_movie", "check_sources", "check_inputs_kept", "resolved", "check_memory", "aspect", "check_lr",
            "BYTES_PER_PIXEL", "BYTES_PER_STYLE_PIXEL", "LBFGS_BYTES_PER_PIXEL"]
 
 OUTPUT_SUFFIXES = (".png",)
@@ -47,6 +49,8 @@ def check_output(path: str, suffixes=OUTPUT_SUFFIXES, role: str = "output") -> P
     if out.suffix.lower() not in suffixes:
         raise InputError(f"{role} {path} must end in {' or '.join(suffixes)}"
                          + (" (the image is saved losslessly as PNG)" if suffixes == OUTPUT_SUFFIXES else ""))
+    for place in (out, out.with_suffix(".json")):
+        check_replaceable(place, role)
     if out.with_suffix(".json").is_dir():
         raise InputError(f"the sidecar {out.with_suffix('.json')} would be written over a folder; "
                          f"choose another output name")
@@ -98,6 +102,18 @@ def check_movie(path: str, sources) -> Path:
         mp4_writer()  # imageio-ffmpeg there, before any work
     check_inputs_kept(movie, sources, False, path)
     return movie
+
+
+def check_sources(named: dict) -> None:
+    """Every input file ({role: source or None}) there and readable as a file, before the backbone
+    loads: the same checks and words as ``load_image``, prefixed with the role. Not in the paper,
+    nor in a notebook (README, "Stylise your own photo")."""
+    for role, source in named.items():
+        if source is not None:
+            try:
+                locate_source(source)
+            except InputError as e:
+                raise InputError(f"{role}: {e}") from None
 
 
 def check_inputs_kept(out: Path, sources, snapshots: bool, name: str) -> None:

@@ -13,8 +13,9 @@ import numpy as np
 import tensorflow as tf
 
 from . import data
-from .errors import InputError, check_number, writable
-from .images import atomic_write, save_image
+from .errors import InputError, check_number
+from .images import save_image
+from .places import atomic_write, writable
 
 __all__ = ["SynthesisResult", "SynthesisInterrupted", "describe", "join_chunks", "join_stages", "read_inputs"]
 

@@ -7,13 +7,14 @@ import json
 import shlex
 from pathlib import Path
 
+from . import places
 from .backbones import fingerprint
-from .images import atomic_write
+from .errors import InputError
 from .interrupts import shielded
+from .places import atomic_write
 from .result import SynthesisResult
 
 __all__ = ["command", "write"]
-
 
 
 def _source(text: str) -> str:
@@ -55,15 +56,33 @@ def command(args, out: Path, result: SynthesisResult, stop_after=None) -> list[s
 
 def write(result: SynthesisResult, out: Path, args, status: str) -> None:
     """The PNG, then its sidecar (both atomic): settings, backbone, losses, steps, time, status
-    ("done", "interrupted", "failed"), the inputs' sha256 (``SynthesisResult.save``'s) and ``command``. Not in the paper
-    (README, "Stylise your own photo"; notebook 05)."""
+    ("done", "interrupted", "failed"), the inputs' sha256 (``SynthesisResult.save``'s) and ``command``.
+    Where ``out`` cannot be written (its folder removed during the run, the disk full), both go to
+    the first spare place that takes them (``places.spare_places``) and ``WrittenElsewhere`` says
+    where. Not in the paper (README, "Stylise your own photo"; notebook 05)."""
     with shielded():  # a second Ctrl-C (or SIGTERM) waits until both files are written
         try:
-            _write(result, out, args, status)
-        except OSError:  # e.g. the disk filled up: both files or neither
-            for path in (out, out.with_suffix(".json")):
-                path.unlink(missing_ok=True)
+            return _write(result, out, args, status)
+        except (OSError, InputError) as e:  # both files or neither, then a spare place
+            _remove(out)  # (an InputError here: the folder checked before work is gone or a file now)
+            for spare in places.spare_places(out):
+                try:
+                    _write(result, spare, args, status)
+                except (OSError, InputError):
+                    _remove(spare)
+                    continue
+                raise places.WrittenElsewhere(out, spare, e) from None
+            if isinstance(e, InputError):  # not bad usage (exit 2): the work was done, then lost
+                raise OSError(f"could not write {out} ({e}), nor in any spare place") from None
             raise
+
+
+def _remove(out: Path) -> None:
+    for path in (out, out.with_suffix(".json")):
+        try:
+            path.unlink(missing_ok=True)
+        except OSError:  # the folder gone, or replaced by a file
+            pass
 
 
 def _write(result: SynthesisResult, out: Path, args, status: str) -> None:

@@ -20,7 +20,7 @@ from . import normalize as norm
 from .backbones import (arch_of, conv_weights, describe_backbone, fingerprint, is_paper_network, layer_names,
                         paper_name, resolve_backbone)
 from .errors import InputError, check_sequence, check_text, outside_stacklevel
-from .images import load_image, to_backbone
+from .images import read_image, to_backbone
 from .paper import network as paper_network, settings
 from .speed import conv_by_transpose, resolve_precision, transposed_conv_is_faster
 
@@ -162,8 +162,8 @@ def _as_batch(images):
                                  f"divide 8-bit data by 255, or use styletf.load_image")
         return images
     if isinstance(images, (np.ndarray, tf.Tensor, tf.Variable)) and len(images.shape) == 4 and images.shape[0] > 1:
-        return tf.concat([load_image(image) for image in np.asarray(images)], 0)  # (B, H, W, 3)
-    return load_image(images)
+        return tf.concat([read_image(image, name=f"images[{i}]") for i, image in enumerate(np.asarray(images))], 0)
+    return read_image(images, name="images")  # (B, H, W, 3)
 
 
 class FeatureExtractor:

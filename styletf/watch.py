@@ -16,8 +16,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .errors import InputError, check_mapping, check_number, check_path, check_sequence, check_setting, writable
-from .images import atomic_write, to_uint8
+from .errors import InputError, check_mapping, check_number, check_path, check_sequence, check_setting
+from .images import to_uint8
+from .places import atomic_write, writable
 
 __all__ = ["Movie", "Preview", "in_notebook", "explore"]
 
@@ -45,12 +46,12 @@ def in_notebook() -> bool:
     return shell is not None and hasattr(shell, "kernel")
 
 
-def _frame(image, index: int = 0) -> np.ndarray:
+def _frame(image, index: int = 0, name: str = "image") -> np.ndarray:
     """(B, H, W, 3) or (H, W, 3) in [0, 1] -> (H, W, 3) uint8."""
     a = np.asarray(image)
     if a.ndim == 4 and not index < len(a):
         raise InputError(f"index {index} is beyond the batch of {len(a)} image(s); use 0 to {len(a) - 1}")
-    return to_uint8(a[index] if a.ndim == 4 else a)
+    return to_uint8(a[index] if a.ndim == 4 else a, name=name)
 
 
 class Movie:
@@ -198,12 +199,12 @@ class Preview:
         self.handle.update(HTML(""))
 
 
-def _shown(choice) -> tuple[bytes, str]:
+def _shown(choice, name: str = "choice") -> tuple[bytes, str]:
     """(bytes, format) of a choice: a Movie as a GIF (256 px), an image as a PNG."""
     if isinstance(choice, Movie):
         return choice.gif(max_side=256), "gif"
     buffer = io.BytesIO()
-    Image.fromarray(_frame(choice)).save(buffer, format="PNG")
+    Image.fromarray(_frame(choice, name=name)).save(buffer, format="PNG")
     return buffer.getvalue(), "png"
 
 
@@ -236,7 +237,7 @@ def explore(choices: dict, names=("choice",)):
     def picture(key):
         if key not in table:
             return widgets.HTML("(not computed)")
-        value, fmt = _shown(table[key])
+        value, fmt = _shown(table[key], f"choices[{key[0] if len(key) == 1 else key!r}]")
         return widgets.Image(value=value, format=fmt, layout={"width": "400px"})  # small ones enlarged
 
     def stack(prefix):  # the pictures whose key starts with prefix, chosen by slider len(prefix)

@@ -18,6 +18,8 @@ IMG = np.random.default_rng(0).random((8, 8, 3)).astype(np.float32)  # (H, W, 3)
 FEAT = np.ones((1, 4, 4, 8), np.float32)  # (B, h, w, N)
 GRAM = np.ones((1, 8, 8), np.float32)  # (B, N, N)
 FIG = Figure()
+CLOSED = Image.new("RGB", (8, 8))
+CLOSED.close()  # used after its `with Image.open(...)` block
 
 CASES = [
     # images
@@ -31,6 +33,7 @@ CASES = [
     (styletf.load_image, dict(source=np.array([[-3, 4]], np.int16)), "0..255"),
     (styletf.load_image, dict(source=Image.fromarray(np.full((5, 5), np.nan, np.float32))), "NaN"),
     (styletf.load_image, dict(source="a\0b.png"), "NUL"),
+    (styletf.load_image, dict(source=CLOSED), "source: the PIL image is closed"),
     (styletf.load_image, dict(source="~no_such_user_here/x.png"), "home folder"),
     (styletf.save_image, dict(x=IMG, path="x.jpg"), "must end in .png"),
     (styletf.save_image, dict(x=IMG, path="."), "is a folder"),
@@ -52,6 +55,9 @@ CASES = [
     (styletf.style_loss, dict(features={"a": FEAT}, target_grams=[GRAM]), "target_grams"),
     (styletf.style_loss, dict(features={"a": FEAT}, target_grams={"b": GRAM}), "features"),
     (styletf.style_loss, dict(features={"a": FEAT}, target_grams={"a": GRAM}, weights=0.5), "weights"),
+    (styletf.style_loss, dict(features={"a": FEAT}, target_grams={"a": GRAM}, weights={"a": -1.0}), r"weights\['a'\]"),
+    (styletf.style_loss, dict(features={"a": FEAT}, target_grams={"a": GRAM}, weights={"a": np.nan}), r"weights\['a'\]"),
+    (styletf.style_loss, dict(features={"a": FEAT}, target_grams={"a": GRAM}, weights={"a": "1"}), r"weights\['a'\]"),
     (styletf.total_variation_loss, dict(images=np.zeros(3)), "images"),
     (styletf.total_variation_loss, dict(images=np.array(["a"])), "images"),
     # the network
@@ -65,6 +71,7 @@ CASES = [
     (watch.Movie, dict(index=-1), "index"),
     (watch.Movie, dict(max_frames="many"), "max_frames"),
     (watch.explore, dict(choices=None), "choices"),
+    (watch.explore, dict(choices={"a": 3}), r"choices\['a'\]"),
     (watch.explore, dict(choices={"a": IMG}, names=5), "names"),
     (watch.explore, dict(choices={"a": IMG}, names=("layer", "ratio")), "names"),
     # figures
@@ -144,7 +151,7 @@ SYNTH_CASES = [
 @pytest.mark.parametrize("images, named", [
     (np.full((1, 16, 16, 3), np.nan, np.float32), "NaN"),
     (tf.fill((1, 16, 16, 3), float("nan")), "NaN or infinite"),
-    (tf.fill((1, 16, 16, 3), 255.0), r"\[0, 1\], got \[255, 255\]; divide 8-bit data by 255"),
+    (tf.fill((1, 16, 16, 3), 255.0), r"images: values must lie in \[0, 1\], got \[255, 255\]; divide 8-bit data by 255"),
     ("no/such/image.png", "not found"),
     (None, "catalog key, a path"),
 ])

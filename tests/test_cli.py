@@ -445,11 +445,12 @@ def test_lr_with_lbfgs_is_ignored_aloud_and_left_out_of_the_command(files, capsy
     (["--alpha-beta", "nan"], "--alpha-beta"), (["--alpha-beta", "abc"], "invalid float"),
     (["--steps", "0"], "--steps"), (["--steps", "2.5"], "whole numbers"), (["--size", "-5"], "--size"),
     (["--lr", "0"], "--lr"), (["--lr", "inf"], "--lr"), (["--tv", "-1"], "--tv"),
-    (["--style-scale", "0"], "--style-scale"), (["--style-blend", "1,2"], "one weight per style"),
+    (["--style-scale", "0"], "--style-scale"), (["--style-blend", "1,2"], "--style-blend needs one weight per style"),
+    (["--style-blend", "-1"], "--style-blend must be"), (["--style-blend", "0"], "--style-blend weights are all 0"),
     (["--seed", "-3"], "seed"), (["--save-every", "0"], "--save-every"),
     (["--style-layers", "conv9_1"], "conv5_1"), (["--content-layers", "conv4_9"], "conv4_2"),
     (["--optimizer", "sgd"], "invalid choice"), (["--preserve-colors", "sepia"], "invalid choice"),
-    (["--coarse-to-fine", "64,48"], "increasing"), (["--steps", "3,4"], "--coarse-to-fine"),
+    (["--coarse-to-fine", "64,48"], "--coarse-to-fine must be increasing"), (["--steps", "3,4"], "--coarse-to-fine"),
 ])
 def test_bad_settings_are_one_line_exit_2(files, capsys, args, words):
     code = None
