@@ -13,20 +13,23 @@ Beyond the paper: ``color`` (the 2017 follow-up's colour controls), ``controls``
 your own photo); ``plotting``, ``config`` (the notebooks'); ``preflight``, ``interrupts``,
 ``sidecar``, ``reproduce``, ``benchmark`` and ``cli`` (``python -m styletf``).
 """
-from .quiet import import_tensorflow
+from .quiet import import_failed, import_tensorflow
 
-import_tensorflow()  # TensorFlow without its C++ start-up log lines ("failed call to cuInit" on a CPU)
-
-from .errors import DataError, InputError, StyleTFError  # noqa: E402
-from .images import load_image, save_image  # noqa: E402
-from .looks import psnr  # noqa: E402
-from .losses import (content_loss, gram_matrix, style_layer_loss, style_loss,  # noqa: E402
-                     total_variation_loss)
-from .result import SynthesisInterrupted, SynthesisResult  # noqa: E402
-from .synthesis import synthesize  # noqa: E402
-from .schedule import coarse_to_fine  # noqa: E402
-from .controls import stylize  # noqa: E402
-from .vgg import PAPER_CONTENT_LAYERS, PAPER_STYLE_LAYERS, FeatureExtractor  # noqa: E402
+try:
+    import_tensorflow()  # TensorFlow without its C++ start-up log lines ("failed call to cuInit" on a CPU)
+    from .errors import DataError, InputError, StyleTFError
+    from .images import load_image, save_image
+    from .looks import psnr
+    from .losses import (content_loss, gram_matrix, style_layer_loss, style_loss,
+                         total_variation_loss)
+    from .result import SynthesisInterrupted, SynthesisResult
+    from .synthesis import synthesize
+    from .schedule import coarse_to_fine
+    from .controls import stylize
+    from .vgg import PAPER_CONTENT_LAYERS, PAPER_STYLE_LAYERS, FeatureExtractor
+except ImportError as e:  # e.g. under an address-space limit too low for TensorFlow: one clear line
+    import_failed(e)
+    raise
 
 __version__ = "0.1.0"
 __all__ = ["load_image", "save_image", "FeatureExtractor", "synthesize", "coarse_to_fine", "SynthesisResult",

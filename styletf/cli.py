@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from . import benchmark, controls, interrupts, places, preflight, replay, sidecar, watch
+from . import benchmark, controls, interrupts, memory, places, preflight, replay, sidecar, watch
 from .backbones import StandInWarning, WeightsFileWarning, describe_backbone, resolve_backbone
 from .errors import InputError, StyleTFError, check_number, check_setting
 from .images import file_url_path, save_image
@@ -177,7 +177,7 @@ def _run(args, out, steps, snapshot, movie, say) -> int:
         print(f"interrupted: wrote the image after {e.result.steps_done} steps to {out} "
               f"(and {out.with_suffix('.json')})", file=sys.stderr)
         return 130
-    if result.stopped:  # non-finite losses: the last finite image is kept and written
+    if result.stopped:  # non-finite losses, or out of memory in a later stage: the last finite image is kept
         sidecar.write(result, out, args, "failed")
         print(f"error: {result.stopped}; wrote the last finite image to {out}", file=sys.stderr)
         return 1
@@ -230,8 +230,7 @@ def _main(args) -> int:
         print(f"error: {e.strerror or e}{f': {e.filename}' if e.filename else ''}", file=sys.stderr)
         return 1
     except Exception as e:  # noqa: BLE001 - out of memory gets one line; anything else, a traceback
-        if not isinstance(e, MemoryError) and type(e).__name__ != "ResourceExhaustedError":
+        if not memory.is_out_of_memory(e):
             raise
-        print("error: out of memory at this size; use a smaller --size, or --coarse-to-fine",
-              file=sys.stderr)
+        print(f"error: {memory.oom_message(getattr(args, 'size', None))}", file=sys.stderr)
         return 1

@@ -22,7 +22,7 @@ import tensorflow as tf
 
 from .data import cache_dir
 
-__all__ = ["threads", "key", "decided", "THREAD_VARIABLES"]
+__all__ = ["threads", "key", "decided", "all_decided", "THREAD_VARIABLES", "DECISIONS"]
 
 #: What sets TensorFlow's thread pools from outside (TF_NUM_INTRAOP_THREADS: the sums' order).
 THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS")
@@ -51,6 +51,17 @@ def key() -> str:
     gpus = [d.name for d in tf.config.list_physical_devices("GPU")]
     text = "\n".join(cpu + env + gpus + [tf.__version__, f"threads={threads()}"])
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+#: The choices measured once per machine (``styletf.speed``).
+DECISIONS = ("bfloat16", "transposed-conv", "xla")
+
+
+def all_decided() -> bool:
+    """Whether every measured choice is kept for this machine already (the first run measures them:
+    more memory and address space, ``styletf.memory``)."""
+    folder = cache_dir().parent / "speed"
+    return all(_read(folder / f"{name}-{key()}.json") is not None for name in DECISIONS)
 
 
 def decided(name: str, measure) -> bool:

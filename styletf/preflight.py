@@ -13,26 +13,16 @@ from pathlib import Path
 import tensorflow as tf
 from PIL import Image
 
-from . import data
+from . import data, machine, memory
 from .errors import InputError, user_path
 from .images import locate_source
 from .places import check_replaceable
 from .synthesis import DEFAULT_LEARNING_RATE
 from .watch import mp4_writer
 
-__all__ = ["check_output", "check_movie", "check_sources", "check_inputs_kept", "resolved", "check_memory", "aspect", "check_lr",
-           "BYTES_PER_PIXEL", "BYTES_PER_STYLE_PIXEL", "LBFGS_BYTES_PER_PIXEL"]
+__all__ = ["check_output", "check_movie", "check_sources", "check_inputs_kept", "resolved", "check_memory", "aspect", "check_lr"]
 
 OUTPUT_SUFFIXES = (".png",)
-
-#: Peak memory per output pixel of a synthesis step (float32, to conv5_1, Adam), and per style
-#: pixel (the forward pass that takes its targets, before the steps start): measured on the CPU,
-#: bench/RESULTS.md, "Scaling with image size" and "A 2048 px output".
-BYTES_PER_PIXEL, BYTES_PER_STYLE_PIXEL = 5_000, 2_000
-#: L-BFGS-B keeps float64 copies of the image: x, gradient, and 10 pairs of corrections (SciPy's
-#: maxcor), 3 channels of 8 bytes each: (2 * 10 + 4) * 24.
-LBFGS_BYTES_PER_PIXEL = 576
-
 
 def check_output(path: str, suffixes=OUTPUT_SUFFIXES, role: str = "output") -> Path:
     """The output path must be writable, before any computation starts (``suffixes``: the ones
@@ -133,55 +123,36 @@ def check_inputs_kept(out: Path, sources, snapshots: bool, name: str) -> None:
                              f"{source}; choose another name")
 
 
+def _header_size(source: str):
+    """(width, height) of an input, from its header or the catalog; None when unknown."""
+    try:
+        if source in data.keys():
+            return tuple(data.catalog()[source]["size"])
+        path = user_path(source, "input")
+        if not path.is_file():  # a pipe would block here: load_image refuses it
+            return None
+        with Image.open(path) as img:
+            return img.size
+    except Exception:  # noqa: BLE001 - URLs, bad files: a bad file is reported when it is loaded
+        return None
+
+
 def aspect(source: str) -> float:
     """Short over long side of an input, from its header or the catalog; 1 when unknown (for
     ``check_memory``). Not in the paper, nor in a notebook (README, "Speed")."""
-    try:
-        if source in data.keys():
-            w, h = data.catalog()[source]["size"]
-        else:
-            path = user_path(source, "input")
-            if not path.is_file():  # a pipe would block here: load_image refuses it
-                return 1.0
-            with Image.open(path) as img:
-                w, h = img.size
-        return min(w, h) / max(w, h)
-    except Exception:  # noqa: BLE001 - URLs, bad files: a bad file is reported when it is loaded
-        return 1.0
-
-
-def _free_memory() -> int | None:
-    """Bytes available: MemAvailable (it counts reclaimable caches), else the physical memory."""
-    try:
-        meminfo = Path("/proc/meminfo").read_text()
-        return int(re.search(r"MemAvailable:\s+(\d+) kB", meminfo).group(1)) * 1024
-    except (OSError, AttributeError):
-        try:
-            return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-        except (ValueError, OSError, AttributeError):
-            return None
+    size = _header_size(source)
+    return min(size) / max(size) if size and max(size) else 1.0
 
 
 def check_memory(side: int, style_scale: float, optimizer: str, content: str, styles) -> None:
-    """Refuse, before any work, a size that cannot fit in this CPU machine's free memory: about
-    5 kB per output pixel (``side``: the output's long side in px). Not in the paper, nor in a
-    notebook (README, "Speed")."""
-    if tf.config.list_physical_devices("GPU"):
-        return  # TensorFlow reports a GPU's out-of-memory itself (exit 1, one line)
-    free = _free_memory()
-    if free is None:
-        return
-    style_side = side * style_scale if style_scale > 0 else side
-    per_pixel = BYTES_PER_PIXEL + (LBFGS_BYTES_PER_PIXEL if optimizer == "lbfgs" else 0)
-    steps_need = per_pixel * side * side * aspect(content)
-    # the styles' targets are taken one after another, before the steps: the larger of the two counts
-    targets_need = max(BYTES_PER_STYLE_PIXEL * style_side ** 2 * aspect(s) for s in styles)
-    need = max(steps_need, targets_need)
-    if need > free:
-        scaled = style_scale != 1.0  # python -m styletf bench has no --style-scale
-        raise InputError(f"a {side} px output{f' with --style-scale {style_scale:g}' if scaled else ''} needs about "
-                         f"{need / 2**30:.0f} GiB, and {free / 2**30:.0f} GiB are free: use a smaller "
-                         f"--size{' or --style-scale' if scaled else ''}")
+    """Refuse, before any work, a run that cannot fit in the memory free or under an address-space
+    limit (``styletf.memory.check``; ``side``: the output's long side in px): the steps, every
+    painting's targets at its style scale, and each input decoded at its own size. Not in the
+    paper, nor in a notebook (README, "Exit status")."""
+    native = max((w * h for w, h in filter(None, map(_header_size, [content, *styles]))), default=0)
+    memory.check(side, style_scale, optimizer,
+                 {"content": aspect(content), "styles": [aspect(s) for s in styles], "decoded": native},
+                 gpu=bool(tf.config.list_physical_devices("GPU")), measuring=not machine.all_decided())
 
 
 def check_lr(lr, optimizer: str, quiet: bool = False):

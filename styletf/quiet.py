@@ -6,19 +6,21 @@ drivers", "This TensorFlow binary is optimized ...") and, on a machine without a
 line "failed call to cuInit" straight to file descriptor 2, before ``TF_CPP_MIN_LOG_LEVEL`` is
 read. They read like failures. ``import_tensorflow`` imports it, and sets its devices up, with
 descriptor 2 caught in a temporary file; afterwards every caught line that is not one of those
-known start-up lines is written to stderr, so a real problem still shows.
+known start-up lines is written to stderr, so a real problem still shows. An address-space limit
+too low for TensorFlow's libraries is one line (``import_failed``), not the loader's traceback.
 """
 from __future__ import annotations
 
 import contextlib
 import os
 import re
+import resource
 import signal
 import sys
 import tempfile
 import threading
 
-__all__ = ["import_tensorflow", "NOISE"]
+__all__ = ["import_tensorflow", "import_failed", "NOISE"]
 
 _stderr_fd = 2  # where the one line of an interrupted start-up goes
 
@@ -93,3 +95,20 @@ def _import_quietly():
                 with contextlib.suppress(OSError, ValueError):  # a reader gone: nothing to tell
                     print("\n".join(kept), file=sys.stderr)
     return tf
+
+
+def import_failed(error: ImportError) -> None:
+    """An ``import styletf`` that failed because an address-space limit leaves no room for
+    TensorFlow's or SciPy's libraries ("failed to map segment"): one clear line instead of the
+    loader's traceback (``python -m styletf``: on stderr, exit 1), else nothing (the caller raises)."""
+    address, _ = resource.getrlimit(resource.RLIMIT_AS)
+    no_room = re.search(r"failed to map segment|cannot allocate memory|out of memory", str(error), re.I)
+    if address == resource.RLIM_INFINITY or not no_room:
+        return
+    message = (f"styletf cannot load under the address-space limit (ulimit -v: {address / 2 ** 30:.1f} GiB): "
+               f"TensorFlow alone takes about 1.6 GiB of it and a 512 px run about 3.3 GiB; raise the limit "
+               f"(ulimit -v, a job's h_vmem)")
+    if sys.argv[:1] == ["-m"]:  # ``python -m styletf`` starting (import_tensorflow): the command's one line
+        print(f"error: {message}", file=sys.stderr)
+        raise SystemExit(1)
+    raise ImportError(message) from None

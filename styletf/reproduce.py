@@ -3,15 +3,18 @@
 """
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from . import backbones, config
+from . import backbones, config, interrupts
 from .errors import InputError, StyleTFError, user_path
 from .images import atomic_write
 
@@ -21,7 +24,9 @@ REPO_NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
 
 def _execute(path: Path, out: Path) -> str | None:
-    """Run one notebook, write the executed copy into ``out``; the failing check, or None."""
+    """Run one notebook, write the executed copy into ``out``; the failing check, or None. Ctrl-C
+    or SIGTERM (a KeyboardInterrupt here) stops the kernel, keeps the copy up to that cell and
+    the figures finished, and is raised again."""
     import nbformat  # the notebook tools are needed by this command only
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
@@ -30,22 +35,56 @@ def _execute(path: Path, out: Path) -> str | None:
 
     nb = nbformat.read(path, as_version=4)
     bar = tqdm(total=sum(c.cell_type == "code" for c in nb.cells), desc=path.stem, unit="cell")
+    outcome = {}
     with tempfile.TemporaryDirectory() as sockets:
         # Local sockets, not TCP ports: no "Address already in use" from a kernel's heartbeat.
         km = KernelManager(kernel_name="python3", transport="ipc", ip=os.path.join(sockets, "kernel"))
         client = NotebookClient(nb, km=km, timeout=None, kernel_name="python3",
                                 resources={"metadata": {"path": str(path.parent)}},
                                 on_cell_executed=lambda **_: bar.update(1))
+
+        def run():  # in a thread of its own, so nbclient's own SIGINT/SIGTERM handlers stay out of ours
+            try:
+                client.execute()
+            except CellExecutionError as e:
+                outcome["failed"] = str(e).strip().splitlines()[-1]
+            except Exception as e:  # noqa: BLE001 - raised below (a kernel that died when stopped: not)
+                outcome["error"] = e
+            finally:
+                with contextlib.suppress(Exception):  # noqa: BLE001 - a kernel already gone
+                    if km.has_kernel:
+                        km.shutdown_kernel(now=True)
+
+        worker = threading.Thread(target=run, name=f"notebook {path.name}", daemon=True)
+        worker.start()
         try:
-            client.execute()
-        except CellExecutionError as e:
-            return str(e).strip().splitlines()[-1]
+            while worker.is_alive():
+                worker.join(0.1)
+        except KeyboardInterrupt:
+            _kill(km)  # the kernel, in a session of its own (jupyter_client), saw no signal
+            worker.join(60)
+            raise
         finally:
             bar.close()
-            if km.has_kernel:
-                km.shutdown_kernel(now=True)
+            _remove_leftovers(out / "figures")
             atomic_write(out / path.name, nbformat.writes(nb).encode())
-    return None
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("failed")
+
+
+def _kill(km) -> None:
+    """Stop a running kernel's process group at once: what it finished is on disk."""
+    with contextlib.suppress(OSError, AttributeError, TypeError):
+        os.killpg(km.provisioner.process.pid, signal.SIGKILL)
+
+
+def _remove_leftovers(figures: Path) -> None:
+    """Remove the temporary files of figures whose writing a stopped kernel cut short
+    (``atomic_write``'s ``.name.*.tmp``): the finished figures stay, whole."""
+    for leftover in figures.rglob(".*.tmp"):
+        with contextlib.suppress(OSError):
+            leftover.unlink()
 
 
 def _check_notebook(path: Path) -> None:
@@ -83,11 +122,35 @@ def _environment(out: Path, quick: bool, size, steps) -> dict:
         raise
 
 
+def _run_all(paths, out: Path) -> list | None:
+    """Execute the notebooks in turn: the names of those that failed, or None where Ctrl-C,
+    SIGTERM or SIGHUP stopped the run (the kernel stopped, the finished figures kept, one line)."""
+    failures, finished = [], []
+    with interrupts.stop_signals_interrupt():  # Ctrl-C, SIGTERM, SIGHUP: the kernel stopped, the figures kept
+        try:
+            for path in paths:
+                failed = _execute(path, out)
+                if failed:  # report, and go on with the next notebook: its figures may still be wanted
+                    failures.append(path.name)
+                    print(f"{path.name} failed: {failed}\n(the executed notebook, up to the failing cell, "
+                          f"is in {out / path.name})", file=sys.stderr)
+                finished.append(path)
+        except KeyboardInterrupt as e:
+            how = str(e) if str(e) in ("SIGTERM", "SIGHUP") else "Ctrl-C"
+            rest = ",".join(p.name[:2] for p in paths[len(finished):])
+            print(f"interrupted ({how}) in {paths[len(finished)].name}: {len(finished)} of {len(paths)} notebooks "
+                  f"done, their figures in {out / 'figures'}; to finish, run again with --only {rest}",
+                  file=sys.stderr)
+            return None
+    return failures
+
+
 def reproduce(notebooks: str | Path = REPO_NOTEBOOKS, out: str | Path = "outputs/reproduce", *,
               quick: bool = False, size: int | None = None, steps: int | None = None,
               only: str | None = None) -> int:
     """Execute every numbered notebook in order; write executed copies and figures to ``out``.
-    Returns the exit status: 1 if a notebook failed (the others still run). Figures 1-3 of
+    Returns the exit status: 1 if a notebook failed (the others still run); 130 when stopped by
+    Ctrl-C, SIGTERM or SIGHUP (the kernel shut down, the finished figures kept, one line). Figures 1-3 of
     docs/method.md, "The figures" (notebooks 00-05)."""
     try:
         import nbclient  # noqa: F401 - the notebook tools are needed by this command only
@@ -119,13 +182,9 @@ def reproduce(notebooks: str | Path = REPO_NOTEBOOKS, out: str | Path = "outputs
     print(f"reproducing {len(paths)} notebooks in {config.mode_name()} mode "
           f"({settings['size']} px, {settings['steps']} steps) into {out}")
     start = time.perf_counter()
-    failures = []
-    for path in paths:
-        failed = _execute(path, out)
-        if failed:  # report, and go on with the next notebook: its figures may still be wanted
-            failures.append(path.name)
-            print(f"{path.name} failed: {failed}\n(the executed notebook, up to the failing cell, "
-                  f"is in {out / path.name})", file=sys.stderr)
+    failures = _run_all(paths, out)
+    if failures is None:
+        return 130
     figures = sorted((out / "figures").glob("*.png"))
     panels = sorted((out / "figures" / "panels").glob("*.png"))
     print(f"done in {time.perf_counter() - start:.0f} s: executed notebooks in {out}, "

@@ -5,6 +5,7 @@ gives the schedule that ``stylize`` and the notebooks use, ``coarse_to_fine`` ru
 """
 from __future__ import annotations
 
+from . import memory
 from .errors import InputError, check_sequence, check_setting
 from .result import SynthesisInterrupted, SynthesisResult, join_stages
 from .synthesis import synthesize
@@ -33,7 +34,8 @@ def coarse_to_fine(content=None, style=None, *, sizes=(256, 512, 1024), steps=50
     features see at most 132-156 px, so a direct large run matches the Gram matrices with a
     fine, uniform texture, reaching the same loss sooner (bench/RESULTS.md). Not in the
     paper (its Figure 2 at sizes beyond 512 px); notebook 05.
-    ``steps``: per stage, an int or one per size; other arguments as ``synthesize``
+    ``steps``: per stage, an int or one per size; other arguments as ``synthesize``. Where a
+    later stage runs out of memory, the stage before is the result (``stopped`` says so).
     (``init`` applies to the first stage). Returns the last stage's result with the histories
     of all stages concatenated, the total wall time, and ``extra["stages"]`` = [(size, steps, seconds), ...].
     """
@@ -50,6 +52,12 @@ def coarse_to_fine(content=None, style=None, *, sizes=(256, 512, 1024), steps=50
             results += [e.result] if e.result.steps_done or not results else []
             results[-1].stopped = e.result.stopped
             raise SynthesisInterrupted(join_stages(results, sizes, per_stage)) from None
+        except Exception as e:  # noqa: BLE001 - an allocation that failed: keep the stage before
+            if not results or not memory.is_out_of_memory(e):
+                raise
+            results[-1].stopped = (f"{memory.oom_message(size)}; the {sizes[len(results) - 1]} px stage's "
+                                   f"picture is kept")
+            break
         results.append(result)
         if result.stopped:  # cut short (callback, non-finite losses); L-BFGS-B's own end goes on
             break

@@ -829,6 +829,38 @@ def test_reproduce_checks_its_folder_notebooks_and_size_before_any_work(capsys, 
     assert not out.exists() and "STYLETF_SIZE" not in os.environ
 
 
+@pytest.mark.slow  # real processes: the command and its notebooks' kernels
+@pytest.mark.parametrize("stop", ["SIGINT", "SIGTERM"])
+def test_reproduce_stopped_by_a_signal_keeps_finished_figures_one_line_130(tmp_path, stop):
+    """Ctrl-C (or kill -TERM) while the second notebook runs: the kernel is stopped (none left
+    running), the first notebook's figure and both executed copies are kept whole, one line names
+    what to run to finish, exit 130 (it was exit 1 with ZMQError and AssertionError tracebacks)."""
+    import nbformat
+    folder, out = tmp_path / "nbs", tmp_path / "out"
+    folder.mkdir()
+    save = "import os, pathlib\npathlib.Path(os.environ['STYLETF_OUTPUT'], 'first.png').write_bytes(b'figure')"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(save)]), folder / "00_first.ipynb")
+    wait = "import os, time\nprint(os.getpid(), flush=True)\ntime.sleep(120)"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(wait)]), folder / "01_second.ipynb")
+    run = subprocess.Popen([sys.executable, "-m", "styletf", "reproduce", "--notebooks", str(folder), "--out", str(out)],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not (out / "00_first.ipynb").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(4)  # the second notebook's kernel started, its cell running
+    run.send_signal(getattr(signal, stop))
+    _, err = run.communicate(timeout=120)
+    lines = [line for line in err.replace("\r", "\n").splitlines() if line.strip() and "cell" not in line]
+    assert run.returncode == 130, err[-3000:]
+    assert len(lines) == 1 and f"interrupted ({'Ctrl-C' if stop == 'SIGINT' else stop}) in 01_second.ipynb" in lines[0]
+    assert "--only 01" in lines[0], lines
+    assert (out / "figures" / "first.png").read_bytes() == b"figure"
+    kernel = nbformat.read(out / "01_second.ipynb", as_version=4).cells[0].outputs  # the copy up to the stop
+    pid = int(kernel[0]["text"].split()[0])
+    time.sleep(1)
+    assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text(), "kernel left running"
+
+
 def test_update_overflow_keeps_the_last_finite_image_and_exits_1(files, capsys, monkeypatch):
     from styletf.paper import objective
     style_loss = objective.losses.style_loss  # a finite loss whose gradient's square overflows in Adam
