@@ -60,8 +60,8 @@ DECISIONS = ("bfloat16", "transposed-conv", "xla")
 def all_decided() -> bool:
     """Whether every measured choice is kept for this machine already (the first run measures them:
     more memory and address space, ``styletf.memory``)."""
-    folder = cache_dir().parent / "speed"
-    return all(_read(folder / f"{name}-{key()}.json") is not None for name in DECISIONS)
+    folder, here = cache_dir().parent / "speed", key()
+    return all(_read(folder / f"{name}-{here}.json") is not None for name in DECISIONS)
 
 
 def decided(name: str, measure) -> bool:

@@ -7,7 +7,7 @@ Three limits can stop a run on a CPU machine, and each is checked: the memory fr
 address space, not memory used: TensorFlow takes about 1.6 GiB of it on import and a run's
 threads, allocators and buffers take more, so a run that would fit in the memory free can fail
 under it: TensorFlow reports ``ResourceExhaustedError``, oneDNN ``could not create a memory
-object``, or the process dies (SIGSEGV; the 2015 L-BFGS-B run once hung inside OpenBLAS). Only
+object``, or the process dies (SIGSEGV; the default L-BFGS-B run once hung inside OpenBLAS). Only
 refusing before work avoids all three: ``check`` does, with the numbers and the size that fits.
 """
 from __future__ import annotations
@@ -163,4 +163,3 @@ def oom_message(size=None) -> str:
     where = f" at {size} px" if size else ""
     limit = f" under the address-space limit (ulimit -v: {address / GiB:.1f} GiB)" if address else ""
     return f"out of memory{where}{limit}; use a smaller --size" + (", or raise the limit" if address else "")
-
