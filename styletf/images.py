@@ -251,7 +251,7 @@ def read_image(source, max_size: int | None = None, name: str = "source"):
 
 
 def to_uint8(x, strict: bool = False, name: str = "image") -> np.ndarray:
-    """Image (1, H, W, 3) or (H, W, 3) in [0, 1] -> uint8 (H, W, 3); NaN/Inf is an error, ``strict`` (saving):
+    """Image (1, H, W, 3) or (H, W, 3) in [0, 1], or uint8 already -> uint8 (H, W, 3); NaN/Inf is an error, ``strict`` (saving):
     also a value beyond rounding's reach of [0, 1]; messages name the argument ``name``. For showing
     and saving every figure (notebook 00 first)."""
     try:
@@ -264,6 +264,10 @@ def to_uint8(x, strict: bool = False, name: str = "image") -> np.ndarray:
         a = a[0]
     if a.ndim != 3 or a.shape[-1] != 3:
         raise InputError(f"{name}: expected an RGB image of shape (H, W, 3), got {a.shape}")
+    if 0 in a.shape:
+        raise InputError(f"{name}: the image has no pixels ({a.shape[1]}x{a.shape[0]})")
+    if np.asarray(x).dtype == np.uint8:  # 8-bit pixels already (0..255, as load_image takes them)
+        return np.asarray(x).reshape(a.shape)
     if not np.all(np.isfinite(a)):
         raise InputError(f"{name}: contains NaN or Inf values; refusing to save it")
     if strict and a.size and (a.min() < -0.5 / 255 or a.max() > 1 + 0.5 / 255):  # beyond half a grey level
@@ -273,14 +277,19 @@ def to_uint8(x, strict: bool = False, name: str = "image") -> np.ndarray:
 
 
 def save_image(x, path: str | os.PathLike) -> Path:
-    """Save an image (1, H, W, 3) or (H, W, 3) in [0, 1] as a PNG, atomically: a synthesised
+    """Save an image (1, H, W, 3) or (H, W, 3) in [0, 1] (or uint8, 0..255) as a PNG, atomically: a synthesised
     image x (docs/method.md, "Synthesis"; ``SynthesisResult.save``, README's Quick start; the
     notebooks save whole figures, ``plotting.save_figure``, notebook 00 first)."""
     pixels = to_uint8(x, strict=True, name="x")  # checked before the place is touched
     path = writable(path, ".png")
     buf = io.BytesIO()
     Image.fromarray(pixels, mode="RGB").save(buf, format="PNG")
-    return atomic_write(path, buf.getvalue())
+    try:
+        return atomic_write(path, buf.getvalue())
+    except OSError as e:  # a folder this user cannot write to is the caller's to change; a full disk is not
+        if e.errno not in (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOENT):
+            raise
+        raise InputError(f"path: cannot write {path} ({e.strerror}); choose a folder you can write to") from None
 
 
 def to_backbone(x):

@@ -17,6 +17,12 @@ __all__ = ["stop_signals_interrupt", "shielded", "ignore_from_now", "readers_may
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 
+def _later(signum, frame) -> None:
+    """A stop signal after the first: nothing to do. A Python handler, not SIG_IGN, so that a signal
+    that arrived while the first was handled finds one (with SIG_IGN in place by then, Python
+    raises "OSError: Signal 15 ignored due to race condition")."""
+
+
 def _set(handlers: dict) -> dict:
     """Install {signal: handler}; returns the handlers before. Only the main thread may: elsewhere
     nothing changes."""
@@ -33,7 +39,7 @@ def stop_signals_interrupt():
     saved. A signal ignored when the block starts stays ignored: ``nohup`` ignores SIGHUP, and a
     shell's background job SIGINT. Not in the paper, nor in a notebook."""
     def stop(signum, frame):
-        _set({s: signal.SIG_IGN for s in STOP_SIGNALS})  # the first stop wins
+        _set({s: _later for s in old})  # the first stop wins; the ones ignored before stay so
         raise KeyboardInterrupt(signal.Signals(signum).name)
     old = _set({s: stop for s in STOP_SIGNALS if signal.getsignal(s) is not signal.SIG_IGN})
     try:
@@ -46,7 +52,7 @@ def stop_signals_interrupt():
 def shielded():
     """Within: Ctrl-C, SIGTERM and SIGHUP are ignored, e.g. while a picture and its sidecar are
     written, so a second Ctrl-C cannot lose the picture. Not in the paper, nor in a notebook."""
-    old = _set({s: signal.SIG_IGN for s in STOP_SIGNALS})
+    old = _set({s: _later for s in STOP_SIGNALS})
     try:
         yield
     finally:

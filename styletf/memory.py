@@ -111,37 +111,40 @@ def check(side: int, style_scale: float, optimizer: str, aspects: dict, gpu: boo
     decoded = BYTES_PER_INPUT_PIXEL * aspects.get("decoded", 0)
     scaled = f" with --style-scale {style_scale:g}" if style_scale != 1.0 else ""
 
-    def resident(s):  # the steps, or the widest painting's targets, whichever is larger
+    def resident(s, inputs=decoded):  # the steps, the widest painting's targets or an input: the largest
         steps = (BYTES_PER_PIXEL + (LBFGS_BYTES_PER_PIXEL if optimizer == "lbfgs" else 0)) * s * s * aspects["content"]
-        return max(steps, BYTES_PER_STYLE_PIXEL * (s * style_side / side) ** 2 * widest_style, decoded)
+        return max(steps, BYTES_PER_STYLE_PIXEL * (s * style_side / side) ** 2 * widest_style, inputs)
 
-    def address(s):
+    def address(s, inputs=decoded):
         per = ADDRESS_PER_PIXEL.get(optimizer, ADDRESS_PER_PIXEL["adam"])
         return ADDRESS_BASE + (ADDRESS_MEASURING if measuring else 0) + max(
-            per * s * s * aspects["content"], per * (s * style_side / side) ** 2 * widest_style, decoded)
+            per * s * s * aspects["content"], per * (s * style_side / side) ** 2 * widest_style, inputs)
 
     first_run = (f" (this first run on the machine also measures its speed choices: {ADDRESS_MEASURING / GiB:.0f} "
-                 f"GiB of that, once)" if measuring else "")
+                 f"GiB of that, once: a run without the limit, e.g. --size 64 --steps 1, measures them)"
+                 if measuring else "")
     have = limits()
-    budgets = [b for b in (have["address_left"], None if gpu else have["free"]) if b is not None]
-    if budgets and decoded + ADDRESS_BASE * (have["address_left"] is not None) > min(budgets):
-        raise InputError(f"an input of {aspects['decoded'] / 1e6:.0f} megapixels needs about {decoded / GiB:.1f} GiB "
-                         f"to decode before it is resized, more than this machine's limits leave "
-                         f"({min(budgets) / GiB:.1f} GiB); make it smaller first (e.g. to 4000 px)")
+
+    def smaller(need, budget):  # where only the largest input, decoded at its own size, does not fit
+        return (f"make the input of {aspects.get('decoded', 0) / 1e6:.0f} megapixels smaller first (decoded at its "
+                f"own size it needs {decoded / GiB:.1f} GiB)" if need(side, 0) <= budget else "")
+
     if have["address_left"] is not None and address(side) > have["address_left"]:
-        fits = _fits(address, have["address_left"], side)
+        shrink = smaller(address, have["address_left"])
+        fits = 0 if shrink else _fits(address, have["address_left"], side)
+        at_least = (f"raise the limit (ulimit -v, a job's h_vmem) to at least "
+                    f"{(have['address'] - have['address_left'] + address(side)) / GiB:.1f} GiB")
         raise InputError(
             f"a {side} px output{scaled} needs about {address(side) / GiB:.1f} GiB more address space, and the "
-            f"address-space limit (ulimit -v: {have['address'] / GiB:.1f} GiB) leaves {max(have['address_left'], 0) / GiB:.1f}"
-            f" GiB{first_run}"
-            f": " + (f"use --size {fits} or less, or raise the limit" if fits else
-                         "raise the limit (ulimit -v, a job's h_vmem) to at least "
-                         f"{(have['address'] - have['address_left'] + address(side)) / GiB:.1f} GiB"))
+            f"address-space limit (ulimit -v: {have['address'] / GiB:.1f} GiB) leaves "
+            f"{max(have['address_left'], 0) / GiB:.1f} GiB{first_run}: "
+            + (f"use --size {fits} or less, or raise the limit" if fits else f"{shrink} or {at_least}" if shrink
+               else at_least))
     if not gpu and have["free"] is not None and resident(side) > have["free"]:  # a GPU's: TensorFlow tells
         fits = _fits(resident, have["free"], side)
         raise InputError(f"a {side} px output{scaled} needs about {resident(side) / GiB:.1f} GiB, and "
-                         f"{have['free'] / GiB:.1f} GiB are free: use a smaller --size"
-                         + (f" ({fits} fits)" if fits else "") + (" or --style-scale" if scaled else ""))
+                         f"{have['free'] / GiB:.1f} GiB are free: " + (smaller(resident, have["free"]) or "use a smaller --size"
+                         + (f" ({fits} fits)" if fits else "") + (" or --style-scale" if scaled else "")))
 
 
 #: What an allocation that failed says, in TensorFlow's, oneDNN's and Eigen's words.

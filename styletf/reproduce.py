@@ -60,6 +60,9 @@ def _execute(path: Path, out: Path) -> str | None:
         try:
             while worker.is_alive():
                 worker.join(0.1)
+                if _died(km) and (worker.join(5) or worker.is_alive()):  # nbclient waits for it for good
+                    outcome["failed"] = "its kernel died (out of memory, or killed); the figures before it are kept"
+                    break
         except KeyboardInterrupt:
             _kill(km)  # the kernel, in a session of its own (jupyter_client), saw no signal
             worker.join(60)
@@ -71,6 +74,13 @@ def _execute(path: Path, out: Path) -> str | None:
     if "error" in outcome:
         raise outcome["error"]
     return outcome.get("failed")
+
+
+def _died(km) -> bool:
+    """Whether the kernel's process has ended (killed from outside: the system's out-of-memory killer,
+    kill -9); nbclient without a cell timeout would wait for its reply for good."""
+    process = getattr(getattr(km, "provisioner", None), "process", None)
+    return process is not None and process.poll() is not None
 
 
 def _kill(km) -> None:
@@ -174,6 +184,8 @@ def reproduce(notebooks: str | Path = REPO_NOTEBOOKS, out: str | Path = "outputs
     for path in paths:  # every notebook read before any runs: a damaged one is one line, not minutes later
         _check_notebook(path)
     backbones.check_name(os.environ.get("STYLETF_BACKBONE", "").strip() or "auto", "STYLETF_BACKBONE")
+    if not str(out).strip():
+        raise InputError("--out is empty; give a folder for the executed notebooks and figures, e.g. outputs/reproduce")
     out = user_path(out, "--out").resolve()
     for folder in (out, out / "figures"):
         if folder.exists() and not folder.is_dir():
@@ -189,7 +201,7 @@ def reproduce(notebooks: str | Path = REPO_NOTEBOOKS, out: str | Path = "outputs
     panels = sorted((out / "figures" / "panels").glob("*.png"))
     print(f"done in {time.perf_counter() - start:.0f} s: executed notebooks in {out}, "
           f"{len(figures)} figures in {out / 'figures'}, {len(panels)} panels in {out / 'figures' / 'panels'}:")
-    for path in panels:
+    for path in figures + panels:
         print(f"  {path.relative_to(out)}")
     if failures:
         print(f"{len(failures)} notebook(s) failed: {', '.join(failures)}", file=sys.stderr)

@@ -603,6 +603,25 @@ def test_ctrl_c_saves_the_latest_image_and_a_sidecar_marked_interrupted(files, t
     assert (tmp_path / "again.png").read_bytes() == out.read_bytes()
 
 
+@pytest.mark.slow  # a real process
+def test_a_burst_of_mixed_stop_signals_is_one_stop_without_a_traceback(files, tmp_path):
+    """Forty signals 10 ms apart, SIGINT, SIGTERM and SIGHUP in turn (a job scheduler and an
+    impatient user at once): the first stops the run, the rest find a handler that does nothing
+    (they raised "OSError: Signal 15 ignored due to race condition" twice), exit 130, the picture kept."""
+    out = tmp_path / "burst.png"
+
+    def burst(proc):
+        for i in range(40):
+            with contextlib.suppress(ProcessLookupError):
+                proc.send_signal((signal.SIGINT, signal.SIGTERM, signal.SIGHUP)[i % 3])
+            time.sleep(0.01)
+
+    code, err = _signalled(files, out, ["--steps", "100000", "--save-every", "3"], burst)
+    assert code == 130, err
+    assert "Traceback" not in err and "race condition" not in err, err
+    assert json.loads(out.with_suffix(".json").read_text())["status"] == "interrupted"
+
+
 @pytest.mark.slow  # real processes
 @pytest.mark.parametrize("stop", [None, "SIGHUP"])
 def test_a_reader_that_goes_away_costs_no_picture(files, tmp_path, stop):
@@ -794,6 +813,8 @@ def test_reproduce_and_bench_refuse_before_any_work(capsys, monkeypatch, tmp_pat
     assert main(["reproduce", "--out", "/proc/styletf", "--only", "00"]) == 2  # a folder that cannot be made
     assert "cannot make the folder" in capsys.readouterr().err
     assert "STYLETF_OUTPUT" not in os.environ  # the kernels' settings undone
+    assert main(["reproduce", "--out", "", "--only", "00"]) == 2  # not the current folder
+    assert "--out is empty" in capsys.readouterr().err
     assert main(["reproduce", "--out", str(tmp_path / "r"), "--only", ""]) == 2  # not "all of them"
     assert "the notebooks are 00, 01" in capsys.readouterr().err
     assert main(["bench", "--size", "100000", "--backbone", "random"]) == 2  # about 35 TB
@@ -859,6 +880,26 @@ def test_reproduce_stopped_by_a_signal_keeps_finished_figures_one_line_130(tmp_p
     pid = int(kernel[0]["text"].split()[0])
     time.sleep(1)
     assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text(), "kernel left running"
+
+
+@pytest.mark.slow  # real kernels
+def test_reproduce_a_kernel_that_dies_is_one_failed_notebook_and_the_next_still_runs(tmp_path, capsys):
+    """A kernel killed from outside (the system's out-of-memory killer, kill -9) mid-notebook: one
+    line naming the notebook, the next notebook runs and writes its figure, exit 1 (a DeadKernelError
+    traceback before)."""
+    import nbformat
+    folder, out = tmp_path / "nbs", tmp_path / "out"
+    folder.mkdir()
+    die = "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(die)]), folder / "00_dies.ipynb")
+    save = "import os, pathlib\npathlib.Path(os.environ['STYLETF_OUTPUT'], 'next.png').write_bytes(b'figure')"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(save)]), folder / "01_next.ipynb")
+    assert main(["reproduce", "--notebooks", str(folder), "--out", str(out)]) == 1
+    said = capsys.readouterr()
+    err = [line for line in said.err.replace("\r", "\n").splitlines() if "00_dies.ipynb failed" in line]
+    assert len(err) == 1 and "its kernel died" in err[0], err
+    assert (out / "figures" / "next.png").read_bytes() == b"figure"
+    assert "  figures/next.png" in said.out.splitlines()  # every figure listed, not the panels only
 
 
 def test_update_overflow_keeps_the_last_finite_image_and_exits_1(files, capsys, monkeypatch):

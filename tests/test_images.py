@@ -6,6 +6,7 @@ import zlib
 
 import numpy as np
 import pytest
+import tensorflow as tf
 from PIL import Image
 
 import styletf
@@ -179,6 +180,21 @@ def test_save_image_refuses_nan_and_missing_folders(tmp_path):
     with pytest.raises(InputError, match="does not exist"):
         styletf.save_image(np.zeros((4, 4, 3)), tmp_path / "nope" / "x.png")
     assert os.listdir(tmp_path) == []
+
+
+def test_save_image_takes_uint8_as_is_and_names_empty_images_and_unwritable_places(tmp_path):
+    """uint8 pixels, as load_image takes them, are saved as they are (they were refused as "values
+    beyond [0, 1]"); an image without pixels and a place this user cannot write to are InputErrors
+    naming the argument (Pillow's ValueError and a raw FileNotFoundError before)."""
+    u8 = np.random.default_rng(2).integers(0, 256, (1, 6, 4, 3), dtype=np.uint8)
+    out = styletf.save_image(u8, tmp_path / "u8.png")
+    np.testing.assert_array_equal(np.asarray(Image.open(out)), u8[0])
+    np.testing.assert_array_equal(np.asarray(Image.open(styletf.save_image(tf.constant(u8[0]), tmp_path / "t.png"))), u8[0])
+    with pytest.raises(InputError, match=r"^x: the image has no pixels \(0x0\)"):
+        styletf.save_image(np.zeros((0, 0, 3)), tmp_path / "empty.png")
+    with pytest.raises(InputError, match=r"^path: cannot write /proc/styletf\.png .*choose a folder you can write to"):
+        styletf.save_image(np.zeros((4, 4, 3)), "/proc/styletf.png")
+    assert sorted(os.listdir(tmp_path)) == ["t.png", "u8.png"]
 
 
 def test_save_image_refuses_pixels_outside_0_1_and_writes_nothing(tmp_path):

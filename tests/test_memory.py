@@ -140,4 +140,5 @@ def test_an_input_too_large_to_decode_under_the_limit_is_refused_before_work(tmp
         preflight.check_memory(64, 1.0, "adam", str(small), ["starry_night"])  # the same run, a small photo: fits
     finally:
         resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
-    assert "an input of 81 megapixels needs about 2.7 GiB to decode" in str(refused.value), refused.value
+    assert "make the input of 81 megapixels smaller first (decoded at its own size it needs 2.7 GiB)" in str(
+        refused.value), refused.value
