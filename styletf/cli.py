@@ -8,6 +8,7 @@ Exit status: 0 success, 2 bad usage or input (one line on stderr), 1 failure dur
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import warnings
 from pathlib import Path
@@ -21,9 +22,9 @@ from .images import file_url_path, save_image
 from .options import add_stylize
 from .reproduce import REPO_NOTEBOOKS, reproduce
 from .result import SynthesisInterrupted
-from .schedule import check_sizes
+from .schedule import check_sizes, stages
 from .speed import PRECISIONS, resolve_jit, resolve_precision
-from .vgg import resolve_network
+from .vgg import PAPER_CONTENT_LAYERS, resolve_network
 
 __all__ = ["main", "stylize"]
 
@@ -100,12 +101,34 @@ def _check_numbers(args, explicit) -> None:
                 check_setting(name, value, option)
     if explicit:
         check_sizes("--coarse-to-fine", args.coarse_to_fine)
+        if args.size is not None and args.size != args.coarse_to_fine[-1]:
+            raise InputError(f"--size {args.size} differs from the last --coarse-to-fine size {args.coarse_to_fine[-1]}: "
+                             f"drop --size or make it the last of the sizes")
+    _check_small(args, explicit)
     if args.style_blend is not None:  # targets' own check would name the keyword, style_blend
         if len(args.style_blend) != len(args.style):
             raise InputError(f"--style-blend needs one weight per style image ({len(args.style)} given), "
                              f"got {len(args.style_blend)}: {','.join(map(str, args.style_blend))}")
         if not any([check_number("--style-blend", w) > 0 for w in args.style_blend]):  # each one checked
             raise InputError("--style-blend weights are all 0: give at least one above 0, e.g. 0.7,0.3")
+
+
+def _check_small(args, explicit) -> None:
+    """The photo at the first stage's size leaves a position in the deepest layer (its shorter side at
+    least 2^pools px: 16 for conv5_1), before the backbone loads (the extractor checks it again)."""
+    layers = list(args.content_layers or PAPER_CONTENT_LAYERS) + list(args.style_layers)
+    blocks = {int(m.group(1) or m.group(2)): name for name in layers  # unknown names: refused later, by name
+              if (m := re.fullmatch(r"conv([1-5])_[1-4]|block([1-5])_conv[1-4]", name))}
+    if not blocks:
+        return
+    need = 2 ** (max(blocks) - 1)  # VGG: a pooling before each block after the first
+    first = args.coarse_to_fine[0] if explicit else (
+        args.size or 512) if args.coarse_to_fine == "none" else stages(args.size or 512)[0][0]
+    short = round(first * preflight.aspect(args.content))
+    if short < need:
+        raise InputError(f"content: at {first} px the photo is too small for layer {blocks[max(blocks)]}: its shorter side is "
+                         f"{short} px, and the layer needs at least {need} px: use a larger --size{' or --coarse-to-fine' if explicit else ''}, "
+                         f"or shallower --style-layers")
 
 
 def _network(args, say) -> None:

@@ -32,7 +32,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from . import data
 from .paper.network import to_input
 from .errors import InputError, check_setting, outside_stacklevel, user_path
-from .places import atomic_write, writable
+from .places import atomic_write, caller_write, writable
 
 __all__ = ["load_image", "save_image", "to_backbone", "from_backbone", "atomic_write", "CAFFE_BGR_MEAN", "MAX_PIXELS"]
 
@@ -262,10 +262,8 @@ def to_uint8(x, strict: bool = False, name: str = "image") -> np.ndarray:
         if a.shape[0] != 1:
             raise InputError(f"{name}: expected one image, got a batch of {a.shape[0]}; index it first")
         a = a[0]
-    if a.ndim != 3 or a.shape[-1] != 3:
-        raise InputError(f"{name}: expected an RGB image of shape (H, W, 3), got {a.shape}")
-    if 0 in a.shape:
-        raise InputError(f"{name}: the image has no pixels ({a.shape[1]}x{a.shape[0]})")
+    if a.ndim != 3 or a.shape[-1] != 3 or 0 in a.shape:
+        raise InputError(f"{name}: expected an RGB image of shape (H, W, 3){' with pixels' * (a.ndim == 3)}, got {a.shape}")
     if np.asarray(x).dtype == np.uint8:  # 8-bit pixels already (0..255, as load_image takes them)
         return np.asarray(x).reshape(a.shape)
     if not np.all(np.isfinite(a)):
@@ -284,12 +282,7 @@ def save_image(x, path: str | os.PathLike) -> Path:
     path = writable(path, ".png")
     buf = io.BytesIO()
     Image.fromarray(pixels, mode="RGB").save(buf, format="PNG")
-    try:
-        return atomic_write(path, buf.getvalue())
-    except OSError as e:  # a folder this user cannot write to is the caller's to change; a full disk is not
-        if e.errno not in (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOENT):
-            raise
-        raise InputError(f"path: cannot write {path} ({e.strerror}); choose a folder you can write to") from None
+    return caller_write(path, buf.getvalue(), "path")
 
 
 def to_backbone(x):

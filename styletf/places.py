@@ -12,6 +12,7 @@ where (``WrittenElsewhere``).
 from __future__ import annotations
 
 import array
+import errno
 import os
 import resource
 import stat
@@ -75,6 +76,17 @@ def atomic_write(path: str | os.PathLike, data: bytes) -> Path:
         if os.path.exists(tmp):
             os.unlink(tmp)
     return path
+
+
+def caller_write(path: Path, data: bytes, name: str) -> Path:
+    """``atomic_write`` for a public function's argument ``name``: a place this user cannot write to
+    (no permission, a read-only or vanished folder) is an InputError naming it; a full disk is not."""
+    try:
+        return atomic_write(path, data)
+    except OSError as e:
+        if e.errno not in (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOENT):
+            raise
+        raise InputError(f"{name}: cannot write {path} ({e.strerror}); choose a folder you can write to") from None
 
 
 def _flags(path: Path) -> int:

@@ -750,6 +750,21 @@ def test_more_bad_settings_are_one_line_exit_2(files, capsys, args, words):
     assert _leftovers(files["out"].parent) == []
 
 
+@pytest.mark.parametrize("args, words", [
+    (["--size", "20", "--coarse-to-fine", "none"], "at 20 px the photo is too small for layer conv5_1: its shorter side is 15 px, and the layer needs at least 16 px"),
+    (["--size", "20"], "at 20 px the photo is too small for layer conv5_1: its shorter side is 15 px"),  # "auto": one stage under 128 px
+    (["--coarse-to-fine", "16,48", "--size", "48"], "at 16 px the photo is too small for layer conv5_1: its shorter side is 12 px"),
+    (["--coarse-to-fine", "32,64", "--size", "48"], "--size 48 differs from the last --coarse-to-fine size 64: drop --size"),
+])
+def test_sizes_too_small_for_the_layers_are_refused_before_the_backbone_loads(files, capsys, args, words):
+    """Checked from the photo's header and the layers' poolings (2^4 = 16 px for conv5_1 on a
+    64x48 photo), before the backbone line: they came after the backbone had loaded."""
+    assert stylize(files, "--backbone", "random", "--steps", "2", *args) == 2
+    said = capsys.readouterr()
+    assert len(said.err.strip().splitlines()) == 1 and words in said.err, said.err
+    assert "backbone" not in said.out + said.err
+
+
 def test_keras_layer_names_are_the_paper_names(files):
     assert stylize(files, *FAST, "--style-layers", "block1_conv1,block2_conv1", "--content-layers",
                    "block4_conv2") == 0
@@ -850,6 +865,19 @@ def test_reproduce_checks_its_folder_notebooks_and_size_before_any_work(capsys, 
     assert not out.exists() and "STYLETF_SIZE" not in os.environ
 
 
+_SAVES = "import os, pathlib\npathlib.Path(os.environ['STYLETF_OUTPUT'], '{}').write_bytes(b'figure')"
+
+
+def _notebooks(tmp_path, cells: dict) -> Path:
+    """A notebooks folder: {name: the one code cell's source}."""
+    import nbformat
+    folder = tmp_path / "nbs"
+    folder.mkdir()
+    for name, source in cells.items():
+        nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)]), folder / f"{name}.ipynb")
+    return folder
+
+
 @pytest.mark.slow  # real processes: the command and its notebooks' kernels
 @pytest.mark.parametrize("stop", ["SIGINT", "SIGTERM"])
 def test_reproduce_stopped_by_a_signal_keeps_finished_figures_one_line_130(tmp_path, stop):
@@ -857,12 +885,9 @@ def test_reproduce_stopped_by_a_signal_keeps_finished_figures_one_line_130(tmp_p
     running), the first notebook's figure and both executed copies are kept whole, one line names
     what to run to finish, exit 130 (it was exit 1 with ZMQError and AssertionError tracebacks)."""
     import nbformat
-    folder, out = tmp_path / "nbs", tmp_path / "out"
-    folder.mkdir()
-    save = "import os, pathlib\npathlib.Path(os.environ['STYLETF_OUTPUT'], 'first.png').write_bytes(b'figure')"
-    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(save)]), folder / "00_first.ipynb")
-    wait = "import os, time\nprint(os.getpid(), flush=True)\ntime.sleep(120)"
-    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(wait)]), folder / "01_second.ipynb")
+    out = tmp_path / "out"
+    folder = _notebooks(tmp_path, {"00_first": _SAVES.format("first.png"),
+                                   "01_second": "import os, time\nprint(os.getpid(), flush=True)\ntime.sleep(120)"})
     run = subprocess.Popen([sys.executable, "-m", "styletf", "reproduce", "--notebooks", str(folder), "--out", str(out)],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
@@ -887,13 +912,9 @@ def test_reproduce_a_kernel_that_dies_is_one_failed_notebook_and_the_next_still_
     """A kernel killed from outside (the system's out-of-memory killer, kill -9) mid-notebook: one
     line naming the notebook, the next notebook runs and writes its figure, exit 1 (a DeadKernelError
     traceback before)."""
-    import nbformat
-    folder, out = tmp_path / "nbs", tmp_path / "out"
-    folder.mkdir()
-    die = "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"
-    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(die)]), folder / "00_dies.ipynb")
-    save = "import os, pathlib\npathlib.Path(os.environ['STYLETF_OUTPUT'], 'next.png').write_bytes(b'figure')"
-    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(save)]), folder / "01_next.ipynb")
+    out = tmp_path / "out"
+    folder = _notebooks(tmp_path, {"00_dies": "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)",
+                                   "01_next": _SAVES.format("next.png")})
     assert main(["reproduce", "--notebooks", str(folder), "--out", str(out)]) == 1
     said = capsys.readouterr()
     err = [line for line in said.err.replace("\r", "\n").splitlines() if "00_dies.ipynb failed" in line]

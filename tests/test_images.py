@@ -190,7 +190,7 @@ def test_save_image_takes_uint8_as_is_and_names_empty_images_and_unwritable_plac
     out = styletf.save_image(u8, tmp_path / "u8.png")
     np.testing.assert_array_equal(np.asarray(Image.open(out)), u8[0])
     np.testing.assert_array_equal(np.asarray(Image.open(styletf.save_image(tf.constant(u8[0]), tmp_path / "t.png"))), u8[0])
-    with pytest.raises(InputError, match=r"^x: the image has no pixels \(0x0\)"):
+    with pytest.raises(InputError, match=r"^x: expected an RGB image of shape \(H, W, 3\) with pixels, got \(0, 0, 3\)"):
         styletf.save_image(np.zeros((0, 0, 3)), tmp_path / "empty.png")
     with pytest.raises(InputError, match=r"^path: cannot write /proc/styletf\.png .*choose a folder you can write to"):
         styletf.save_image(np.zeros((4, 4, 3)), "/proc/styletf.png")
