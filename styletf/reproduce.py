@@ -190,11 +190,16 @@ def reproduce(notebooks: str | Path = REPO_NOTEBOOKS, out: str | Path = "outputs
     for folder in (out, out / "figures"):
         if folder.exists() and not folder.is_dir():
             raise InputError(f"--out {out}: {folder} is a file, not a folder; choose another --out")
+    saved = dict(os.environ)
     settings = _environment(out, quick, size, steps)  # and the figures folder
     print(f"reproducing {len(paths)} notebooks in {config.mode_name()} mode "
           f"({settings['size']} px, {settings['steps']} steps) into {out}")
     start = time.perf_counter()
-    failures = _run_all(paths, out)
+    try:
+        failures = _run_all(paths, out)
+    finally:  # the kernels' settings undone: a caller's later kernels must not write into this --out
+        os.environ.clear()
+        os.environ.update(saved)
     if failures is None:
         return 130
     figures = sorted((out / "figures").glob("*.png"))

@@ -889,7 +889,8 @@ def test_reproduce_stopped_by_a_signal_keeps_finished_figures_one_line_130(tmp_p
     folder = _notebooks(tmp_path, {"00_first": _SAVES.format("first.png"),
                                    "01_second": "import os, time\nprint(os.getpid(), flush=True)\ntime.sleep(120)"})
     run = subprocess.Popen([sys.executable, "-m", "styletf", "reproduce", "--notebooks", str(folder), "--out", str(out)],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,  # Ctrl-C given back, as in
+                           preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # _signalled
     deadline = time.monotonic() + 120
     while not (out / "00_first.ipynb").exists() and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -921,6 +922,7 @@ def test_reproduce_a_kernel_that_dies_is_one_failed_notebook_and_the_next_still_
     assert len(err) == 1 and "its kernel died" in err[0], err
     assert (out / "figures" / "next.png").read_bytes() == b"figure"
     assert "  figures/next.png" in said.out.splitlines()  # every figure listed, not the panels only
+    assert "STYLETF_OUTPUT" not in os.environ  # the kernels' settings undone: later kernels write elsewhere
 
 
 def test_update_overflow_keeps_the_last_finite_image_and_exits_1(files, capsys, monkeypatch):
