@@ -122,8 +122,11 @@ def _check_small(args, explicit) -> None:
     if not blocks:
         return
     need = 2 ** (max(blocks) - 1)  # VGG: a pooling before each block after the first
-    first = args.coarse_to_fine[0] if explicit else (
-        args.size or 512) if args.coarse_to_fine == "none" else stages(args.size or 512)[0][0]
+    size = args.size or 512
+    if explicit:  # the first stage is the smallest
+        first = args.coarse_to_fine[0]
+    else:
+        first = size if args.coarse_to_fine == "none" else stages(size)[0][0]
     short = round(first * preflight.aspect(args.content))
     if short < need:
         raise InputError(f"content: at {first} px the photo is too small for layer {blocks[max(blocks)]}: its shorter side is "

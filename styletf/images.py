@@ -264,7 +264,7 @@ def to_uint8(x, strict: bool = False, name: str = "image") -> np.ndarray:
         a = a[0]
     if a.ndim != 3 or a.shape[-1] != 3 or 0 in a.shape:
         raise InputError(f"{name}: expected an RGB image of shape (H, W, 3){' with pixels' * (a.ndim == 3)}, got {a.shape}")
-    if np.asarray(x).dtype == np.uint8:  # 8-bit pixels already (0..255, as load_image takes them)
+    if getattr(x, "dtype", None) in (np.uint8, tf.uint8):  # 8-bit pixels already (0..255, as load_image takes them)
         return np.asarray(x).reshape(a.shape)
     if not np.all(np.isfinite(a)):
         raise InputError(f"{name}: contains NaN or Inf values; refusing to save it")
