@@ -8,6 +8,7 @@ Exit status: 0 success, 2 bad usage or input (one line on stderr), 1 failure dur
 from __future__ import annotations
 
 import argparse
+import contextlib
 import re
 import sys
 import warnings
@@ -76,6 +77,9 @@ def _checked(args) -> tuple[Path, int | list]:
     if args.style_layers == []:
         raise InputError("--style-layers is empty; name at least one layer (or leave the option out "
                          "for the paper's conv1_1..conv5_1)")
+    if args.content_layers == []:
+        raise InputError("--content-layers is empty; name at least one layer (or leave the option out "
+                         "for the paper's conv4_2)")
     explicit = isinstance(args.coarse_to_fine, list)
     _check_numbers(args, explicit)
     args.lr = preflight.check_lr(args.lr, args.optimizer, args.quiet)
@@ -111,6 +115,9 @@ def _check_numbers(args, explicit) -> None:
                              f"got {len(args.style_blend)}: {','.join(map(str, args.style_blend))}")
         if not any([check_number("--style-blend", w) > 0 for w in args.style_blend]):  # each one checked
             raise InputError("--style-blend weights are all 0: give at least one above 0, e.g. 0.7,0.3")
+        if len(args.style) == 1:
+            raise InputError("--style-blend weighs several style images against each other, and one is given: "
+                             "leave it out (the style's strength is --alpha-beta)")
 
 
 def _check_small(args, explicit) -> None:
@@ -183,17 +190,18 @@ def stylize(args) -> int:
 def _run(args, out, steps, snapshot, movie, say) -> int:
     """The synthesis of ``stylize``, and the picture written whatever happens."""
     try:
-        result = controls.stylize(
-            args.content, args.style,
-            size=args.size if isinstance(args.coarse_to_fine, list) else (args.size or 512),
-            steps=steps, alpha_beta=args.alpha_beta, content_layers=args.content_layers,
-            style_layers=args.style_layers, style_blend=args.style_blend, style_scale=args.style_scale,
-            preserve_colors=args.preserve_colors, init=args.init, optimizer=args.optimizer,
-            learning_rate=args.lr, tv_weight=args.tv, pooling=args.pooling, backbone=args.backbone_used,
-            network=args.network_used, precision=args.precision_used, seed=args.seed,
-            coarse_to_fine=None if args.coarse_to_fine == "none" else args.coarse_to_fine,
-            snapshot_every=1 if movie else args.save_every, jit=args.jit_used, progress=not args.quiet,
-            snapshot=snapshot if movie or args.save_every else None, stop_after=args.stop_after)
+        with memory.checked():  # by _checked, before the backbone loaded
+            result = controls.stylize(
+                args.content, args.style,
+                size=args.size if isinstance(args.coarse_to_fine, list) else (args.size or 512),
+                steps=steps, alpha_beta=args.alpha_beta, content_layers=args.content_layers,
+                style_layers=args.style_layers, style_blend=args.style_blend, style_scale=args.style_scale,
+                preserve_colors=args.preserve_colors, init=args.init, optimizer=args.optimizer,
+                learning_rate=args.lr, tv_weight=args.tv, pooling=args.pooling, backbone=args.backbone_used,
+                network=args.network_used, precision=args.precision_used, seed=args.seed,
+                coarse_to_fine=None if args.coarse_to_fine == "none" else args.coarse_to_fine,
+                snapshot_every=1 if movie else args.save_every, jit=args.jit_used, progress=not args.quiet,
+                snapshot=snapshot if movie or args.save_every else None, stop_after=args.stop_after)
     except SynthesisInterrupted as e:
         if e.result.steps_done == 0:  # only the starting image: nothing worth keeping
             print("interrupted before the first step: nothing written", file=sys.stderr)
@@ -224,8 +232,12 @@ def main(argv=None) -> int:
     """``python -m styletf``: parse, run the command, turn errors into exit codes (module doc).
     Not in the paper; the command line of README, "Stylise your own photo" (notebook 05)."""
     args = _parser().parse_args(argv)
-    with interrupts.readers_may_leave():  # | head, a closed terminal: the work goes on and is kept
-        return _main(args)
+    with interrupts.readers_may_leave() as lost:  # | head, a closed terminal, > /dev/full: the work is kept
+        status = _main(args)
+    for line in lost:
+        with contextlib.suppress(OSError, ValueError):
+            print(line + ("; the work itself was done" if status == 0 else ""), file=sys.stderr, flush=True)
+    return status or (1 if lost else 0)
 
 
 def _main(args) -> int:

@@ -8,7 +8,7 @@ colours, init, optimiser, seed, snapshots, coarse-to-fine. The command line
 """
 from __future__ import annotations
 
-from . import color
+from . import color, memory, preflight
 from .errors import InputError, check_setting, check_text
 from .images import load_image
 from .result import SynthesisInterrupted, SynthesisResult, describe, read_inputs
@@ -66,7 +66,7 @@ def stylize(content, style, *, size=512, steps=None, alpha_beta=DEFAULT_ALPHA_BE
     style_scale = check_style_scale(style_scale)
     snapshot_every, stop_after = _check_snapshots(snapshot, snapshot_every, stop_after)
     counter = {"step": 0}  # steps done, counted over the stages
-    finish, source, paintings, start = _inputs(content, style, init, size, style_scale, preserve_colors)
+    finish, source, paintings, start = _inputs(content, style, init, size, style_scale, preserve_colors, optimizer)
     read = read_inputs(describe(content), describe(init), [describe(s) for s in _as_list(style)])
     kwargs = dict(content_layers=content_layers, style_layers=style_layers, style_blend=style_blend,
                   style_scale=style_scale, alpha=1.0, beta=1.0 / alpha_beta, tv_weight=tv_weight,
@@ -78,8 +78,9 @@ def stylize(content, style, *, size=512, steps=None, alpha_beta=DEFAULT_ALPHA_BE
                 "init": describe(init), "alpha_beta": alpha_beta, "preserve_colors": preserve_colors,
                 "coarse_to_fine": sizes}
     try:
-        result = (_coarse_to_fine(source, paintings, sizes=sizes, steps=steps, **kwargs) if sizes
-                  else synthesize(source, paintings, steps=steps, **kwargs))
+        with memory.checked():  # above, before decoding
+            result = (_coarse_to_fine(source, paintings, sizes=sizes, steps=steps, **kwargs) if sizes
+                      else synthesize(source, paintings, steps=steps, **kwargs))
     except SynthesisInterrupted as e:
         _finished(e.result, finish, settings, read)
         raise
@@ -134,9 +135,11 @@ def _as_list(style) -> list:
     return style if isinstance(style, (list, tuple)) else [style]
 
 
-def _inputs(content, style, init, size, style_scale, preserve_colors):
+def _inputs(content, style, init, size, style_scale, preserve_colors, optimizer):
     """(finish: the optimised image -> the picture to save, the image whose content is matched,
-    paintings, start), the colour step's preparation done (Gatys et al. 2017, section 5)."""
+    paintings, start), the colour step's preparation done (Gatys et al. 2017, section 5); memory
+    checked first (``preflight.check_memory``), before an input is decoded."""
+    preflight.check_memory(size, style_scale, optimizer, content, _as_list(style), spelling="api")
     photo = _load(content, size, "content")  # (1, H, W, 3)
     styles = _as_list(style)
     if not styles:

@@ -68,22 +68,24 @@ def ignore_from_now() -> None:
 
 class _Unread:
     """A text stream whose reader may be gone: a pipe closed (``| head``: EPIPE) or a terminal
-    closed (EIO). The first such write silences it; the run goes on and writes its picture. Any
-    other error (a full disk under ``2> log``) is raised as before."""
+    closed (EIO), or that cannot take more (``> /dev/full``, a full disk under ``> log``: ENOSPC).
+    The first such write silences it; the run goes on and writes its picture. ``failed``: the
+    error of a stream that could not take more (a lost message is an error; a reader leaving is not)."""
 
     GONE = (errno.EPIPE, errno.EIO)
+    FULL = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
 
-    def __init__(self, stream):
-        self._stream, self.gone = stream, False
+    def __init__(self, stream, name):
+        self._stream, self.name, self.gone, self.failed = stream, name, False, None
 
     def _try(self, call, *args):
         if not self.gone:
             try:
                 return call(*args)
             except OSError as e:
-                if e.errno not in self.GONE:
+                if e.errno not in self.GONE + self.FULL:
                     raise
-                self.gone = True
+                self.gone, self.failed = True, e if e.errno in self.FULL else None
         return len(args[0]) if args else None
 
     def write(self, text):
@@ -99,16 +101,20 @@ class _Unread:
 @contextlib.contextmanager
 def readers_may_leave():
     """Within: ``sys.stdout`` and ``sys.stderr`` survive their reader going away (``_Unread``; none at
-    all, as under ``2>&-``: a null stream), so
-    that progress and messages never cost the picture, and the exit status stays the run's own
-    (0 done, 130 stopped by the closed terminal's SIGHUP). Not in the paper, nor in a notebook."""
-    old = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = wrapped = tuple(_Unread(s if s is not None else open(os.devnull, "w")) for s in old)
+    all, as under ``2>&-``: a null stream), so that progress and messages never cost the picture,
+    and the exit status stays the run's own (0 done, 130 stopped by the closed terminal's SIGHUP).
+    Yields a list that holds, after the block, one line per stream that was full (the caller's
+    exit status is then 1). Not in the paper, nor in a notebook."""
+    old, lost = (sys.stdout, sys.stderr), []
+    sys.stdout, sys.stderr = wrapped = tuple(_Unread(s if s is not None else open(os.devnull, "w"), name)
+                                             for s, name in zip(old, ("standard output", "standard error")))
     try:
-        yield
+        yield lost
     finally:
         sys.stdout, sys.stderr = old
         for stream in wrapped:  # Python's last flush into a gone reader would fail (exit 120): to nowhere
             if stream.gone:
                 with contextlib.suppress(OSError, ValueError, AttributeError):
                     os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
+            if stream.failed:
+                lost.append(f"error: could not write to {stream.name} ({stream.failed.strerror}): its messages are lost")

@@ -12,6 +12,8 @@ refusing before work avoids all three: ``check`` does, with the numbers and the 
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import os
 import re
 import resource
@@ -19,7 +21,7 @@ from pathlib import Path
 
 from .errors import InputError
 
-__all__ = ["check", "limits", "is_out_of_memory", "oom_message", "BYTES_PER_PIXEL", "BYTES_PER_STYLE_PIXEL",
+__all__ = ["check", "checked", "limits", "is_out_of_memory", "oom_message", "BYTES_PER_PIXEL", "BYTES_PER_STYLE_PIXEL",
            "LBFGS_BYTES_PER_PIXEL", "BYTES_PER_INPUT_PIXEL", "ADDRESS_BASE", "ADDRESS_PER_PIXEL", "ADDRESS_MEASURING"]
 
 #: Peak memory per output pixel of a synthesis step (float32, to conv5_1, Adam), and per style
@@ -97,19 +99,45 @@ def _fits(need_at, budget: int, long_side: int) -> int:
     return side if need_at(side) <= budget else 0
 
 
+_CHECKED = contextvars.ContextVar("styletf_memory_checked", default=False)
+
+
+@contextlib.contextmanager
+def checked():
+    """Within: ``check`` passes at once, the run having been checked at an outer door (the command
+    line before the backbone loads, ``stylize`` before decoding): a check after the backbone has
+    loaded would count its address space twice."""
+    token = _CHECKED.set(True)
+    try:
+        yield
+    finally:
+        _CHECKED.reset(token)
+
+
+#: How the fixes are spelt: the command line's options, or the Python arguments of ``stylize``.
+SPELLING = {"cli": {"size": "--size ", "scale": "--style-scale ", "tiny": "--size 64 --steps 1"},
+            "api": {"size": "size=", "scale": "style_scale=", "tiny": "size=64, steps=1"}}
+
+
 def check(side: int, style_scale: float, optimizer: str, aspects: dict, gpu: bool = False,
-          measuring: bool = False) -> None:
+          measuring: bool = False, spelling: str = "cli") -> None:
     """Refuse, before any work, a run that cannot fit: the steps at the output's long side
     ``side`` (``aspects["content"]``: its short over long side), the styles' targets, one
     after another, each at its style scale (``aspects["styles"]``), and the largest input
     decoded at its own size (``aspects["decoded"]``, pixels). Against the memory free
     (about 5 kB per output pixel) on a CPU machine, and on any machine against an address-space
-    limit (module doc); ``measuring``: this run measures the machine's speed choices first.
-    Raises InputError with the numbers and the size that fits."""
+    limit (module doc); ``measuring``: this run measures the machine's speed choices first;
+    ``spelling``: the fixes named as options ("cli") or as Python arguments ("api"). ``optimizer``:
+    "adam", "lbfgs", or a Keras optimizer (counted as Adam). Raises InputError with the numbers
+    and the size that fits."""
+    if _CHECKED.get():
+        return
+    optimizer = "lbfgs" if isinstance(optimizer, str) and optimizer == "lbfgs" else "adam"
     style_side = side * style_scale if style_scale > 0 else side
     widest_style = max(aspects["styles"], default=1.0)
     decoded = BYTES_PER_INPUT_PIXEL * aspects.get("decoded", 0)
-    scaled = f" with --style-scale {style_scale:g}" if style_scale != 1.0 else ""
+    say = SPELLING[spelling]
+    scaled = f" with {say['scale']}{style_scale:g}" if style_scale != 1.0 else ""
 
     def resident(s, inputs=decoded):  # the steps, the widest painting's targets or an input: the largest
         steps = (BYTES_PER_PIXEL + (LBFGS_BYTES_PER_PIXEL if optimizer == "lbfgs" else 0)) * s * s * aspects["content"]
@@ -121,7 +149,7 @@ def check(side: int, style_scale: float, optimizer: str, aspects: dict, gpu: boo
             per * s * s * aspects["content"], per * (s * style_side / side) ** 2 * widest_style, inputs)
 
     first_run = (f" (this first run on the machine also measures its speed choices: {ADDRESS_MEASURING / GiB:.0f} "
-                 f"GiB of that, once: a run without the limit, e.g. --size 64 --steps 1, measures them)"
+                 f"GiB of that, once: a run without the limit, e.g. {say['tiny']}, measures them)"
                  if measuring else "")
     have = limits()
 
@@ -138,13 +166,14 @@ def check(side: int, style_scale: float, optimizer: str, aspects: dict, gpu: boo
             f"a {side} px output{scaled} needs about {address(side) / GiB:.1f} GiB more address space, and the "
             f"address-space limit (ulimit -v: {have['address'] / GiB:.1f} GiB) leaves "
             f"{max(have['address_left'], 0) / GiB:.1f} GiB{first_run}: "
-            + (f"use --size {fits} or less, or raise the limit" if fits else f"{shrink} or {at_least}" if shrink
+            + (f"use {say['size']}{fits} or less, or raise the limit" if fits else f"{shrink} or {at_least}" if shrink
                else at_least))
     if not gpu and have["free"] is not None and resident(side) > have["free"]:  # a GPU's: TensorFlow tells
         fits = _fits(resident, have["free"], side)
+        fix = (f"use a smaller {say['size'].strip(' =')}" + (f" ({fits} fits)" if fits else "")
+               + (f" or {say['scale'].strip(' =')}" if scaled else ""))
         raise InputError(f"a {side} px output{scaled} needs about {resident(side) / GiB:.1f} GiB, and "
-                         f"{have['free'] / GiB:.1f} GiB are free: " + (smaller(resident, have["free"]) or "use a smaller --size"
-                         + (f" ({fits} fits)" if fits else "") + (" or --style-scale" if scaled else "")))
+                         f"{have['free'] / GiB:.1f} GiB are free: " + (smaller(resident, have["free"]) or fix))
 
 
 #: What an allocation that failed says, in TensorFlow's, oneDNN's and Eigen's words.

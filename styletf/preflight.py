@@ -8,6 +8,7 @@ import os
 import re
 import sys
 import tempfile
+import warnings
 from pathlib import Path
 
 import tensorflow as tf
@@ -123,16 +124,22 @@ def check_inputs_kept(out: Path, sources, snapshots: bool, name: str) -> None:
                              f"{source}; choose another name")
 
 
-def _header_size(source: str):
-    """(width, height) of an input, from its header or the catalog; None when unknown."""
+def _header_size(source):
+    """(width, height) of an input, from its header, the catalog or an array's shape; None when unknown."""
+    if hasattr(source, "shape"):  # an image already in memory: (H, W, 3) or (1, H, W, 3)
+        return (source.shape[-2], source.shape[-3]) if len(source.shape) >= 3 else None
+    if not isinstance(source, str):
+        return None
     try:
         if source in data.keys():
             return tuple(data.catalog()[source]["size"])
         path = user_path(source, "input")
         if not path.is_file():  # a pipe would block here: load_image refuses it
             return None
-        with Image.open(path) as img:
-            return img.size
+        with warnings.catch_warnings():  # PIL's decompression-bomb warning: load_image applies our limit
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as img:
+                return img.size
     except Exception:  # noqa: BLE001 - URLs, bad files: a bad file is reported when it is loaded
         return None
 
@@ -144,15 +151,18 @@ def aspect(source: str) -> float:
     return min(size) / max(size) if size and max(size) else 1.0
 
 
-def check_memory(side: int, style_scale: float, optimizer: str, content: str, styles) -> None:
+def check_memory(side: int, style_scale: float, optimizer: str, content, styles, spelling: str = "cli") -> None:
     """Refuse, before any work, a run that cannot fit in the memory free or under an address-space
     limit (``styletf.memory.check``; ``side``: the output's long side in px): the steps, every
     painting's targets at its style scale, and each input decoded at its own size. Not in the
-    paper, nor in a notebook (README, "Exit status")."""
-    native = max((w * h for w, h in filter(None, map(_header_size, [content, *styles]))), default=0)
+    paper, nor in a notebook (README, "Exit status"). ``spelling``: the fixes named as the
+    command line's options or ("api") as ``stylize``'s arguments."""
+    native = max((w * h for s in [content, *styles] if isinstance(s, str) for w, h in [_header_size(s) or (0, 0)]),
+                 default=0)  # files are decoded at their own size first; arrays are in memory already
     memory.check(side, style_scale, optimizer,
                  {"content": aspect(content), "styles": [aspect(s) for s in styles], "decoded": native},
-                 gpu=bool(tf.config.list_physical_devices("GPU")), measuring=not machine.all_decided())
+                 gpu=bool(tf.config.list_physical_devices("GPU")), measuring=not machine.all_decided(),
+                 spelling=spelling)
 
 
 def check_lr(lr, optimizer: str, quiet: bool = False):

@@ -20,7 +20,7 @@ import sys
 import tempfile
 import threading
 
-__all__ = ["import_tensorflow", "import_failed", "NOISE"]
+__all__ = ["import_tensorflow", "import_failed", "float16_quietly", "NOISE", "HALF_NOISE"]
 
 _stderr_fd = 2  # where the one line of an interrupted start-up goes
 
@@ -70,31 +70,59 @@ def interrupted_at_start(signum, frame):
 
 
 def _import_quietly():
+    with _caught(NOISE):
+        import tensorflow as tf
+        tf.config.list_physical_devices()  # the devices are set up (and CUDA tried) here
+    return tf
+
+
+@contextlib.contextmanager
+def _caught(noise):
+    """Within: descriptor 2 caught in a temporary file; afterwards its lines that ``noise`` does not
+    match are written to stderr (a real problem still shows)."""
     try:
         if sys.stderr is not None:  # None: pythonw, a service, a closed stream
             sys.stderr.flush()
         saved = os.dup(2)
-    except (OSError, ValueError):  # no descriptor 2 to catch: import as is
-        import tensorflow as tf
-        return tf
+    except (OSError, ValueError):  # no descriptor 2 to catch: as is
+        saved = None
+    if saved is None:
+        yield
+        return
     global _stderr_fd
     with tempfile.TemporaryFile() as caught:
         os.dup2(caught.fileno(), 2)
         _stderr_fd = saved  # the terminal, while descriptor 2 is caught
         try:
-            import tensorflow as tf
-            tf.config.list_physical_devices()  # the devices are set up (and CUDA tried) here
+            yield
         finally:
             os.dup2(saved, 2)
             _stderr_fd = 2
             os.close(saved)
             caught.seek(0)
             lines = caught.read().decode(errors="replace").splitlines()
-            kept = [line for line in lines if line.strip() and not NOISE.match(line)]
+            kept = [line for line in lines if line.strip() and not noise.match(line)]
             if kept and sys.stderr is not None:
                 with contextlib.suppress(OSError, ValueError):  # a reader gone: nothing to tell
                     print("\n".join(kept), file=sys.stderr)
-    return tf
+
+
+#: oneDNN's one line, once a process, at its first float16 operation on a CPU without AVX512_FP16
+#: ("oneDNN supports DT_HALF only on platforms with AVX-512. Falling back to ... Eigen"): an E-line
+#: for a fallback that ``speed.resolve_precision``'s measurement and the README already describe.
+HALF_NOISE = re.compile(r"E\d{4} .*oneDNN supports DT_HALF")
+_half_ready = []
+
+
+def float16_quietly() -> None:
+    """Run one tiny float16 convolution with oneDNN's fallback line caught (``HALF_NOISE``), once a
+    process, before ``precision="mixed_float16"`` does its first. Not in the paper, nor in a notebook."""
+    if _half_ready:
+        return
+    tf = sys.modules["tensorflow"]
+    with _caught(HALF_NOISE):
+        tf.nn.conv2d(tf.zeros((1, 4, 4, 3), tf.float16), tf.zeros((3, 3, 3, 1), tf.float16), 1, "SAME")
+    _half_ready.append(True)
 
 
 def import_failed(error: ImportError) -> None:

@@ -26,7 +26,8 @@ def add_parser(sub) -> None:
                        description="Check that the inputs and weights of SIDECAR's run are unchanged (sha256), "
                                    "then run its command: the same picture, byte for byte on the same machine.")
     p.add_argument("sidecar", help="the .json written beside a picture by stylize")
-    p.add_argument("-o", "--output", help="write the picture here instead of where the run wrote it")
+    p.add_argument("-o", "--output", help="write the picture here instead of where the run wrote it "
+                                          "(beside the sidecar, from any folder)")
     p.add_argument("--quiet", action="store_true", help="no progress bar or messages (errors still)")
 
 
@@ -75,8 +76,11 @@ def replay(args):
     (``os.execvpe``: its environment, the threads and the convolutions' route, is set before
     TensorFlow starts)."""
     env, words = check(args.sidecar)
+    at = words.index("-o") + 1
     if args.output is not None:
-        words[words.index("-o") + 1] = str(user_path(args.output, "--output"))
+        words[at] = str(user_path(args.output, "--output"))
+    elif not Path(words[at]).is_absolute():  # as given to the run, from its folder: the sidecar is beside it
+        words[at] = str(user_path(args.sidecar, "sidecar").resolve().parent / Path(words[at]).name)
     words += ["--quiet"] if args.quiet else []
     sys.stdout.flush()
     os.execvpe(sys.executable, [sys.executable, "-m", "styletf", *words], env)

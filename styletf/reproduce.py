@@ -105,7 +105,9 @@ def _check_notebook(path: Path) -> None:
         nbformat.validate(nbformat.read(path, as_version=4))
     except Exception as e:  # noqa: BLE001 - JSON, schema, encoding: nbformat's errors have no common base
         reason = str(e).strip().splitlines()[0][:120] if str(e).strip() else type(e).__name__
-        raise InputError(f"notebook {path} cannot be read ({reason}); restore it (git checkout -- {path.name})") from None
+        in_git = any((folder / ".git").exists() for folder in path.resolve().parents)
+        restore = f"git checkout -- {path.name}" if in_git else "from a fresh copy of the project's notebooks/"
+        raise InputError(f"notebook {path} cannot be read ({reason}); restore it ({restore})") from None
 
 
 def _environment(out: Path, quick: bool, size, steps) -> dict:
@@ -169,7 +171,8 @@ def reproduce(notebooks: str | Path = REPO_NOTEBOOKS, out: str | Path = "outputs
         raise StyleTFError("reproduce needs nbclient: pip install nbclient ipykernel") from None
     nb_dir = user_path(notebooks, "--notebooks")
     if not nb_dir.is_dir():
-        raise InputError(f"--notebooks {nb_dir}: no such folder; give the notebooks/ folder of a clone")
+        raise InputError(f"--notebooks {nb_dir}: {'a file, not a folder' if nb_dir.exists() else 'no such folder'}; "
+                         f"give the notebooks/ folder of a clone")
     paths = sorted(nb_dir.glob("[0-9][0-9]_*.ipynb"))
     if only is not None:
         wanted = [n.strip().zfill(2) for n in only.split(",") if n.strip()]

@@ -5,7 +5,7 @@ gives the schedule that ``stylize`` and the notebooks use, ``coarse_to_fine`` ru
 """
 from __future__ import annotations
 
-from . import memory
+from . import memory, preflight
 from .errors import InputError, check_sequence, check_setting
 from .result import SynthesisInterrupted, SynthesisResult, join_stages
 from .synthesis import synthesize
@@ -44,10 +44,14 @@ def coarse_to_fine(content=None, style=None, *, sizes=(256, 512, 1024), steps=50
     if len(per_stage) != len(sizes):
         raise InputError(f"steps: {len(per_stage)} step counts for {len(sizes)} sizes; give one per size, or one for all")
     init = kwargs.pop("init", "noise")
+    styles = style if isinstance(style, (list, tuple)) else [style] if style is not None else []
+    preflight.check_memory(sizes[-1], kwargs.get("style_scale", 1.0), kwargs.get("optimizer", "adam"), content, styles,
+                           spelling="api")  # the largest stage, before the first
     results = []
     for size, n in zip(sizes, per_stage):
         try:
-            result = synthesize(content, style, size=size, steps=n, init=init, **kwargs)
+            with memory.checked():  # the largest stage was, above
+                result = synthesize(content, style, size=size, steps=n, init=init, **kwargs)
         except SynthesisInterrupted as e:  # the stages done (one without a step: not even started)
             results += [e.result] if e.result.steps_done or not results else []
             results[-1].stopped = e.result.stopped

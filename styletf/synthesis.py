@@ -15,7 +15,7 @@ from types import SimpleNamespace
 import numpy as np
 import tensorflow as tf
 
-from . import machine, optimize, targets
+from . import machine, memory, optimize, targets
 from .paper import descent
 from .backbones import paper_name, resolve_backbone
 from .errors import RANGES, InputError, check_mapping, check_number, check_sequence, check_setting, check_text
@@ -79,6 +79,7 @@ def synthesize(content=None, style=None, *, content_layers=None, style_layers=PA
     layers = _layers(content_layers, style_layers, style_weights, content, styles, batch, network)
     extractor = _extractor(extractor, layers, backbone, pooling, network, precision)
     out_shape = targets.output_shape(extractor, content, styles, shape, batch)  # (B, H, W, 3)
+    _check_memory(out_shape, styles, style_scale, optimizer)
     # Targets, once: P^l of the photo, A^l (Gram matrices) of the paintings.
     goal = targets.compute(extractor, content, styles, blend, layers.content, layers.style, out_shape[1:3])
     # The objective, per image: L_total = alpha L_content + beta L_style (eq. 7).
@@ -94,6 +95,16 @@ def synthesize(content=None, style=None, *, content_layers=None, style_layers=PA
     if run.interrupted:
         raise SynthesisInterrupted(result)
     return result
+
+
+def _check_memory(out_shape, styles, style_scale, optimizer) -> None:
+    """Refuse, before the targets and the steps, what cannot fit (``memory.check``): the ``out_shape``
+    (B, H, W, 3) images' steps and the paintings' targets (``styles``: (1, h, w, 3) each)."""
+    side = max(out_shape[1:3])
+    memory.check(side, style_scale, optimizer,
+                 {"content": out_shape[0] * out_shape[1] * out_shape[2] / side ** 2,
+                  "styles": [min(s.shape[1:3]) / max(s.shape[1:3]) for s in styles]},
+                 gpu=bool(tf.config.list_physical_devices("GPU")), measuring=not machine.all_decided(), spelling="api")
 
 
 def _network(extractor, backbone, network, pooling, precision, progress) -> tuple:

@@ -16,7 +16,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from . import normalize as norm
+from . import normalize as norm, quiet
 from .backbones import (arch_of, conv_weights, describe_backbone, fingerprint, is_paper_network, layer_names,
                         paper_name, resolve_backbone)
 from .errors import InputError, check_sequence, check_text, outside_stacklevel
@@ -215,6 +215,8 @@ class FeatureExtractor:
             raise InputError("precision mixed_float16 needs a normalised network: the raw network's "
                              "activations and Gram matrices exceed float16's largest value (65504); "
                              "use network auto or mean, or precision mixed_bfloat16 or float32")
+        if self.precision == "mixed_float16":
+            quiet.float16_quietly()  # oneDNN's fallback line on a CPU, caught
         self.description = describe_backbone(self.backbone) + _NETWORK_NOTE[self.network]
         self.is_standin = self.backbone == "vgg16-hed"
         self.is_paper_network = is_paper_network(self.backbone)

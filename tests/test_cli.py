@@ -463,6 +463,19 @@ def test_bad_settings_are_one_line_exit_2(files, capsys, args, words):
     assert _leftovers(files["out"].parent) == []
 
 
+def test_a_photo_above_pils_own_limit_but_within_ours_gives_no_pil_warning(tmp_path):
+    """95 megapixels: above PIL's decompression-bomb warning (89 MP), within styletf's limit (100 MP,
+    STYLETF_MAX_PIXELS). The checks before work read its header without PIL's warning (it was
+    printed twice before our own messages)."""
+    import warnings
+    from test_images import _png
+    from styletf import preflight
+    (tmp_path / "wide.png").write_bytes(_png(10_000, 9_500))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert preflight.aspect(str(tmp_path / "wide.png")) == 0.95
+
+
 def test_decompression_bomb_is_refused_with_the_limit(files, tmp_path, capsys):
     from test_images import _png
 
@@ -664,6 +677,28 @@ def test_a_run_without_stdout_and_stderr_still_writes_its_picture(files, tmp_pat
     assert (tmp_path / "ok").read_text() == "imported"
 
 
+@pytest.mark.slow  # real processes
+@pytest.mark.parametrize("stream", ["stdout", "stderr"])
+def test_a_full_output_stream_costs_no_picture_and_is_named(files, tmp_path, stream):
+    """``> /dev/full`` (a log on a full disk): the messages cannot be written, the work goes on,
+    picture and sidecar are written, and the exit status is 1 with, where stderr can take it,
+    one line naming the stream (before: exit 1, "No space left on device", no picture). The
+    progress bar is asked for, so that stderr has messages to lose."""
+    out = tmp_path / "full.png"
+    command = " ".join(shlex.quote(w) for w in [sys.executable, "-m", "styletf", "stylize", files["photo"], files["painting"],
+                                                "-o", str(out), "--backbone", "random", "--size", "48", "--steps", "5"])
+    done = subprocess.run(["bash", "-c", command + (" > /dev/full" if stream == "stdout" else " 2> /dev/full")],
+                          capture_output=True, text=True, timeout=300, env={**os.environ, "STYLETF_PROGRESS": "1"})
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert json.loads(out.with_suffix(".json").read_text())["status"] == "done" and Image.open(out).size == (48, 36)
+    if stream == "stdout":
+        assert done.stderr.strip().splitlines()[-1] == ("error: could not write to standard output (No space left "
+                                                        "on device): its messages are lost; the work itself was done")
+        assert "Traceback" not in done.stderr
+    else:
+        assert "wrote " in done.stdout and str(out) in done.stdout
+
+
 @pytest.mark.slow  # a real process
 def test_a_run_under_nohup_outlives_its_terminal(files, tmp_path):
     """nohup (or a shell's background job, for SIGINT) starts the command with the signal ignored:
@@ -728,6 +763,8 @@ def test_ctrl_c_before_the_first_step_writes_nothing(files, capsys, monkeypatch)
 @pytest.mark.parametrize("args, words", [
     (["--style-layers", ""], "--style-layers is empty"),
     (["--style-layers", ",,"], "--style-layers is empty"),
+    (["--content-layers", ""], "--content-layers is empty"),
+    (["--style-blend", "2"], "--style-blend weighs several style images"),
     (["--backbone", "random:x"], "random:3"),
     (["--backbone", "random:-3"], "random:3"),
     (["--backbone", "/nowhere/weights.h5"], "no such weights file"),
@@ -851,13 +888,17 @@ def test_reproduce_checks_its_folder_notebooks_and_size_before_any_work(capsys, 
     out = tmp_path / "r"
     assert main(["reproduce", "--notebooks", str(tmp_path / "nowhere"), "--out", str(out)]) == 2
     assert "--notebooks" in capsys.readouterr().err and not out.exists()
+    (tmp_path / "afile").write_text("x")
+    assert main(["reproduce", "--notebooks", str(tmp_path / "afile"), "--out", str(out)]) == 2
+    assert "afile: a file, not a folder" in capsys.readouterr().err and not out.exists()
     folder = tmp_path / "nbs"
     folder.mkdir()
     (folder / "00_first.ipynb").write_text('{"cells": [], "nbformat": 4, "nbformat_minor": 5, "metadata": {}}')
     (folder / "01_damaged.ipynb").write_text('{"cells": [{"cell_type": "code", "sour')
     assert main(["reproduce", "--notebooks", str(folder), "--out", str(out)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "01_damaged.ipynb cannot be read" in err[0] and "git checkout" in err[0], err
+    assert len(err) == 1 and "01_damaged.ipynb cannot be read" in err[0], err
+    assert "git checkout" not in err[0] and "a fresh copy" in err[0], err  # tmp_path is in no git work tree
     assert not out.exists()
     assert main(["reproduce", "--out", str(out), "--only", "00", "--size", "8"]) == 2
     err = capsys.readouterr().err.strip().splitlines()

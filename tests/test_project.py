@@ -193,6 +193,22 @@ def test_importing_styletf_prints_nothing_on_a_cpu_machine():
     assert all(NOISE.match(line) for line in noise) and not any(NOISE.match(line) for line in real)
 
 
+@pytest.mark.slow  # a real process's first float16 operation
+def test_mixed_float16_on_a_cpu_prints_no_onednn_line_and_other_lines_still_show():
+    """oneDNN's "supports DT_HALF only on platforms with AVX-512" E-line (once a process, at the first
+    float16 operation on a CPU without AVX512_FP16) is caught; any other line on descriptor 2 still shows."""
+    code = ("import os, styletf, tensorflow as tf; from styletf import quiet\n"
+            "styletf.FeatureExtractor(['conv1_1'], backbone='random', network='calibrated', precision='mixed_float16')"
+            "(tf.zeros((1, 8, 8, 3)))\n"
+            "with quiet._caught(quiet.HALF_NOISE): os.write(2, b'E0000 00:00:1.0 1 util.cc:1] another problem\\n')")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "DT_HALF" not in r.stderr and r.stderr.strip().splitlines() == ["E0000 00:00:1.0 1 util.cc:1] another problem"]
+    from styletf.quiet import HALF_NOISE
+    assert HALF_NOISE.match("E0000 00:00:1796425539.848547   25703 util.cc:131] oneDNN supports DT_HALF only on "
+                            "platforms with AVX-512. Falling back to the default Eigen-based implementation if present.")
+
+
 def test_output_folder_that_is_a_file_is_named(monkeypatch, tmp_path):
     from styletf import plotting
     from styletf.errors import InputError

@@ -74,3 +74,21 @@ def test_unchanged_inputs_replay_to_the_same_bytes(made):
                            "--quiet"], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert again.read_bytes() == out.read_bytes()
+
+
+@pytest.mark.slow  # a real process (replay becomes the command)
+def test_a_replay_from_another_folder_writes_beside_its_sidecar(made, tmp_path, monkeypatch):
+    """A run given ``-o out.png`` from its own folder, replayed from another without -o: the picture
+    is remade beside the sidecar (it went into the folder replay ran from before)."""
+    photo, painting, _ = made
+    first, elsewhere = tmp_path / "first", tmp_path / "elsewhere"
+    first.mkdir(), elsewhere.mkdir()
+    monkeypatch.chdir(first)
+    assert main(["stylize", str(photo), str(painting), "-o", "out.png", "--backbone", "random", "--size", "48",
+                 "--steps", "3", "--precision", "float32", "--jit", "off", "--quiet"]) == 0
+    made_bytes = (first / "out.png").read_bytes()
+    (first / "out.png").unlink()
+    done = subprocess.run([sys.executable, "-m", "styletf", "replay", str(first / "out.json"), "--quiet"],
+                          cwd=elsewhere, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert list(elsewhere.iterdir()) == [] and (first / "out.png").read_bytes() == made_bytes
