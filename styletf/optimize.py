@@ -16,7 +16,7 @@ import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
 
-from . import lockstep, watch
+from . import lockstep, memory, watch
 from .errors import InputError
 from .objective import Objective
 from .paper import descent
@@ -156,7 +156,7 @@ def minimize(x: tf.Variable, objective: Objective, *, steps: int, optimizer="ada
     precision = objective.extractor.precision  # named where it is not float32 (e.g. picked by "auto")
     desc = f"synthesis ({objective.extractor.backbone}, {name}{'' if precision == 'float32' else ', ' + precision})"
     log = _Log(x, steps, desc, callback, progress)
-    interrupted, applied = False, None
+    interrupted, applied, out_of_memory = False, None, False
     first = int(adam.iterations.numpy()) if adam is not None else 0  # a given optimizer may have run
     start = time.perf_counter()
     ended = None
@@ -170,8 +170,15 @@ def minimize(x: tf.Variable, objective: Objective, *, steps: int, optimizer="ada
         applied = int(adam.iterations.numpy()) - first if adam is not None else None  # done, or one more
         how = str(e) if str(e) in ("SIGTERM", "SIGHUP") else "Ctrl-C"  # interrupts.stop_signals_interrupt
         stopped = f"interrupted ({how}) after {done if adam is None else applied} of {steps} steps"
+    except Exception as e:  # noqa: BLE001 - out of memory after some steps: x holds the last one, kept
+        if not memory.is_out_of_memory(e) or not log.complete_steps():
+            raise
+        applied = int(adam.iterations.numpy()) - first if adam is not None else None
+        stopped = f"{memory.oom_message()} after {log.complete_steps()} of {steps} steps"
+        out_of_memory = True  # the last step's losses stand for the final ones: no evaluation again
     log.close()
-    final = {k: v.numpy() for k, v in objective(x).items()}  # (B,) each, for the result
+    final = ({k: np.asarray(v[-1]) for k, v in log.history.items()} if out_of_memory
+             else {k: v.numpy() for k, v in objective(x).items()})  # (B,) each, for the result
     wall = time.perf_counter() - start
     history, steps_done = log.arrays(applied)
     return Run(history, final, steps_done, wall, stopped, interrupted, name, learning_rate, ended)

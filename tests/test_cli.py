@@ -572,6 +572,34 @@ def test_non_finite_loss_writes_the_last_finite_image_and_exits_1(files, capsys,
     assert meta["status"] == "failed" and meta["final_losses"]["content"] is None
 
 
+def test_out_of_memory_during_the_steps_keeps_the_last_step_and_exits_1(files, capsys, monkeypatch):
+    """An allocation that fails at step 4 of a one-size run (TensorFlow's own ResourceExhaustedError,
+    raised from inside the step): the picture of step 3, as its snapshot shows it, is written with a
+    "failed" sidecar, exit 1, one line (before: the one line, and no picture)."""
+    from styletf import optimize
+    real, calls = optimize._adam_step, []
+
+    def failing_at_4(*args, **kwargs):
+        step = real(*args, **kwargs)
+
+        def wrapped():
+            calls.append(1)
+            if len(calls) == 4:
+                raise tf.errors.ResourceExhaustedError(None, None, "OOM when allocating tensor with shape[1,64,36,48]")
+            return step()
+        return wrapped
+    monkeypatch.setattr(optimize, "_adam_step", failing_at_4)
+    out = files["out"]
+    assert stylize(files, "--backbone", "random", "--size", "48", "--steps", "10", "--optimizer", "adam",
+                   "--coarse-to-fine", "none", "--save-every", "1", "--precision", "float32", "--jit", "off") == 1
+    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    assert len(err) == 1 and "out of memory" in err[0] and "after 3 of 10 steps" in err[0], err
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert meta["status"] == "failed" and meta["steps_done"] == 3
+    assert np.array_equal(_pixels(out), _pixels(out.with_name(f"{out.stem}_00003.png")))
+    assert not out.with_name(f"{out.stem}_00004.png").exists()
+
+
 def _signalled(files, out, options, send, preexec=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)):
     """(exit status, stderr) of a stylize run at 48 px with random weights that gets ``send(proc)``
     once its snapshot of step 3 is written. ``preexec``: a test run in the background inherits
