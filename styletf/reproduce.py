@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import signal
 import sys
@@ -64,6 +65,7 @@ def _execute(path: Path, out: Path) -> str | None:
                     outcome["failed"] = "its kernel died (out of memory, or killed); the figures before it are kept"
                     break
         except KeyboardInterrupt:
+            _quiet_teardown(client)  # before the kernel goes: nbclient's tasks then meet a dead kernel
             _kill(km)  # the kernel, in a session of its own (jupyter_client), saw no signal
             worker.join(60)
             raise
@@ -74,6 +76,14 @@ def _execute(path: Path, out: Path) -> str | None:
     if "error" in outcome:
         raise outcome["error"]
     return outcome.get("failed")
+
+
+def _quiet_teardown(client) -> None:
+    """After a stop, nothing more from nbclient: its kernel-alive poll, a task nobody awaits, meets
+    the killed kernel (or the client already torn down) and its error reached stderr through
+    asyncio's logger as a traceback after our one line (seen under load in the test command)."""
+    logging.getLogger("asyncio").setLevel(logging.CRITICAL + 1)
+    client.log.setLevel(logging.CRITICAL + 1)  # "Kernel died while waiting for execute reply."
 
 
 def _died(km) -> bool:

@@ -2,16 +2,18 @@
 for it, is refused before any work; an output folder that vanished during the run sends the picture
 to a named spare place with exit 1; every input is checked before the backbone loads."""
 import json
+import os
 import resource
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from styletf import controls, places
+from styletf import InputError, controls, places
 from styletf.__main__ import main
 
 FAST = ["--backbone", "random", "--size", "48", "--steps", "2", "--coarse-to-fine", "none"]
@@ -136,3 +138,38 @@ def test_every_input_is_checked_before_the_backbone_loads(inputs, tmp_path, caps
     captured = capsys.readouterr()
     assert code == 2 and captured.err.startswith(f"error: {role}: "), captured.err
     assert "backbone:" not in captured.out and not (tmp_path / "out.png").exists()
+
+
+@pytest.mark.skipif(not hasattr(os, "seteuid") or os.geteuid() != 0, reason="needs root to act as another user")
+def test_the_sticky_folder_rule_matches_what_the_kernel_allows():
+    """In a sticky folder (like /tmp) another user's file cannot be replaced, one's own can: the
+    kernel's answer to a real rename, made as user nobody, is the reference the check must give."""
+    folder = Path(tempfile.mkdtemp(dir="/tmp"))  # /tmp: nobody can reach it (pytest's folders are root's only)
+    try:
+        folder.chmod(0o1777)
+        theirs, mine = folder / "theirs.png", folder / "mine.png"
+        theirs.write_bytes(b"root's"), mine.write_bytes(b"nobody's")
+        os.chown(mine, 65534, 65534)
+        verdicts = {}
+        os.setegid(65534), os.seteuid(65534)
+        try:
+            for target in (theirs, mine):
+                fresh = folder / f"new-{target.name}"
+                fresh.write_bytes(b"new")
+                try:
+                    places.check_replaceable(target)
+                    ours = True
+                except InputError as e:
+                    ours, message = False, str(e)
+                try:
+                    os.replace(fresh, target)
+                    kernel = True
+                except PermissionError:
+                    kernel = False
+                verdicts[target.name] = (ours, kernel)
+        finally:
+            os.seteuid(0), os.setegid(0)
+    finally:
+        shutil.rmtree(folder)
+    assert verdicts == {"theirs.png": (False, False), "mine.png": (True, True)}, verdicts
+    assert "belongs to another user" in message and "sticky bit" in message
