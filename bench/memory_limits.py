@@ -8,6 +8,10 @@ styletf.memory.check counts for it (ADDRESS_BASE + ADDRESS_PER_PIXEL, + ADDRESS_
 first run). bench/RESULTS.md, "Under a memory limit".
 
     python bench/memory_limits.py --sizes 128,352,512 --optimizers lbfgs,adam
+    python bench/memory_limits.py --sizes 128 --optimizers lbfgs --threads 2,8,24,64
+
+``--threads`` runs each case with that many TensorFlow threads of each kind (intra-op and
+inter-op), where styletf.memory counts ADDRESS_PER_THREAD for each beyond 2.
 """
 import json
 import os
@@ -34,12 +38,22 @@ print(json.dumps({"rc": rc, "loaded": loaded, "peak": vm("VmPeak"), "resident": 
 def main():
     p = parser(__doc__)
     p.add_argument("--sizes", default="128,352,512")
+    p.add_argument("--threads", default="", help="TensorFlow threads of each kind, e.g. 2,24 (default: as set)")
     p.add_argument("--optimizers", default="lbfgs,adam", type=lambda t: names(t, ("lbfgs", "adam"), "optimizer"))
     a = p.parse_args()
     from styletf import memory  # after the arguments: --help without TensorFlow
     GiB = 2 ** 30
-    print("| size (px) | optimizer | speed choices | after import (GiB) | peak (GiB) | added (GiB) | counted (GiB) |")
-    print("|---|---|---|---|---|---|---|")
+    print("| threads | size (px) | optimizer | speed choices | after import (GiB) | peak (GiB) | added (GiB) | counted (GiB) |")
+    print("|---|---|---|---|---|---|---|---|")
+    for threads in [int(t) for t in a.threads.split(",") if t.strip()] or [None]:
+        if threads:
+            os.environ["TF_NUM_INTRAOP_THREADS"] = os.environ["TF_NUM_INTEROP_THREADS"] = str(threads)
+        _cases(a, memory, threads or 2)
+    print(f"\nmachine: {os.cpu_count()} cores; {re.sub(' +', ' ', open('/proc/cpuinfo').read().split('model name')[1].split(':')[1].splitlines()[0].strip())}")
+
+
+def _cases(a, memory, threads):
+    GiB = 2 ** 30
     with tempfile.TemporaryDirectory() as scratch:
         warm = os.path.join(scratch, "warm")
         for first in (True, False):
@@ -50,19 +64,19 @@ def main():
                     done = subprocess.run([sys.executable, "-c", CHILD, str(size), optimizer,
                                            os.path.join(scratch, "out.png")], capture_output=True, text=True, env=env)
                     if done.returncode:
-                        print(f"| {size} | {optimizer} | failed: {done.stderr.strip().splitlines()[-1][:80]} |||||")
+                        print(f"| {threads} | {size} | {optimizer} | failed: {done.stderr.strip().splitlines()[-1][:80]} |||||")
                         continue
                     got = json.loads(done.stdout.strip().splitlines()[-1])
                     pixels = size * size * 0.75  # the Neckarfront photo is 4:3
                     counted = (memory.ADDRESS_BASE + (memory.ADDRESS_MEASURING if first else 0)
+                               + memory.ADDRESS_PER_THREAD * 2 * max(0, threads - 2)
                                + memory.ADDRESS_PER_PIXEL[optimizer] * pixels)
-                    print(f"| {size} | {optimizer} | {'first run' if first else 'kept'} | {got['loaded'] / GiB:.2f} | "
+                    print(f"| {threads} | {size} | {optimizer} | {'first run' if first else 'kept'} | {got['loaded'] / GiB:.2f} | "
                           f"{got['peak'] / GiB:.2f} | {(got['peak'] - got['loaded']) / GiB:.2f} | {counted / GiB:.2f} |",
                           flush=True)
             if first:  # measure once into the warm cache
                 subprocess.run([sys.executable, "-c", CHILD, "64", "adam", os.path.join(scratch, "out.png")],
                                capture_output=True, env={**os.environ, "STYLETF_CACHE": warm})
-    print(f"\nmachine: {os.cpu_count()} cores; {re.sub(' +', ' ', open('/proc/cpuinfo').read().split('model name')[1].split(':')[1].splitlines()[0].strip())}")
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from pathlib import Path
 from .errors import InputError
 
 __all__ = ["check", "checked", "limits", "is_out_of_memory", "oom_message", "BYTES_PER_PIXEL", "BYTES_PER_STYLE_PIXEL",
-           "LBFGS_BYTES_PER_PIXEL", "BYTES_PER_INPUT_PIXEL", "ADDRESS_BASE", "ADDRESS_PER_PIXEL", "ADDRESS_MEASURING"]
+           "LBFGS_BYTES_PER_PIXEL", "BYTES_PER_INPUT_PIXEL", "ADDRESS_BASE", "ADDRESS_PER_THREAD", "ADDRESS_PER_ARENA", "threads_address", "ADDRESS_PER_PIXEL", "ADDRESS_MEASURING"]
 
 #: Peak memory per output pixel of a synthesis step (float32, to conv5_1, Adam), and per style
 #: pixel (the forward pass that takes its targets, before the steps start): measured on the CPU,
@@ -36,6 +36,12 @@ LBFGS_BYTES_PER_PIXEL = 576
 #: pixel (Adam 2.2-2.6 kB measured, 2.8 counted; L-BFGS-B 1.8-5.0 kB, growing with the size, 4
 #: counted): bench/memory_limits.py, bench/RESULTS.md "Under a memory limit".
 ADDRESS_BASE = 2 ** 30
+#: TensorFlow's threads beyond the 2 + 2 of that base (intra-op and inter-op, ``threads`` of each):
+#: a stack each (8 MiB), and glibc's malloc arenas, one per thread up to MALLOC_ARENA_MAX (default
+#: 8 per core), each reserving 64 MiB of address space (72 MiB counted). Measured from 2 to 64
+#: threads of each kind on 2 cores: 0.6-0.9 GiB more at 8, 1.5-1.8 GiB at 64; with
+#: MALLOC_ARENA_MAX=2, 24 threads took what 2 take (bench/RESULTS.md, "Under a memory limit").
+ADDRESS_PER_THREAD, ADDRESS_PER_ARENA = 8 * 2 ** 20, 72 * 2 ** 20
 ADDRESS_PER_PIXEL = {"adam": 2_800, "lbfgs": 4_000}
 #: A machine's first run also measures its speed choices (``styletf.machine``): 0.66-0.98 GiB more
 #: address space measured, 1 GiB counted.
@@ -91,6 +97,13 @@ def limits() -> dict:
     return {"free": free, "address": address, "address_left": left}
 
 
+def threads_address(threads: int) -> int:
+    """The address space ``threads`` TensorFlow threads of each kind take beyond the base's 2 + 2."""
+    arenas = os.environ.get("MALLOC_ARENA_MAX", "").strip()
+    most = int(arenas) if arenas.isdigit() and int(arenas) > 0 else 8 * (os.cpu_count() or 1)
+    return ADDRESS_PER_THREAD * 2 * max(0, threads - 2) + ADDRESS_PER_ARENA * max(0, min(2 * threads, most) - 4)
+
+
 def _fits(need_at, budget: int, long_side: int) -> int:
     """The largest long side (a multiple of 32, at least 0) whose need fits in ``budget``."""
     side = long_side
@@ -120,13 +133,14 @@ SPELLING = {"cli": {"size": "--size ", "scale": "--style-scale ", "tiny": "--siz
 
 
 def check(side: int, style_scale: float, optimizer: str, aspects: dict, gpu: bool = False,
-          measuring: bool = False, spelling: str = "cli") -> None:
+          measuring: bool = False, spelling: str = "cli", threads: int = 2) -> None:
     """Refuse, before any work, a run that cannot fit: the steps at the output's long side
     ``side`` (``aspects["content"]``: its short over long side), the styles' targets, one
     after another, each at its style scale (``aspects["styles"]``), and the largest input
     decoded at its own size (``aspects["decoded"]``, pixels). Against the memory free
     (about 5 kB per output pixel) on a CPU machine, and on any machine against an address-space
-    limit (module doc); ``measuring``: this run measures the machine's speed choices first;
+    limit (module doc), with TensorFlow's ``threads`` (of each kind); ``measuring``: this run
+    measures the machine's speed choices first;
     ``spelling``: the fixes named as options ("cli") or as Python arguments ("api"). ``optimizer``:
     "adam", "lbfgs", or a Keras optimizer (counted as Adam). Raises InputError with the numbers
     and the size that fits."""
@@ -145,7 +159,7 @@ def check(side: int, style_scale: float, optimizer: str, aspects: dict, gpu: boo
 
     def address(s, inputs=decoded):
         per = ADDRESS_PER_PIXEL.get(optimizer, ADDRESS_PER_PIXEL["adam"])
-        return ADDRESS_BASE + (ADDRESS_MEASURING if measuring else 0) + max(
+        return ADDRESS_BASE + threads_address(threads) + (ADDRESS_MEASURING if measuring else 0) + max(
             per * s * s * aspects["content"], per * (s * style_side / side) ** 2 * widest_style, inputs)
 
     first_run = (f" (this first run on the machine also measures its speed choices: {ADDRESS_MEASURING / GiB:.0f} "
@@ -160,6 +174,10 @@ def check(side: int, style_scale: float, optimizer: str, aspects: dict, gpu: boo
     if have["address_left"] is not None and address(side) > have["address_left"]:
         shrink = smaller(address, have["address_left"])
         fits = 0 if shrink else _fits(address, have["address_left"], side)
+        extra = threads_address(threads)
+        arenas = "" if os.environ.get("MALLOC_ARENA_MAX") else "MALLOC_ARENA_MAX=2 or "
+        many = (f" ({threads} threads of each kind take {extra / GiB:.1f} GiB of it: {arenas}TF_NUM_INTRAOP_THREADS=2 "
+                f"TF_NUM_INTEROP_THREADS=2 before the command takes most of that back)" if extra >= GiB / 4 else "")
         at_least = (f"raise the limit (ulimit -v, a job's h_vmem) to at least "
                     f"{(have['address'] - have['address_left'] + address(side)) / GiB:.1f} GiB")
         raise InputError(
@@ -167,7 +185,7 @@ def check(side: int, style_scale: float, optimizer: str, aspects: dict, gpu: boo
             f"address-space limit (ulimit -v: {have['address'] / GiB:.1f} GiB) leaves "
             f"{max(have['address_left'], 0) / GiB:.1f} GiB{first_run}: "
             + (f"use {say['size']}{fits} or less, or raise the limit" if fits else f"{shrink} or {at_least}" if shrink
-               else at_least))
+               else at_least) + many)
     if not gpu and have["free"] is not None and resident(side) > have["free"]:  # a GPU's: TensorFlow tells
         fits = _fits(resident, have["free"], side)
         fix = (f"use a smaller {say['size'].strip(' =')}" + (f" ({fits} fits)" if fits else "")

@@ -161,7 +161,7 @@ def check_memory(side: int, style_scale: float, optimizer: str, content, styles,
                  default=0)  # files are decoded at their own size first; arrays are in memory already
     memory.check(side, style_scale, optimizer,
                  {"content": aspect(content), "styles": [aspect(s) for s in styles], "decoded": native},
-                 gpu=bool(tf.config.list_physical_devices("GPU")), measuring=not machine.all_decided(),
+                 gpu=bool(tf.config.list_physical_devices("GPU")), measuring=not machine.all_decided(), threads=machine.threads(),
                  spelling=spelling)
 
 

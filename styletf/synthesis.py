@@ -104,7 +104,7 @@ def _check_memory(out_shape, styles, style_scale, optimizer) -> None:
     memory.check(side, style_scale, optimizer,
                  {"content": out_shape[0] * out_shape[1] * out_shape[2] / side ** 2,
                   "styles": [min(s.shape[1:3]) / max(s.shape[1:3]) for s in styles]},
-                 gpu=bool(tf.config.list_physical_devices("GPU")), measuring=not machine.all_decided(), spelling="api")
+                 gpu=bool(tf.config.list_physical_devices("GPU")), measuring=not machine.all_decided(), threads=machine.threads(), spelling="api")
 
 
 def _network(extractor, backbone, network, pooling, precision, progress) -> tuple:

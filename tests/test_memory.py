@@ -104,6 +104,29 @@ def test_a_run_that_cannot_fit_under_ulimit_v_is_refused_before_work_and_the_siz
         assert max(img.size) == fits
 
 
+@pytest.mark.slow  # processes of their own under a limit
+def test_many_threads_are_counted_and_the_limit_named_fits(tmp_path):
+    """With 24 + 24 TensorFlow threads (a large node's cores) every size aborted inside TensorFlow
+    under ``ulimit -v 3000000`` (SIGABRT and a C++ stack, 192 px included) while the check, counting
+    2 threads, let them start. Now it is refused before work naming the limit that fits, and under
+    that limit the run goes to the end."""
+    Image.fromarray(np.random.default_rng(4).integers(30, 220, (300, 400, 3), dtype=np.uint8)).save(tmp_path / "photo.png")
+    env = {**os.environ, "STYLETF_CACHE": str(tmp_path / "cache"), "TF_NUM_INTRAOP_THREADS": "24",
+           "TF_NUM_INTEROP_THREADS": "24"}
+    command = ["stylize", "photo.png", "the_scream", "-o", "out.png", "--size", "192", "--steps", "2", "--quiet"]
+    warm = _styletf([*command[:5], "--size", "64", "--steps", "1", "--quiet"], None, tmp_path, env=env)
+    assert warm.returncode == 0, warm.stderr[-2000:]  # the speed choices measured, without the limit
+    (tmp_path / "out.png").unlink()
+    refused = _styletf(command, 3_000_000, tmp_path, env=env)
+    lines = [line for line in refused.stderr.strip().splitlines() if line.startswith("error:")]
+    assert refused.returncode == 2 and len(lines) == 1, refused.stderr[-2000:]
+    assert not (tmp_path / "out.png").exists()
+    named = float(re.search(r"raise the limit \(ulimit -v, a job's h_vmem\) to at least ([\d.]+) GiB", lines[0]).group(1))
+    ran = _styletf(command, int(named * 2 ** 20) + 1, tmp_path, env=env)
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    assert (tmp_path / "out.png").exists()
+
+
 @pytest.mark.slow  # a process of its own under a limit
 def test_a_later_stage_out_of_memory_keeps_the_stage_before(tmp_path):
     """Coarse to fine under an address-space limit that the 64 px stage fits and a 1024 px stage
