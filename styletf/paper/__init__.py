@@ -8,10 +8,14 @@ Read in this order, beside the paper's Methods section (docs/method.md says it i
 4. ``objective`` P^l and A^l, computed once, and eq. 7, L_total = alpha L_content + beta L_style
 5. ``descent``   from white noise: the gradient by GradientTape, Adam steps or L-BFGS-B on [0, 1]
 
+And the authors' follow-up (Gatys et al. 2017), on the same floor:
+
+6. ``guidance``  spatial control: guidance channels per region, guided Gram matrices, eq. 4 per region
+
 ``settings.hyper_parameters()`` holds the paper's choices (layers, alpha/beta per figure, ...)
 with their sources.
 
 These modules compute on tensors that the shell (the rest of ``styletf``) has already checked,
 and import nothing of the shell: TensorFlow, Keras, NumPy and SciPy only.
 """
-from . import descent, losses, network, normalize, objective, settings  # noqa: F401  (the reading order above)
+from . import descent, guidance, losses, network, normalize, objective, settings  # noqa: F401  (the reading order above)
