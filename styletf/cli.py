@@ -69,11 +69,13 @@ def _checked(args) -> tuple[Path, int | list]:
     # file:// addresses are files: as paths, they get the checks, sha256 and sidecar of files
     args.content, args.init = file_url_path(args.content), file_url_path(args.init)
     args.style = [file_url_path(s) for s in args.style]
-    preflight.check_sources({"content": args.content, **{f"style {k + 1}" if len(args.style) > 1 else "style": s
-                             for k, s in enumerate(args.style)},
+    args.regional = preflight.check_regions(args)  # spatial control: {} without --regions
+    paintings = controls.paintings(args.regional["style"]) if args.regional else args.style
+    preflight.check_sources({"content": args.content, **{f"style {k + 1}" if len(paintings) > 1 else "style": s
+                             for k, s in enumerate(paintings)},
                              "init": None if args.init in ("noise", "content") else args.init})
-    preflight.check_inputs_kept(out, [args.content, *args.style, args.init], bool(args.save_every), args.output)
-    args.movie = args.movie is not None and preflight.check_movie(args.movie, [args.content, *args.style, args.init])
+    preflight.check_inputs_kept(out, [args.content, *paintings, args.init], bool(args.save_every), args.output)
+    args.movie = args.movie is not None and preflight.check_movie(args.movie, [args.content, *paintings, args.init])
     if args.style_layers == []:
         raise InputError("--style-layers is empty; name at least one layer (or leave the option out "
                          "for the paper's conv1_1..conv5_1)")
@@ -84,7 +86,7 @@ def _checked(args) -> tuple[Path, int | list]:
     _check_numbers(args, explicit)
     args.lr = preflight.check_lr(args.lr, args.optimizer, args.quiet)
     side = (args.coarse_to_fine if explicit else [args.size or 512])[-1]
-    preflight.check_memory(side, args.style_scale, args.optimizer, args.content, args.style)
+    preflight.check_memory(side, args.style_scale, args.optimizer, args.content, paintings)
     places.check_file_limit(int(3.1 * side * side) + 2**16, out)  # a PNG of noise: 3 bytes a pixel, and a little
     steps = args.steps[0] if args.steps and len(args.steps) == 1 else args.steps
     if isinstance(steps, list) and not explicit:
@@ -191,8 +193,9 @@ def _run(args, out, steps, snapshot, movie, say) -> int:
     """The synthesis of ``stylize``, and the picture written whatever happens."""
     try:
         with memory.checked():  # by _checked, before the backbone loaded
+            regional = dict(args.regional)  # spatial control: the style per region, the masks
             result = controls.stylize(
-                args.content, args.style,
+                args.content, regional.pop("style", args.style), **regional,
                 size=args.size if isinstance(args.coarse_to_fine, list) else (args.size or 512),
                 steps=steps, alpha_beta=args.alpha_beta, content_layers=args.content_layers,
                 style_layers=args.style_layers, style_blend=args.style_blend, style_scale=args.style_scale,

@@ -16,10 +16,10 @@ from .optimize import check_optimizer
 from .speed import resolve_jit
 from .schedule import check_sizes, coarse_to_fine as _coarse_to_fine, stages
 from .synthesis import DEFAULT_LEARNING_RATE, synthesize
-from .targets import check_style_scale
+from .targets import check_style_scale, regional
 from .vgg import NOT_GIVEN, PAPER_STYLE_LAYERS, check_network, network_argument
 
-__all__ = ["stylize", "DEFAULT_ALPHA_BETA"]
+__all__ = ["stylize", "paintings", "DEFAULT_ALPHA_BETA"]
 
 #: The paper's alpha/beta for most of Figure 2, in the units of the normalised network.
 DEFAULT_ALPHA_BETA = 1e-3
@@ -29,7 +29,8 @@ def stylize(content, style, *, size=512, steps=None, alpha_beta=DEFAULT_ALPHA_BE
             style_layers=PAPER_STYLE_LAYERS, style_blend=None, style_scale=1.0, preserve_colors="none", init="noise",
             optimizer="lbfgs", learning_rate=DEFAULT_LEARNING_RATE, tv_weight=0.0, pooling="avg",
             backbone="auto", network="auto", precision="auto", seed=0, coarse_to_fine="auto", snapshot_every=None,
-            snapshot=None, progress=True, jit="auto", stop_after=None, normalize=NOT_GIVEN) -> SynthesisResult:
+            snapshot=None, progress=True, jit="auto", stop_after=None, regions=None, region_weights=None,
+            style_masks=None, guidance="inside", normalize=NOT_GIVEN) -> SynthesisResult:
     """Paint ``content`` in the style of ``style`` (one image or a list), with the controls
     beyond the paper: Figure 2's transfer (docs/method.md, eq. 7) on your own photo; notebook 05.
     Returns the ``SynthesisResult`` whose image is the final picture (after the colour step).
@@ -37,54 +38,60 @@ def stylize(content, style, *, size=512, steps=None, alpha_beta=DEFAULT_ALPHA_BE
     size: the output's long side in px (with ``coarse_to_fine``: its last size).
     coarse_to_fine: "auto" (default: ``schedule.stages(size)``, e.g. 128, 256, 512 px), None
         or False (one size, from white noise at full size), or increasing long sides, e.g. (256, 512, 1024).
-    steps: optimiser steps; None (default): 100 per stage, 200 in the first (``stages``), or 300
-        (L-BFGS) / 500 (Adam) in one size; with ``coarse_to_fine``: an int per stage (the first
-        twice that with "auto") or one per size.
+    steps: None (default): 100 per stage, 200 in the first (``stages``), or 300 (L-BFGS) / 500
+        (Adam) in one size; with ``coarse_to_fine``: an int per stage (the first twice that with "auto") or one per size.
     optimizer: "lbfgs" (default, the authors'), "adam", or a Keras optimizer. alpha_beta: alpha/beta
         (alpha = 1, beta = 1 / alpha_beta), in the paper's units on the normalised network.
     network: "auto" (default): the one in whose units the paper's alpha/beta hold (the paper's
         normalisation on ImageNet VGG19, the stand-in's calibration: ``vgg.resolve_network``); "mean",
         "calibrated", "raw" (the weights as trained). normalize: its old name, deprecated.
-    preserve_colors: "none"; "luminance" - transfer on luminance only (the style's matched
-        to the content's mean and spread), then the content's colour channels (Gatys et al.
-        2017, 5.1); "histogram" - the style images recoloured to the content's colour mean
-        and covariance before the transfer (5.2). See ``styletf.color``.
+    preserve_colors: "none"; "luminance" - transfer on luminance only, then the content's colour
+        channels (Gatys et al. 2017, 5.1); "histogram" - the style images recoloured to the content's
+        colour mean and covariance first (5.2): ``styletf.color``.
     init: "noise" (the paper's), "content", or an image. jit: XLA, "auto" (where it measures faster).
     precision: "auto" (default: mixed bfloat16 where it measures faster, ``speed.resolve_precision``;
         the result's settings record which), "float32", ... (``synthesize``'s default is float32).
-    snapshot_every, snapshot: call ``snapshot(step, image)`` every ``snapshot_every`` steps
-        (counted over all stages) with the picture as it would be saved.
+    snapshot_every, snapshot: ``snapshot(step, picture as saved)`` every ``snapshot_every`` steps of all stages.
     stop_after: end after that many steps in all stages with that step's picture, as Ctrl-C would, on
         the whole run's schedule (Adam's step size, the stages): how a sidecar remakes an interrupted run.
-    Other arguments as ``synthesize``. Ctrl-C raises ``SynthesisInterrupted`` whose
+    regions (``style`` then {region: painting(s)}), region_weights, style_masks, guidance: spatial
+    control (notebook 06). Others as ``synthesize``. Ctrl-C raises ``SynthesisInterrupted`` whose
     ``result`` holds the picture so far, colour step included.
     """
     check_text("preserve_colors", preserve_colors, choices=color.PRESERVE_COLORS)
-    alpha_beta = check_setting("alpha_beta", alpha_beta)
+    alpha_beta, style_scale = check_setting("alpha_beta", alpha_beta), check_style_scale(style_scale)
     network = check_network(network_argument(network, normalize, "auto"))
     sizes, steps, size = _schedule(coarse_to_fine, size, steps, optimizer)
-    style_scale = check_style_scale(style_scale)
     snapshot_every, stop_after = _check_snapshots(snapshot, snapshot_every, stop_after)
+    regional(style, regions, style_masks, style_blend)  # spatial control's arguments agree, before any is read
     counter = {"step": 0}  # steps done, counted over the stages
-    finish, source, paintings, start = _inputs(content, style, init, size, style_scale, preserve_colors, optimizer)
-    read = read_inputs(describe(content), describe(init), [describe(s) for s in _as_list(style)])
-    kwargs = dict(content_layers=content_layers, style_layers=style_layers, style_blend=style_blend,
+    finish, source, loaded, start = _inputs(content, style, init, size, style_scale, preserve_colors, optimizer)
+    read = _read(content, init, style, regions, style_masks)
+    kwargs = dict(regions=regions, region_weights=region_weights, style_masks=style_masks, guidance=guidance,
+                  content_layers=content_layers, style_layers=style_layers, style_blend=style_blend,
                   style_scale=style_scale, alpha=1.0, beta=1.0 / alpha_beta, tv_weight=tv_weight,
                   init=start, learning_rate=learning_rate, optimizer=optimizer, pooling=pooling,
                   backbone=backbone, network=network, precision=precision, seed=seed,
                   callback=_steps_callback(snapshot, snapshot_every, finish, stop_after, counter), progress=progress,
                   jit=resolve_jit(jit))
-    settings = {"content": describe(content), "style": [describe(s) for s in _as_list(style)],
+    settings = {"content": describe(content), "style": _each(style, describe),
                 "init": describe(init), "alpha_beta": alpha_beta, "preserve_colors": preserve_colors,
                 "coarse_to_fine": sizes}
     try:
         with memory.checked():  # above, before decoding
-            result = (_coarse_to_fine(source, paintings, sizes=sizes, steps=steps, **kwargs) if sizes
-                      else synthesize(source, paintings, steps=steps, **kwargs))
+            result = (_coarse_to_fine(source, loaded, sizes=sizes, steps=steps, **kwargs) if sizes
+                      else synthesize(source, loaded, steps=steps, **kwargs))
     except SynthesisInterrupted as e:
         _finished(e.result, finish, settings, read)
         raise
     return _finished(result, finish, settings, read, stop_after if stop_after and counter["step"] >= stop_after else None)
+
+
+def _read(content, init, style, regions, style_masks) -> dict:
+    """``read_inputs`` of every input as given: the photo, the start, the paintings and the masks."""
+    masks = [regions] if not isinstance(regions, dict) else list(regions.values())
+    return read_inputs(describe(content), describe(init), [describe(s) for s in paintings(style)]
+                       + [describe(m) for m in masks + list((style_masks or {}).values()) if m is not None])
 
 
 def _finished(result, finish, settings, read, stopped_at=None):
@@ -131,28 +138,42 @@ def _sizes(coarse_to_fine, size):
     return sizes, check_setting("size", size)
 
 
-def _as_list(style) -> list:
-    return style if isinstance(style, (list, tuple)) else [style]
+def paintings(style) -> list:
+    """Every painting of ``style`` (one, a list, or {region: one or a list}) in a flat list (the
+    command's checks of its inputs; notebook 06's regions)."""
+    if isinstance(style, dict):
+        return [s for v in style.values() for s in paintings(v)]
+    return list(style) if isinstance(style, (list, tuple)) else [style]
+
+
+
+def _each(style, f):
+    """``style`` with ``f`` applied to each painting: a list for one or several (as the settings
+    have it), and {region: f(one) or [f(each)]} per region."""
+    if isinstance(style, dict):
+        return {k: [f(s) for s in v] if isinstance(v, (list, tuple)) else f(v) for k, v in style.items()}
+    return [f(s) for s in paintings(style)]
 
 
 def _inputs(content, style, init, size, style_scale, preserve_colors, optimizer):
     """(finish: the optimised image -> the picture to save, the image whose content is matched,
     paintings, start), the colour step's preparation done (Gatys et al. 2017, section 5); memory
     checked first (``preflight.check_memory``), before an input is decoded."""
-    preflight.check_memory(size, style_scale, optimizer, content, _as_list(style), spelling="api")
+    preflight.check_memory(size, style_scale, optimizer, content, paintings(style), spelling="api")
     photo = _load(content, size, "content")  # (1, H, W, 3)
-    styles = _as_list(style)
-    if not styles:
-        raise InputError("give at least one style image")
+    styles = paintings(style)
+    if not styles or (isinstance(style, dict) and any(not paintings(v) for v in style.values())):
+        raise InputError("give at least one style image" + (" per region" if isinstance(style, dict) else ""))
     # each style at the largest size any stage needs; synthesize resizes it per stage
-    paintings = [_load(s, max(1, round(size * style_scale)), f"style {k + 1}" if len(styles) > 1 else "style")
-                 for k, s in enumerate(styles)]
+    count = iter(range(1, len(styles) + 1))
+    loaded = _each(style, lambda s: _load(s, max(1, round(size * style_scale)),
+                                          f"style {next(count)}" if len(styles) > 1 else "style"))
     start = init if isinstance(init, str) and init in ("noise", "content") else _load(init, None, "init")
     if preserve_colors == "histogram":
-        paintings = [color.match_color(p, photo) for p in paintings]
+        loaded = _each(loaded, lambda p: color.match_color(p, photo))
     elif preserve_colors == "luminance":
         photo_y = color.luminance(photo)  # (1, H, W, 1)
-        paintings = [color.as_gray(color.match_luminance(color.luminance(p), photo_y)) for p in paintings]
+        loaded = _each(loaded, lambda p: color.as_gray(color.match_luminance(color.luminance(p), photo_y)))
         if not isinstance(start, str):
             start = color.as_gray(color.luminance(start))
     source = color.as_gray(color.luminance(photo)) if preserve_colors == "luminance" else photo
@@ -160,7 +181,7 @@ def _inputs(content, style, init, size, style_scale, preserve_colors, optimizer)
     def finish(image):
         return color.with_content_colors(image, photo) if preserve_colors == "luminance" else image
 
-    return finish, source, paintings, start
+    return finish, source, loaded, start
 
 
 def _check_snapshots(snapshot, every, stop_after=None):

@@ -12,6 +12,9 @@ from outside it:
   (edges everywhere or anywhere), well above 1 when the photo's outlines are there.
 - ``psnr(x, reference)``: the peak signal-to-noise ratio, for a reconstruction of the photo
   itself (Figure 1's content row), where pixels should come back exactly.
+- ``by_region(image, masks, paintings)``: spatial control (notebook 06): each region's pixels'
+  colour distance to its own painting over that to the nearest other painting: below
+  ``REGION_MAX`` when every region took its own painting's colours and not another's.
 - ``palette(image, painting, photo)``: is the image's colour distribution nearer the
   painting's than the photo's is? The sliced Wasserstein distance between the pixels'
   RGB distributions, image to painting, divided by photo to painting: 1 for the photo
@@ -27,13 +30,14 @@ from PIL import Image
 
 from .errors import InputError, check_images
 
-__all__ = ["structure", "palette", "judge", "psnr", "STRUCTURE_MIN", "PALETTE_MAX"]
+__all__ = ["structure", "palette", "judge", "psnr", "by_region", "STRUCTURE_MIN", "PALETTE_MAX", "REGION_MAX"]
 
 WIDTH = 96  # px: the scale at which a person takes in a panel's layout
 BLUR = 1.0  # Gaussian sigma in px at that width
 EDGE_SHARE = 0.10  # the photo's strongest edges: this share of its positions
 STRUCTURE_MIN = 1.3  # noise and the paintings score 0.95-1.25 on the Neckarfront
 PALETTE_MAX = 0.95  # below: nearer the painting's colours than the photo is
+REGION_MAX = 0.8  # by_region: a region's colours at most this far from its painting, relative to the others
 
 
 def _rgb(image) -> np.ndarray:
@@ -96,6 +100,36 @@ def palette(image, painting, photo) -> float:
     the painting's colours took over. Not in the paper: a check of Figures 2 and 3 (notebooks 03, 04)."""
     a = _rgb(painting)
     return _sliced_wasserstein(_rgb(image), a) / max(_sliced_wasserstein(_rgb(photo), a), 1e-12)
+
+
+def by_region(image, masks, paintings) -> list:
+    """Per region r: the sliced Wasserstein distance of the image's pixels in r (mask >= 1/2) to painting
+    r's pixels, over that to the nearest other painting's; ``masks`` (H', W', R) or (1, H', W', R) in
+    [0, 1], at any size (resized to the image's); ``paintings`` one per region. Below ``REGION_MAX``:
+    the region is in its own painting's colours. Not in the paper: the check of Gatys et al. 2017's
+    spatial control (notebook 06)."""
+    x = _rgb(image)
+    m = np.asarray(masks, np.float64)
+    m = m[0] if m.ndim == 4 else m
+    if m.ndim != 3 or m.shape[-1] != len(paintings) or len(paintings) < 2:
+        raise InputError(f"masks must be (H, W, R) with one painting per region, R >= 2; got masks {m.shape} "
+                         f"and {len(paintings)} paintings")
+    h, w = x.shape[:2]
+    pixels = [_rgb(p).reshape(-1, 3) for p in paintings]
+    out = []
+    for r in range(len(paintings)):
+        inside = _resized_mask(m[..., r], w, h) >= 0.5
+        if not inside.any():
+            raise InputError(f"region {r + 1} has no pixels at the image's size ({w}x{h})")
+        own = _sliced_wasserstein(x[inside], pixels[r])
+        other = min(_sliced_wasserstein(x[inside], p) for k, p in enumerate(pixels) if k != r)
+        out.append(own / max(other, 1e-12))
+    return out
+
+
+def _resized_mask(mask: np.ndarray, width: int, height: int) -> np.ndarray:
+    im = Image.fromarray(np.float32(mask), mode="F")
+    return np.asarray(im.resize((width, height), Image.BILINEAR), np.float64)
 
 
 def judge(image, photo, painting) -> dict:

@@ -42,7 +42,8 @@ def add_stylize(sub) -> argparse.ArgumentParser:
                     "sidecar OUT.json with every setting, the backbone, the losses and the time. "
                     "Exit status: 0 done, 2 bad usage or input, 1 failed run, 130 interrupted.")
     p.add_argument("content", help="the photo: a path, URL or catalog key (e.g. neckarfront)")
-    p.add_argument("style", nargs="+", help="one or more paintings (paths, URLs or catalog keys)")
+    p.add_argument("style", nargs="+", help="one or more paintings (paths, URLs or catalog keys); with "
+                                            "--regions, REGION=PAINTING")
     p.add_argument("-o", "--output", required=True, help="output PNG; OUT.json is written beside it")
     p.add_argument("--size", type=int, default=None, help="long side of the output in px (default 512)")
     p.add_argument("--steps", type=_ints, default=None,
@@ -89,5 +90,22 @@ def add_stylize(sub) -> argparse.ArgumentParser:
     p.add_argument("--coarse-to-fine", type=_stages, default="auto", metavar="S1,S2,...",
                    help="increasing sizes, e.g. 256,512,1024: optimise small, upsample, go on; auto "
                         "(default): halvings of --size down to 64 px, three at most; none: one size")
+    _add_regions(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary (errors only)")
     return p
+
+
+def _add_regions(p) -> None:
+    """Spatial control's options (Gatys et al. 2017, notebook 06)."""
+    p.add_argument("--regions", metavar="MASK.png|NAME=MASK,...",
+                   help="one painting per region of the photo (Gatys et al. 2017): an image with one flat colour "
+                        "per region, the styles then given as COLOUR=PAINTING (e.g. blue=starry_night "
+                        "white=the_scream; a colour by name or as hex, 3366ff); or grey masks by name "
+                        "(sky=sky.png,town=town.png; white in, black out) with styles NAME=PAINTING")
+    p.add_argument("--region-weights", metavar="REGION=W,...", help="each region's style weight (default equal)")
+    p.add_argument("--style-masks", metavar="REGION=MASK,...",
+                   help="a region's painting's own grey mask: where in the painting to take its style from "
+                        "(default: the whole painting)")
+    p.add_argument("--guidance", choices=("inside", "resize"), default="inside",
+                   help="how the regions reach each layer: inside (default: only positions that see their region "
+                        "alone) or resize (the masks averaged down)")

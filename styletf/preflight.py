@@ -14,14 +14,15 @@ from pathlib import Path
 import tensorflow as tf
 from PIL import Image
 
-from . import data, machine, memory
+from . import data, machine, memory, regions
 from .errors import InputError, user_path
 from .images import locate_source
 from .places import check_replaceable
 from .synthesis import DEFAULT_LEARNING_RATE
 from .watch import mp4_writer
 
-__all__ = ["check_output", "check_movie", "check_sources", "check_inputs_kept", "resolved", "check_memory", "aspect", "check_lr"]
+__all__ = ["check_output", "check_movie", "check_sources", "check_inputs_kept", "resolved", "check_memory", "aspect", "check_lr",
+           "check_regions"]
 
 OUTPUT_SUFFIXES = (".png",)
 
@@ -174,3 +175,68 @@ def check_lr(lr, optimizer: str, quiet: bool = False):
         print("warning: --lr is Adam's step size and L-BFGS finds its own: --lr ignored "
               "(add --optimizer adam to use it)", file=sys.stderr)
     return DEFAULT_LEARNING_RATE if lr is None else lr
+
+
+def _pairs(text: str, option: str, example: str) -> dict:
+    """``NAME=VALUE,NAME=VALUE`` as a dict, names checked unique; else one line naming ``option``."""
+    out = {}
+    for item in (v for v in text.split(",") if v.strip()):
+        key, sep, value = item.partition("=")
+        key = _region_key(key.strip())
+        if not sep or not key or not value.strip() or key in out:
+            raise InputError(f"{option} takes NAME=VALUE pairs, each name once, e.g. {example}; got {text!r}")
+        out[key] = value.strip()
+    return out
+
+
+def _region_key(key: str) -> str:
+    """A region's name as typed: a bare hex colour (3366ff, easier in a shell than '#3366ff') gets its #."""
+    return f"#{key}" if re.fullmatch(r"[0-9a-fA-F]{6}", key) else key
+
+
+def check_regions(args) -> dict:
+    """``--regions`` with ``REGION=PAINTING`` styles (spatial control, notebook 06), before the backbone
+    loads: {} without regions, else ``stylize``'s keywords {style, regions, region_weights,
+    style_masks, guidance}, every file there and every mask read against the photo's shape at the
+    output's size (``regions.load``). README, "Stylise your own photo"."""
+    if args.regions is None:
+        given = [o for o, v in (("--region-weights", args.region_weights), ("--style-masks", args.style_masks)) if v]
+        if given:
+            raise InputError(f"{given[0]} weighs or masks regions, and there is no --regions: give --regions "
+                             f"MASK.png (one colour per region) and styles as REGION=PAINTING")
+        return {}
+    example = "--regions masks.png blue=starry_night white=the_scream"
+    style = {}
+    for item in args.style:
+        key, sep, painting = item.partition("=")
+        if not sep or not key.strip() or not painting.strip():
+            raise InputError(f"with --regions each style is REGION=PAINTING (a colour of the mask, or a name of "
+                             f"--regions NAME=MASK,...), e.g. {example}; got {item!r}")
+        style.setdefault(_region_key(key.strip()), []).append(painting.strip())
+    style = {k: v[0] if len(v) == 1 else v for k, v in style.items()}
+    named = "=" in args.regions and not Path(args.regions).exists()
+    masks = _pairs(args.regions, "--regions", "sky=sky.png,town=town.png") if named else args.regions
+    out = {"style": style, "regions": masks, "guidance": args.guidance,
+           "region_weights": {k: _weight(k, v) for k, v in _pairs(args.region_weights or "", "--region-weights",
+                                                                  "blue=2,white=1").items()} or None,
+           "style_masks": _pairs(args.style_masks or "", "--style-masks", "blue=sky_of_painting.png") or None}
+    files = {"--regions" + (f" {k}" if named else ""): v for k, v in (masks.items() if named else [("", masks)])}
+    files.update({f"--style-masks {k}": v for k, v in (out["style_masks"] or {}).items()})
+    files.update({f"style {k}" + (f" {i + 1}" if isinstance(v, list) else ""): one for k, v in style.items()
+                  for i, one in enumerate(v if isinstance(v, list) else [v])})
+    check_sources(files)
+    size = (args.coarse_to_fine if isinstance(args.coarse_to_fine, list) else [args.size or 512])[-1]
+    w, h = _header_size(args.content) or (size, size)
+    try:
+        regions.load(masks, list(style), (max(1, round(size * h / max(w, h))), max(1, round(size * w / max(w, h)))),
+                     out["region_weights"], name="--regions")
+    except InputError as e:
+        raise InputError(str(e).replace("style_masks", "--style-masks").replace("region_weights", "--region-weights")) from None
+    return out
+
+
+def _weight(key, text):
+    try:
+        return float(text)
+    except ValueError:
+        raise InputError(f"--region-weights {key}={text}: the weight must be a number, e.g. {key}=2") from None

@@ -22,6 +22,23 @@ def _source(text: str) -> str:
     return str(Path(text).resolve()) if Path(text).is_file() else text
 
 
+def _painting(text: str) -> str:
+    """A style as written in the command: ``REGION=PAINTING`` (spatial control) with its file made absolute."""
+    key, sep, painting = text.partition("=")
+    return f"{key}={_source(painting)}" if sep and not Path(text).is_file() else _source(text)
+
+
+def _regions(args, result: SynthesisResult) -> dict:
+    """Spatial control's options as the run used them (masks as absolute paths), or none."""
+    if not getattr(args, "regional", None):
+        return {}
+    regional, pairs = args.regional, lambda d, f: ",".join(f"{k}={f(v)}" for k, v in d.items()) if d else None
+    masks = regional["regions"]
+    return {"--regions": pairs(masks, _source) if isinstance(masks, dict) else _source(masks),
+            "--region-weights": pairs(result.settings["region_weights"], repr),
+            "--style-masks": pairs(regional["style_masks"], _source), "--guidance": regional["guidance"]}
+
+
 def command(args, out: Path, result: SynthesisResult, stop_after=None) -> list[str]:
     """Every setting of a ``stylize`` run (``args``: the parsed command line, with the backbone,
     precision and network used) as an explicit command line that makes the image written: the
@@ -36,7 +53,7 @@ def command(args, out: Path, result: SynthesisResult, stop_after=None) -> list[s
     sizes = ",".join(map(str, result.settings["coarse_to_fine"])) if stages else "none"
     steps = ",".join(map(str, result.settings["steps"])) if stages else str(result.settings["steps"])
     cmd = [f"STYLETF_CONV={result.settings['conv']}", f"TF_NUM_INTRAOP_THREADS={result.settings['threads']}",
-           "python", "-m", "styletf", "stylize", _source(args.content), *map(_source, args.style), "-o", str(out)]
+           "python", "-m", "styletf", "stylize", _source(args.content), *map(_painting, args.style), "-o", str(out)]
     opts = {"--size": None if stages else max(result.settings["size"]),
             "--coarse-to-fine": sizes, "--steps": steps,
             "--alpha-beta": repr(args.alpha_beta), "--content-layers": ",".join(result.settings["content_layers"]),
@@ -47,7 +64,7 @@ def command(args, out: Path, result: SynthesisResult, stop_after=None) -> list[s
             "--tv": repr(args.tv), "--pooling": args.pooling, "--backbone": args.backbone_used,
             "--precision": args.precision_used, "--seed": args.seed,
             "--network": args.network_used, "--jit": "on" if args.jit_used else "off",
-            "--stop-after": stop_after}
+            "--stop-after": stop_after, **_regions(args, result)}
     for key, value in opts.items():
         if value is not None:
             cmd += [key, str(value)]

@@ -40,18 +40,19 @@ def synthesize(content=None, style=None, *, content_layers=None, style_layers=PA
                alpha=1.0, beta=1e3, tv_weight=0.0, init="noise", steps=500, learning_rate=DEFAULT_LEARNING_RATE,
                seed=0, size=None, shape=None, batch=1, backbone="auto", pooling="avg", network="raw",
                precision="float32", optimizer="adam", batch_size=None, style_blend=None, style_scale=1.0,
+               regions=None, region_weights=None, style_masks=None, guidance="inside",
                extractor=None, callback=None, progress=True, jit=False, normalize=NOT_GIVEN) -> SynthesisResult:
     """Optimise an image so its VGG responses match the targets (docs/method.md, eq. 7; notebooks 01-04).
 
-    content, style: images (anything ``load_image`` takes, or (1, H, W, 3) tensors); no content
-        image: a style reconstruction (alpha unused); no style image: a content reconstruction
-        (beta unused). ``style`` may be a list, blended by ``style_blend`` at ``style_scale``
-        (``targets.load``, ``targets.style_targets``).
-    content_layers / style_layers: paper layer names (default: ``vgg.default_content_layers``,
-        conv4_2 / conv1_1..conv5_1); each content layer adds its own L_content.
-        style_weights: {layer: w_l}; default 1 / len(style_layers).
-    alpha, beta: weights of L_content and L_style (the paper's alpha/beta = 1e-3 is alpha=1,
-        beta=1e3); scalars or one value per image. tv_weight: total variation (0: the paper's).
+    content, style: images (anything ``load_image`` takes, or (1, H, W, 3) tensors); no content: a
+        style reconstruction; no style: a content reconstruction. ``style`` may be a list, blended by
+        ``style_blend``, at ``style_scale`` (``targets.load``, ``targets.style_targets``).
+    regions: spatial control (Gatys et al. 2017, ``styletf.regions``; notebook 06): a colour-coded
+        image or {name: grey mask}, with ``style`` {region: painting(s)}; region_weights {region:
+        lambda_r}, style_masks {region: its painting's grey mask}, guidance "inside" or "resize".
+    content_layers / style_layers: paper layer names (default: ``vgg.default_content_layers``, conv4_2 /
+        conv1_1..conv5_1), each content layer its own L_content; style_weights: {layer: w_l}, default 1 / len.
+    alpha, beta: weights of L_content and L_style (alpha/beta = 1e-3: alpha=1, beta=1e3), scalars or per image. tv_weight: 0.
     init: "noise" (uniform white noise from ``seed``, image i: seed + i; the paper's), "content", or an image.
     steps, learning_rate, optimizer ("adam", a Keras optimizer, "lbfgs"), callback(step, image,
         losses) -> True to stop, jit (XLA: True, False, "auto"): ``optimize.minimize``; "adam"'s
@@ -59,29 +60,29 @@ def synthesize(content=None, style=None, *, content_layers=None, style_layers=PA
     size: long side of content and style, px. shape: (H, W) of the output without content.
     batch: images optimised together, each with its own noise, alpha, beta and style weights
         (sequences of ``batch`` values); content / style: one image for all or (batch, H, W, 3).
-        With Adam, image i comes out as it would alone with seed + i (tests/test_synthesis.py
-        measures how exactly); with L-BFGS each image has its own L-BFGS-B run, the runs in
-        lock-step (``styletf.lockstep``). batch_size: at most this many at once (chunks in turn).
-    backbone, pooling, network ("auto": the one in whose units the paper's alpha/beta are), precision:
-        as ``FeatureExtractor`` (normalize: network's old name); or a ready ``extractor``. progress: a bar.
-    Ctrl-C raises ``SynthesisInterrupted`` (a KeyboardInterrupt) holding the steps done.
+        Image i comes out as it would alone with seed + i (Adam: tests/test_synthesis.py says how
+        exactly; L-BFGS: runs in lock-step, ``styletf.lockstep``). batch_size: at most this many at once.
+    backbone, pooling, network ("auto": the one in whose units the paper's alpha/beta are), precision: as
+        ``FeatureExtractor`` (normalize: network's old name); or a ready ``extractor``. progress: a bar.
+        Ctrl-C raises ``SynthesisInterrupted`` (a KeyboardInterrupt) holding the steps done.
     """
     batch = check_number("batch", batch, positive=True, integer=True, maximum=4096)
     if _chunk(batch, batch_size, optimizer) < batch:
         return _in_chunks(_chunk(batch, batch_size, optimizer), dict(locals()))
     backbone, network = _network(extractor, backbone, network_argument(network, normalize, "raw"), pooling, precision, progress)
     # Load: the photo p, the paintings a (at style_scale, blended by style_blend); check the rest.
-    sources, read = _sources(content, style, init)  # read: the input files' sha256, for the sidecar
+    sources, read = _sources(content, style, init, regions, style_masks)  # read: the input files' sha256, for the sidecar
     style_scale = targets.check_style_scale(style_scale)
-    content, styles, blend = targets.load(content, style, size=size, shape=shape, style_scale=style_scale,
-                                          style_blend=style_blend)
+    content, styles, blend, guide = targets.load_regions(  # and spatial control's masks (None: without)
+        content, style, size=size, shape=shape, style_scale=style_scale, style_blend=style_blend, regions=regions,
+        region_weights=region_weights, style_masks=style_masks, guidance=guidance)
     opt = _options(steps, seed, learning_rate, optimizer, tv_weight, alpha, beta, batch, jit)
     layers = _layers(content_layers, style_layers, style_weights, content, styles, batch, network)
     extractor = _extractor(extractor, layers, backbone, pooling, network, precision)
     out_shape = targets.output_shape(extractor, content, styles, shape, batch)  # (B, H, W, 3)
     _check_memory(out_shape, styles, style_scale, optimizer)
     # Targets, once: P^l of the photo, A^l (Gram matrices) of the paintings.
-    goal = targets.compute(extractor, content, styles, blend, layers.content, layers.style, out_shape[1:3])
+    goal = targets.compute(extractor, content, styles, blend, layers.content, layers.style, out_shape[1:3], guide)
     # The objective, per image: L_total = alpha L_content + beta L_style (eq. 7).
     objective = Objective(extractor, goal, alpha=opt.alpha, beta=opt.beta, style_weights=layers.weights,
                           tv_weight=opt.tv_weight)
@@ -90,8 +91,8 @@ def synthesize(content=None, style=None, *, content_layers=None, style_layers=PA
     run = optimize.minimize(x, objective, steps=opt.steps, optimizer=optimizer, learning_rate=opt.learning_rate,
                             callback=callback, progress=progress, jit=opt.jit)
     # The result: the image, the losses of every step, the settings, the backbone.
-    result = _result(x, run, extractor, _settings(sources, layers, opt, run, blend if isinstance(
-        style, (list, tuple)) else None, style_scale, out_shape, extractor), read)
+    result = _result(x, run, extractor, _settings(sources, layers, opt, run, blend if isinstance(style, (list, tuple))
+                                                  else None, style_scale, out_shape, extractor, guide), read)
     if run.interrupted:
         raise SynthesisInterrupted(result)
     return result
@@ -138,12 +139,21 @@ def _chunk(batch, batch_size, optimizer) -> int:
     return min(batch, int(batch_size or batch))
 
 
-def _sources(content, style, init) -> tuple:
-    """(the inputs as the settings record them, ``read_inputs`` of them: as they are read)."""
-    several = isinstance(style, (list, tuple))
-    sources = {"content": describe(content), "style": [describe(s) for s in style] if several else describe(style),
-               "init": describe(init)}
-    return sources, read_inputs(sources["content"], sources["init"], sources["style"])
+def _sources(content, style, init, regions=None, style_masks=None) -> tuple:
+    """(the inputs as the settings record them, ``read_inputs`` of them: as they are read); a style
+    per region and the regions' masks too."""
+    def named(s):
+        return [describe(v) for v in s] if isinstance(s, (list, tuple)) else describe(s)
+
+    sources = {"content": describe(content), "init": describe(init),
+               "style": {k: named(v) for k, v in style.items()} if isinstance(style, dict) else named(style)}
+    files = [sources["style"]] if not isinstance(style, dict) else list(sources["style"].values())
+    if regions is not None:
+        sources["style_masks"] = {k: describe(v) for k, v in style_masks.items()} if isinstance(style_masks, dict) else None
+        masks = [describe(regions)] if not isinstance(regions, dict) else [describe(v) for v in regions.values()]
+        files += masks + list((sources["style_masks"] or {}).values())
+    flat = [f for group in files for f in (group if isinstance(group, list) else [group])]
+    return sources, read_inputs(sources["content"], sources["init"], flat)
 
 
 def _options(steps, seed, learning_rate, optimizer, tv_weight, alpha, beta, batch, jit) -> SimpleNamespace:
@@ -221,9 +231,13 @@ def _result(x, run, extractor, settings, inputs) -> SynthesisResult:
                            extra={"inputs": inputs, **({"ended": run.ended} if run.ended else {})})
 
 
-def _settings(sources, layers, opt, run, style_blend, style_scale, out_shape, extractor) -> dict:
-    """Every setting of a run, JSON-able, for the result and its sidecar."""
-    return {
+def _settings(sources, layers, opt, run, style_blend, style_scale, out_shape, extractor, guide=None) -> dict:
+    """Every setting of a run, JSON-able, for the result and its sidecar (spatial control's with ``guide``)."""
+    regional = {} if guide is None else {
+        "regions": guide.regions.source, "region_colours": guide.regions.colours or None, "guidance": guide.mode,
+        "region_weights": dict(zip(guide.regions.names, guide.regions.weights.tolist())),
+        "style_masks": sources["style_masks"]}
+    return {**regional,
         **sources,
         "content_layers": list(layers.content), "style_layers": list(layers.style),
         "style_weights": {k: np.asarray(v).tolist() for k, v in layers.weights.items()},

@@ -7,15 +7,20 @@ its Grams rescaled to the output's number of positions.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import tensorflow as tf
 
+from . import regions as regions_
 from .errors import InputError, check_number, check_sequence, check_setting
 from .images import load_image
+from .paper import guidance
 from .paper import objective as paper
 from .paper.objective import Targets
 from .vgg import FeatureExtractor
 
-__all__ = ["Targets", "check_style_scale", "load", "compute", "content_targets", "style_targets", "as_image", "output_shape"]
+__all__ = ["Targets", "check_style_scale", "load", "compute", "content_targets", "style_targets", "as_image", "output_shape",
+           "by_region", "guided", "regional", "output_hw", "load_regions"]
 
 
 def as_image(source, size, name, batch=None):
@@ -123,12 +128,111 @@ def style_targets(extractor: FeatureExtractor, styles, blend, layers, out_hw) ->
     return grams
 
 
+def load_regions(content, style, *, size=None, shape=None, style_scale=1.0, style_blend=None, regions=None,
+                 region_weights=None, style_masks=None, guidance="inside"):
+    """``load``, and with ``regions`` (spatial control, notebook 06) the style per region read flat
+    and the masks checked: (content, paintings, blend weights, ``Guide`` or None)."""
+    region = regional(style, regions, style_masks, style_blend)  # the style per region, flat
+    content, styles, blend = load(content, region[0] if region else style, size=size, shape=shape,
+                                  style_scale=style_scale, style_blend=style_blend)
+    guide = region and guided(regions, region[2], region[1], region[3], styles, output_hw(content, shape, styles),
+                              region_weights, guidance)
+    return content, styles, blend, guide or None
+
+
 def compute(extractor: FeatureExtractor, content, styles, blend, content_layers, style_layers,
-            out_hw) -> Targets:
+            out_hw, guide=None) -> Targets:
     """P^l of the photo and A^l of the paintings, once, before the steps (docs/method.md, "Losses";
-    notebook 03)."""
-    return Targets(content=content_targets(extractor, content, content_layers),
-                   style=style_targets(extractor, styles, blend, style_layers, out_hw))
+    notebook 03); with ``guide`` (``guided``) the guided A^l_r and the output's T^l_r (notebook 06)."""
+    content_targets_ = content_targets(extractor, content, content_layers)
+    if guide is None:
+        return Targets(content=content_targets_, style=style_targets(extractor, styles, blend, style_layers, out_hw))
+    grams, guides = guided_style_targets(extractor, styles, guide, style_layers, out_hw)
+    return Targets(content=content_targets_, style=grams, guides=guides,
+                   region_weights=tf.constant(guide.regions.weights, tf.float32))
+
+
+def regional(style, regions, style_masks, style_blend):
+    """Spatial control's style per region, flat (``by_region``), or None without regions; a style
+    dict without regions, or regions without one, is refused (``synthesize``'s door; notebook 06)."""
+    if regions is None and style_masks is None and not isinstance(style, dict):
+        return None
+    if regions is None or not isinstance(style, dict) or not style:
+        raise InputError("spatial control takes regions (a colour-coded image or {name: grey mask}) and the style as "
+                         "{region: painting}" + (f"; regions given, style is {style!r:.60}" if regions is not None else
+                                                 "; the style names regions, and regions= is missing"))
+    if style_blend is not None:
+        raise InputError("style_blend weighs one style's paintings; with regions give a region several paintings "
+                         "as a list (blended equally), and weigh regions with region_weights")
+    return by_region(style, style_masks)
+
+
+def output_hw(content, shape, styles) -> tuple:
+    """The output's (H, W): the photo's, else ``shape``, else the first painting's (as ``output_shape``,
+    before the network is built; notebook 06)."""
+    if content is not None:
+        return tuple(content.shape[1:3])
+    return tuple(int(v) for v in shape) if shape is not None else tuple(styles[0].shape[1:3])
+
+
+def by_region(style, style_masks) -> tuple:
+    """A style given per region ({region: painting or [paintings]}) as (the paintings in a flat
+    list, each one's region index, the region names, each one's own mask source or None); the
+    masks ({region: grey mask}) need one painting in their region. Notebook 06."""
+    names, flat, owners, masks = list(style), [], [], []
+    style_masks = {} if style_masks is None else style_masks
+    if not isinstance(style_masks, dict) or set(style_masks) - set(names):
+        raise InputError(f"style_masks must be a dict {{region: grey mask}} over the style's regions {names}, "
+                         f"got {style_masks!r:.80}")
+    for r, name in enumerate(names):
+        several = isinstance(style[name], (list, tuple))
+        paintings = list(style[name]) if several else [style[name]]
+        if not paintings or (several and name in style_masks and len(paintings) > 1):
+            raise InputError(f"style[{name!r}]: " + ("give at least one painting" if not paintings else
+                                                     "a style mask takes one painting for its region"))
+        flat += paintings
+        owners += [r] * len(paintings)
+        masks += [style_masks.get(name)] * len(paintings)
+    return flat, owners, names, masks
+
+
+@dataclass
+class Guide:
+    """Spatial control's inputs, checked (``guided``): the output's ``regions`` (``regions.Regions``),
+    each painting's region index (``owners``) and own mask or None (``masks``), and ``mode``."""
+
+    regions: object
+    owners: list
+    masks: list
+    mode: str
+
+
+def guided(regions, names, owners, mask_sources, styles, out_hw, region_weights=None, mode="inside") -> Guide:
+    """The regions' masks at the output's size ``out_hw`` and each painting's own mask at its size,
+    read and checked (``regions.load``): what ``compute`` takes for spatial control (notebook 06)."""
+    if mode not in regions_.GUIDANCE:
+        raise InputError(f"guidance must be one of {', '.join(regions_.GUIDANCE)}, got {mode!r:.40}")
+    loaded = regions_.load(regions, names, out_hw, region_weights)
+    masks = [None if m is None else regions_.painting_mask(m, img.shape[1:3], f"style_masks[{names[r]!r}]")
+             for m, img, r in zip(mask_sources, styles, owners)]
+    return Guide(loaded, owners, masks, mode)
+
+
+def guided_style_targets(extractor: FeatureExtractor, styles, guide: Guide, layers, out_hw) -> tuple:
+    """({layer: A^l (1, R, N_l, N_l)}, {layer: T^l (1, h, w, R)}): per region the mean of its
+    paintings' guided Gram matrices (each under its own mask, else the whole painting) in the
+    output's M_l, and the output's guidance channels (``paper.guidance``; notebook 06)."""
+    positions = extractor.positions(*out_hw)
+    count = [guide.owners.count(r) for r in range(len(guide.regions.names))]
+    grams = {layer: [0.0] * len(count) for layer in layers}
+    for img, r, mask in zip(styles, guide.owners, guide.masks):
+        feats = extractor(img)
+        own = guidance.propagate(tf.ones_like(img[..., :1]) if mask is None else mask, extractor.trunk, layers, guide.mode)
+        for layer in layers:
+            g = guidance.guided_gram(feats[layer], own[layer][..., 0], positions=positions[layer])  # (1, N, N)
+            grams[layer][r] = grams[layer][r] + g / count[r]
+    out = {layer: tf.stack(grams[layer], axis=1) for layer in layers}  # (1, R, N, N)
+    return out, guidance.propagate(guide.regions.masks, extractor.trunk, layers, guide.mode)
 
 
 def output_shape(extractor, content, styles, shape, batch) -> tuple:

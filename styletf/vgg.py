@@ -189,7 +189,7 @@ class FeatureExtractor:
     ``is_standin``, ``is_paper_network`` (ImageNet VGG19 as Keras publishes it, md5 checked:
     ``backbones.is_paper_network``), ``pooling``, ``network`` ("raw", "mean", "calibrated"),
     ``precision``, ``conv_route`` ("tf", or "transposed":
-    ``speed.conv_by_transpose``), ``min_size`` (smallest usable image side).
+    ``speed.conv_by_transpose``), ``min_size`` (smallest usable side), ``trunk`` (layers computed).
     """
 
     def __init__(self, layers, backbone: str = "auto", pooling: str = "avg", network="raw",
@@ -224,6 +224,7 @@ class FeatureExtractor:
         self.layers = _check_layers(layers, arch, self.backbone)
         order = layer_names(arch)
         trunk = order[: max(order.index(n) for n in self.layers) + 1]
+        self.trunk = trunk  # the layers computed, in order (spatial control carries its masks through them)
         weights = conv_weights(self.backbone)
         if self.network != "raw":
             weights = norm.normalized_weights(weights, normalization_factors(self.backbone, pooling, self.network))

@@ -7,6 +7,10 @@ of a batch (the images never interact; Figure 3 optimises twenty at once):
     L_total(p, a, x_i) = alpha_i L_content(p, x_i) + beta_i L_style(a, x_i)   (+ tv_weight TV(x_i))
 
 ``features`` below is the network: images (B, H, W, 3) in [0, 1] -> {layer: F^l (B, h, w, N_l)}.
+
+With spatial control (``guidance``, the authors' 2017 follow-up) the targets also hold the output's
+guidance channels on each style layer, A^l holds one guided Gram matrix per region, and L_style is
+the guided eq. 5; with none, the 2015 objective as it is.
 """
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ from dataclasses import dataclass
 
 import tensorflow as tf
 
-from . import losses
+from . import guidance, losses
 
 __all__ = ["Targets", "content_targets", "style_target", "Objective"]
 
@@ -24,7 +28,9 @@ class Targets:
     """P^l and A^l."""
 
     content: dict  # P^l: {layer: (1 or B, h, w, N_l)}
-    style: dict  # A^l: {layer: (1 or B, N_l, N_l)}
+    style: dict  # A^l: {layer: (1 or B, N_l, N_l)}; guided: (1 or B, R, N_l, N_l)
+    guides: dict | None = None  # spatial control: T^l_r of the output, {layer: (1, h, w, R)}
+    region_weights: object = None  # lambda_r, (R,)
 
 
 def content_targets(features, photo, layers) -> dict:
@@ -64,6 +70,8 @@ class Objective:
                "beta": self.beta, "weights": {k: tf.constant(w, tf.float32) if isinstance(w, (int, float)) else w
                                               for k, w in self.style_weights.items()
                                               if not (isinstance(w, (int, float)) and w == 0)}}
+        if self.targets.guides:
+            out["guides"], out["region_weights"] = dict(self.targets.guides), self.targets.region_weights
         if self.tv_weight:
             out["tv_weight"] = tf.constant(self.tv_weight, tf.float32)
         return out
@@ -71,7 +79,8 @@ class Objective:
     @classmethod
     def of(cls, extractor, tensors: dict) -> "Objective":
         """The objective of ``tensors()`` (a missing w_l is 0, as in ``losses.style_loss``)."""
-        return cls(extractor, Targets(content=tensors["content"], style=tensors["style"]), alpha=tensors["alpha"],
+        return cls(extractor, Targets(content=tensors["content"], style=tensors["style"], guides=tensors.get("guides"),
+                                      region_weights=tensors.get("region_weights")), alpha=tensors["alpha"],
                    beta=tensors["beta"], style_weights=tensors["weights"], tv_weight=tensors.get("tv_weight", 0.0))
 
     def __call__(self, image) -> dict:
@@ -79,8 +88,12 @@ class Objective:
         lc = self.zeros
         for layer, p in self.targets.content.items():
             lc = lc + losses.content_loss(feats[layer], p)  # eq. 1, summed over the content layers, (B,)
-        ls = (losses.style_loss(feats, self.targets.style, self.style_weights)  # eq. 5, (B,)
-              if self.targets.style else self.zeros)
+        if self.targets.guides:  # spatial control: eq. 5 with guided Gram matrices, per region
+            ls = guidance.guided_style_loss(feats, self.targets.guides, self.targets.style,
+                                            self.targets.region_weights, self.style_weights)  # (B,)
+        else:
+            ls = (losses.style_loss(feats, self.targets.style, self.style_weights)  # eq. 5, (B,)
+                  if self.targets.style else self.zeros)
         tv_on = tf.is_tensor(self.tv_weight) or self.tv_weight  # a tensor: tensors() holds only a nonzero one
         ltv = losses.total_variation_loss(image) if tv_on else self.zeros
         total = self.alpha * lc + self.beta * ls + self.tv_weight * ltv  # eq. 7, (B,)
