@@ -9,7 +9,8 @@ calibration) and ``vgg`` (``FeatureExtractor``); ``losses`` (eqs. 1-5, checked);
 ``objective``, ``optimize`` (precision, progress, Ctrl-C; the live preview and movies: ``watch``),
 ``result`` and ``synthesis`` (``synthesize``: load -> targets -> objective -> optimise -> result),
 ``schedule`` (``coarse_to_fine``).
-Beyond the paper: ``color`` (the 2017 follow-up's colour controls), ``controls`` (``stylize``:
+Beyond the paper: the 2017 follow-up's controls - ``color`` (colour), ``regions`` with
+``paper.guidance`` (spatial), ``scales`` (``mix_scales``: scale) - and ``controls`` (``stylize``:
 your own photo); ``plotting``, ``config`` (the notebooks'); ``preflight``, ``interrupts``,
 ``sidecar``, ``reproduce``, ``benchmark`` and ``cli`` (``python -m styletf``).
 """
@@ -26,6 +27,7 @@ try:
     from .synthesis import synthesize
     from .schedule import coarse_to_fine
     from .controls import stylize
+    from .scales import mix_scales
     from .vgg import PAPER_CONTENT_LAYERS, PAPER_STYLE_LAYERS, FeatureExtractor
 except ImportError as e:  # e.g. under an address-space limit too low for TensorFlow: one clear line
     import_failed(e)
@@ -33,7 +35,7 @@ except ImportError as e:  # e.g. under an address-space limit too low for Tensor
 
 __version__ = "0.1.0"
 __all__ = ["load_image", "save_image", "FeatureExtractor", "synthesize", "coarse_to_fine", "SynthesisResult",
-           "SynthesisInterrupted", "stylize",
+           "SynthesisInterrupted", "stylize", "mix_scales",
            "gram_matrix", "content_loss", "style_layer_loss", "style_loss", "total_variation_loss",
            "psnr", "PAPER_CONTENT_LAYERS", "PAPER_STYLE_LAYERS",
            "StyleTFError", "InputError", "DataError"]

@@ -69,8 +69,8 @@ def _checked(args) -> tuple[Path, int | list]:
     # file:// addresses are files: as paths, they get the checks, sha256 and sidecar of files
     args.content, args.init = file_url_path(args.content), file_url_path(args.init)
     args.style = [file_url_path(s) for s in args.style]
-    args.regional = preflight.check_regions(args)  # spatial control: {} without --regions
-    paintings = controls.paintings(args.regional["style"]) if args.regional else args.style
+    args.regional = preflight.check_follow_up(args)  # spatial and scale control: {} without them
+    paintings = controls.paintings(args.regional.get("style", args.style)) + ([args.fine_style] if args.fine_style else [])
     preflight.check_sources({"content": args.content, **{f"style {k + 1}" if len(paintings) > 1 else "style": s
                              for k, s in enumerate(paintings)},
                              "init": None if args.init in ("noise", "content") else args.init})

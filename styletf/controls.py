@@ -12,6 +12,7 @@ from . import color, memory, preflight
 from .errors import InputError, check_setting, check_text
 from .images import load_image
 from .result import SynthesisInterrupted, SynthesisResult, describe, read_inputs
+from .scales import FINE_LAYERS, check_fine_layers, mix_scales
 from .optimize import check_optimizer
 from .speed import resolve_jit
 from .schedule import check_sizes, coarse_to_fine as _coarse_to_fine, stages
@@ -30,32 +31,30 @@ def stylize(content, style, *, size=512, steps=None, alpha_beta=DEFAULT_ALPHA_BE
             optimizer="lbfgs", learning_rate=DEFAULT_LEARNING_RATE, tv_weight=0.0, pooling="avg",
             backbone="auto", network="auto", precision="auto", seed=0, coarse_to_fine="auto", snapshot_every=None,
             snapshot=None, progress=True, jit="auto", stop_after=None, regions=None, region_weights=None,
-            style_masks=None, guidance="inside", normalize=NOT_GIVEN) -> SynthesisResult:
+            style_masks=None, guidance="inside", fine_style=None, fine_layers=FINE_LAYERS,
+            normalize=NOT_GIVEN) -> SynthesisResult:
     """Paint ``content`` in the style of ``style`` (one image or a list), with the controls
     beyond the paper: Figure 2's transfer (docs/method.md, eq. 7) on your own photo; notebook 05.
     Returns the ``SynthesisResult`` whose image is the final picture (after the colour step).
 
-    size: the output's long side in px (with ``coarse_to_fine``: its last size).
-    coarse_to_fine: "auto" (default: ``schedule.stages(size)``, e.g. 128, 256, 512 px), None
-        or False (one size, from white noise at full size), or increasing long sides, e.g. (256, 512, 1024).
+    size: the output's long side in px. coarse_to_fine: "auto" (default: ``schedule.stages(size)``, e.g.
+        128, 256, 512 px), None or False (one size), or increasing long sides ending at ``size``, e.g. (256, 512).
     steps: None (default): 100 per stage, 200 in the first (``stages``), or 300 (L-BFGS) / 500
         (Adam) in one size; with ``coarse_to_fine``: an int per stage (the first twice that with "auto") or one per size.
     optimizer: "lbfgs" (default, the authors'), "adam", or a Keras optimizer. alpha_beta: alpha/beta
         (alpha = 1, beta = 1 / alpha_beta), in the paper's units on the normalised network.
-    network: "auto" (default): the one in whose units the paper's alpha/beta hold (the paper's
-        normalisation on ImageNet VGG19, the stand-in's calibration: ``vgg.resolve_network``); "mean",
-        "calibrated", "raw" (the weights as trained). normalize: its old name, deprecated.
+    network: "auto" (default): the one in whose units the paper's alpha/beta hold (``vgg.resolve_network``);
+        "mean", "calibrated", "raw" (the weights as trained). normalize: its old name, deprecated.
     preserve_colors: "none"; "luminance" - transfer on luminance only, then the content's colour
         channels (Gatys et al. 2017, 5.1); "histogram" - the style images recoloured to the content's
         colour mean and covariance first (5.2): ``styletf.color``.
     init: "noise" (the paper's), "content", or an image. jit: XLA, "auto" (where it measures faster).
-    precision: "auto" (default: mixed bfloat16 where it measures faster, ``speed.resolve_precision``;
-        the result's settings record which), "float32", ... (``synthesize``'s default is float32).
-    snapshot_every, snapshot: ``snapshot(step, picture as saved)`` every ``snapshot_every`` steps of all stages.
-    stop_after: end after that many steps in all stages with that step's picture, as Ctrl-C would, on
-        the whole run's schedule (Adam's step size, the stages): how a sidecar remakes an interrupted run.
+    precision: "auto" (default: mixed bfloat16 where it measures faster, ``speed.resolve_precision``), "float32", ...
+    snapshot_every, snapshot: ``snapshot(step, picture as saved)`` every ``snapshot_every`` steps (all stages).
+    stop_after: end after that many steps, as Ctrl-C would, on the whole schedule (a sidecar remakes an interrupted run so).
     regions (``style`` then {region: painting(s)}), region_weights, style_masks, guidance: spatial
-    control (notebook 06). Others as ``synthesize``. Ctrl-C raises ``SynthesisInterrupted`` whose
+    control; fine_style: its fine scale on ``fine_layers`` over ``style``'s coarse one (``scales.mix_scales``),
+    both Gatys et al. 2017, notebook 06. Others as ``synthesize``. Ctrl-C raises ``SynthesisInterrupted`` whose
     ``result`` holds the picture so far, colour step included.
     """
     check_text("preserve_colors", preserve_colors, choices=color.PRESERVE_COLORS)
@@ -65,8 +64,10 @@ def stylize(content, style, *, size=512, steps=None, alpha_beta=DEFAULT_ALPHA_BE
     snapshot_every, stop_after = _check_snapshots(snapshot, snapshot_every, stop_after)
     regional(style, regions, style_masks, style_blend)  # spatial control's arguments agree, before any is read
     counter = {"step": 0}  # steps done, counted over the stages
-    finish, source, loaded, start = _inputs(content, style, init, size, style_scale, preserve_colors, optimizer)
-    read = _read(content, init, style, regions, style_masks)
+    read = _read(content, init, [style, fine_style] if fine_style is not None else style, regions, style_masks)
+    mix = fine_style is not None and _mixing(fine_style, fine_layers, style, regions, size * style_scale, steps,
+                                             backbone=backbone, network=network, precision=precision, seed=seed)
+    finish, source, loaded, start = _inputs(content, style, init, size, style_scale, preserve_colors, optimizer, mix)
     kwargs = dict(regions=regions, region_weights=region_weights, style_masks=style_masks, guidance=guidance,
                   content_layers=content_layers, style_layers=style_layers, style_blend=style_blend,
                   style_scale=style_scale, alpha=1.0, beta=1.0 / alpha_beta, tv_weight=tv_weight,
@@ -74,9 +75,9 @@ def stylize(content, style, *, size=512, steps=None, alpha_beta=DEFAULT_ALPHA_BE
                   backbone=backbone, network=network, precision=precision, seed=seed,
                   callback=_steps_callback(snapshot, snapshot_every, finish, stop_after, counter), progress=progress,
                   jit=resolve_jit(jit))
-    settings = {"content": describe(content), "style": _each(style, describe),
-                "init": describe(init), "alpha_beta": alpha_beta, "preserve_colors": preserve_colors,
-                "coarse_to_fine": sizes}
+    settings = {"content": describe(content), "style": _each(style, describe), "init": describe(init),
+                "alpha_beta": alpha_beta, "preserve_colors": preserve_colors, "coarse_to_fine": sizes,
+                **({} if fine_style is None else {"fine_style": describe(fine_style), "fine_layers": list(fine_layers)})}
     try:
         with memory.checked():  # above, before decoding
             result = (_coarse_to_fine(source, loaded, sizes=sizes, steps=steps, **kwargs) if sizes
@@ -85,6 +86,18 @@ def stylize(content, style, *, size=512, steps=None, alpha_beta=DEFAULT_ALPHA_BE
         _finished(e.result, finish, settings, read)
         raise
     return _finished(result, finish, settings, read, stop_after if stop_after and counter["step"] >= stop_after else None)
+
+
+def _mixing(fine_style, fine_layers, style, regions, side, steps, **kwargs):
+    """(style as given ->) the style with ``fine_style``'s fine scale (``scales.mix_scales``) at the paintings'
+    working long side ``side``, with as many steps as the transfer's last stage; one painting, no regions."""
+    style = style[0] if isinstance(style, (list, tuple)) and len(style) == 1 else style
+    if regions is not None or isinstance(style, (list, tuple, dict)):
+        raise InputError("fine_style re-textures one painting (style): give one, without regions or a list")
+    check_fine_layers(fine_layers)
+    last = steps[-1] if isinstance(steps, (list, tuple)) else steps
+    return lambda _: mix_scales(fine_style, style, fine_layers=fine_layers, size=max(1, round(side)),
+                                steps=last, progress=False, **kwargs).image
 
 
 def _read(content, init, style, regions, style_masks) -> dict:
@@ -141,9 +154,9 @@ def _sizes(coarse_to_fine, size):
 def paintings(style) -> list:
     """Every painting of ``style`` (one, a list, or {region: one or a list}) in a flat list (the
     command's checks of its inputs; notebook 06's regions)."""
-    if isinstance(style, dict):
-        return [s for v in style.values() for s in paintings(v)]
-    return list(style) if isinstance(style, (list, tuple)) else [style]
+    if isinstance(style, (dict, list, tuple)):
+        return [s for v in (style.values() if isinstance(style, dict) else style) for s in paintings(v)]
+    return [style]
 
 
 
@@ -155,12 +168,14 @@ def _each(style, f):
     return [f(s) for s in paintings(style)]
 
 
-def _inputs(content, style, init, size, style_scale, preserve_colors, optimizer):
+def _inputs(content, style, init, size, style_scale, preserve_colors, optimizer, mix=None):
     """(finish: the optimised image -> the picture to save, the image whose content is matched,
     paintings, start), the colour step's preparation done (Gatys et al. 2017, section 5); memory
-    checked first (``preflight.check_memory``), before an input is decoded."""
+    checked first (``preflight.check_memory``), before an input is decoded; ``mix``: the scale
+    control's painting -> new style, after the photo is read."""
     preflight.check_memory(size, style_scale, optimizer, content, paintings(style), spelling="api")
     photo = _load(content, size, "content")  # (1, H, W, 3)
+    style = mix(style) if mix else style
     styles = paintings(style)
     if not styles or (isinstance(style, dict) and any(not paintings(v) for v in style.values())):
         raise InputError("give at least one style image" + (" per region" if isinstance(style, dict) else ""))

@@ -90,13 +90,13 @@ def add_stylize(sub) -> argparse.ArgumentParser:
     p.add_argument("--coarse-to-fine", type=_stages, default="auto", metavar="S1,S2,...",
                    help="increasing sizes, e.g. 256,512,1024: optimise small, upsample, go on; auto "
                         "(default): halvings of --size down to 64 px, three at most; none: one size")
-    _add_regions(p)
+    _add_follow_up(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary (errors only)")
     return p
 
 
-def _add_regions(p) -> None:
-    """Spatial control's options (Gatys et al. 2017, notebook 06)."""
+def _add_follow_up(p) -> None:
+    """The 2017 follow-up's spatial and scale control (Gatys et al. 2017, notebook 06)."""
     p.add_argument("--regions", metavar="MASK.png|NAME=MASK,...",
                    help="one painting per region of the photo (Gatys et al. 2017): an image with one flat colour "
                         "per region, the styles then given as COLOUR=PAINTING (e.g. blue=starry_night "
@@ -109,3 +109,8 @@ def _add_regions(p) -> None:
     p.add_argument("--guidance", choices=("inside", "resize"), default="inside",
                    help="how the regions reach each layer: inside (default: only positions that see their region "
                         "alone) or resize (the masks averaged down)")
+    p.add_argument("--fine-style", metavar="PAINTING",
+                   help="scale control: the fine scale (brush marks, grain, colours) of this painting over the "
+                        "coarse scale (large shapes) of STYLE, one painting")
+    p.add_argument("--fine-layers", type=_names, default=["conv1_1", "conv2_1"],
+                   help="with --fine-style: the layers that make the fine scale (default: conv1_1,conv2_1)")

@@ -18,11 +18,12 @@ from . import data, machine, memory, regions
 from .errors import InputError, user_path
 from .images import locate_source
 from .places import check_replaceable
+from .scales import check_fine_layers
 from .synthesis import DEFAULT_LEARNING_RATE
 from .watch import mp4_writer
 
 __all__ = ["check_output", "check_movie", "check_sources", "check_inputs_kept", "resolved", "check_memory", "aspect", "check_lr",
-           "check_regions"]
+           "check_follow_up"]
 
 OUTPUT_SUFFIXES = (".png",)
 
@@ -194,17 +195,24 @@ def _region_key(key: str) -> str:
     return f"#{key}" if re.fullmatch(r"[0-9a-fA-F]{6}", key) else key
 
 
-def check_regions(args) -> dict:
-    """``--regions`` with ``REGION=PAINTING`` styles (spatial control, notebook 06), before the backbone
-    loads: {} without regions, else ``stylize``'s keywords {style, regions, region_weights,
-    style_masks, guidance}, every file there and every mask read against the photo's shape at the
-    output's size (``regions.load``). README, "Stylise your own photo"."""
+def check_follow_up(args) -> dict:
+    """The 2017 follow-up's controls (notebook 06) before the backbone loads, as ``stylize``'s keywords:
+    ``--fine-style`` (scale control: its file there), and ``--regions`` with ``REGION=PAINTING`` styles
+    (spatial control: {style, regions, region_weights, style_masks, guidance}, every file there and
+    every mask read against the photo's shape at the output's size, ``regions.load``). README,
+    "Stylise your own photo"."""
+    scale = {} if args.fine_style is None else {"fine_style": args.fine_style, "fine_layers": args.fine_layers}
+    if scale:
+        check_sources({"--fine-style": args.fine_style})
+        check_fine_layers(args.fine_layers, "--fine-layers")
+        if args.regions is not None or len(args.style) > 1:
+            raise InputError("--fine-style re-textures one painting (STYLE): give one, without --regions")
     if args.regions is None:
         given = [o for o, v in (("--region-weights", args.region_weights), ("--style-masks", args.style_masks)) if v]
         if given:
             raise InputError(f"{given[0]} weighs or masks regions, and there is no --regions: give --regions "
                              f"MASK.png (one colour per region) and styles as REGION=PAINTING")
-        return {}
+        return scale
     example = "--regions masks.png blue=starry_night white=the_scream"
     style = {}
     for item in args.style:

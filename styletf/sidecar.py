@@ -29,9 +29,11 @@ def _painting(text: str) -> str:
 
 
 def _regions(args, result: SynthesisResult) -> dict:
-    """Spatial control's options as the run used them (masks as absolute paths), or none."""
-    if not getattr(args, "regional", None):
-        return {}
+    """Spatial and scale control's options as the run used them (files as absolute paths), or none."""
+    scale = {} if getattr(args, "fine_style", None) is None else {
+        "--fine-style": _source(args.fine_style), "--fine-layers": ",".join(args.fine_layers)}
+    if not getattr(args, "regional", None) or "regions" not in args.regional:
+        return scale
     regional, pairs = args.regional, lambda d, f: ",".join(f"{k}={f(v)}" for k, v in d.items()) if d else None
     masks = regional["regions"]
     return {"--regions": pairs(masks, _source) if isinstance(masks, dict) else _source(masks),

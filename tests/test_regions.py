@@ -185,3 +185,41 @@ def test_bad_region_options_are_one_line_before_the_backbone_loads(tmp_path, cap
     err = capsys.readouterr()
     assert code == 2 and err.err.count("\n") == 1 and words in err.err, err.err
     assert "backbone:" not in err.out and not (tmp_path / "out.png").exists()
+
+
+@pytest.mark.slow  # a synthesis whose statistics are judged
+def test_mixed_scales_take_the_fine_paintings_low_layers_and_keep_the_coarse_paintings_high_ones():
+    """Scale control (Gatys et al. 2017, section 6): after re-texturing, the new style's Gram matrices on
+    conv1_1 and conv2_1 are far nearer the fine painting's than the coarse painting's were (eq. 4 per
+    layer, per position), and, judged without the network (``looks``), it keeps the coarse painting's
+    large edges where the fine painting has none of them, in colours nearer the fine painting's."""
+    from styletf.scales import mix_scales
+    fine, coarse = styletf.load_image("starry_night", 96), styletf.load_image("composition_vii", 96)
+    mixed = mix_scales(fine, coarse, size=96, steps=40, backbone="vgg16-hed", network="auto", progress=False).image
+    ext = styletf.FeatureExtractor(list(styletf.PAPER_STYLE_LAYERS), backbone="vgg16-hed", network="auto")
+
+    def distance(a, b, layer):
+        fa, fb = ext(a)[layer], ext(b)[layer]
+        ga = styletf.gram_matrix(fa) / (fa.shape[1] * fa.shape[2])  # per position: images of other sizes compare
+        gb = styletf.gram_matrix(fb) / (fb.shape[1] * fb.shape[2])
+        return float(tf.reduce_sum(tf.square(ga - gb)))
+
+    for layer in ("conv1_1", "conv2_1"):
+        assert distance(mixed, fine, layer) < 0.2 * distance(coarse, fine, layer), layer
+    assert looks.structure(mixed, coarse) >= looks.STRUCTURE_MIN > looks.structure(fine, coarse)
+    assert looks.palette(mixed, fine, coarse) <= looks.PALETTE_MAX
+    with pytest.raises(InputError, match="fine_layers must be some of the style layers"):
+        mix_scales(fine, coarse, fine_layers=list(styletf.PAPER_STYLE_LAYERS))
+
+
+@pytest.mark.parametrize("args, words", [
+    (["the_scream", "starry_night", "--fine-style", "composition_vii"], "--fine-style re-textures one painting"),
+    (["the_scream", "--fine-style", "composition_vii", "--fine-layers", "conv1_1,conv9_1"], "--fine-layers must be some"),
+    (["the_scream", "--fine-style", "nosuch.png"], "--fine-style: image file not found: nosuch.png"),
+])
+def test_bad_scale_control_options_are_one_line_before_the_backbone_loads(tmp_path, capsys, monkeypatch, args, words):
+    monkeypatch.chdir(tmp_path)
+    code = main(["stylize", "neckarfront", *args, "-o", "out.png", "--size", "64"])
+    err = capsys.readouterr()
+    assert code == 2 and err.err.count("\n") == 1 and words in err.err, err.err
+    assert "backbone:" not in err.out and not (tmp_path / "out.png").exists()
