@@ -169,6 +169,10 @@ def test_the_command_paints_regions_and_its_sidecar_remakes_the_same_bytes(tmp_p
                            capture_output=True, text=True)
     assert again.returncode == 0, again.stderr[-2000:]
     assert (tmp_path / "a.png").read_bytes() == (tmp_path / "b.png").read_bytes()
+    _coded(tmp_path / "masks.png", h=48, w=64, split=30)  # the mask changed since: replay refuses, naming it
+    replay = subprocess.run([sys.executable, "-m", "styletf", "replay", "a.json", "-o", "c.png"], cwd=tmp_path,
+                            capture_output=True, text=True)
+    assert replay.returncode == 2 and "masks.png" in replay.stderr and not (tmp_path / "c.png").exists(), replay.stderr
 
 
 @pytest.mark.parametrize("args, words", [
