@@ -29,6 +29,9 @@ try:
     from .controls import stylize
     from .scales import mix_scales
     from .vgg import PAPER_CONTENT_LAYERS, PAPER_STYLE_LAYERS, FeatureExtractor
+    from .machine import check_thread_variables
+    from .quiet import refuse_at_start
+    refuse_at_start(check_thread_variables)  # before TensorFlow's first operation reads them (and aborts on -1)
 except ImportError as e:  # e.g. under an address-space limit too low for TensorFlow: one clear line
     import_failed(e)
     raise

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import re
 import sys
 import warnings
@@ -17,7 +18,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from . import benchmark, controls, interrupts, memory, places, preflight, replay, sidecar, watch
-from .backbones import StandInWarning, WeightsFileWarning, describe_backbone, resolve_backbone
+from .backbones import StandInWarning, WeightsFileWarning, check_name, describe_backbone, resolve_backbone
 from .errors import InputError, StyleTFError, check_number, check_setting
 from .images import file_url_path, save_image
 from .options import add_stylize
@@ -69,6 +70,8 @@ def _checked(args) -> tuple[Path, int | list]:
     # file:// addresses are files: as paths, they get the checks, sha256 and sidecar of files
     args.content, args.init = file_url_path(args.content), file_url_path(args.init)
     args.style = [file_url_path(s) for s in args.style]
+    given = os.environ.get("STYLETF_BACKBONE", "").strip() if args.backbone == "auto" else args.backbone
+    check_name(given or "auto", "--backbone" if args.backbone != "auto" else "STYLETF_BACKBONE")  # before any fetch
     args.regional = preflight.check_follow_up(args)  # spatial and scale control: {} without them
     paintings = controls.paintings(args.regional.get("style", args.style)) + ([args.fine_style] if args.fine_style else [])
     preflight.check_sources({"content": args.content, **{f"style {k + 1}" if len(paintings) > 1 else "style": s
@@ -91,6 +94,9 @@ def _checked(args) -> tuple[Path, int | list]:
     steps = args.steps[0] if args.steps and len(args.steps) == 1 else args.steps
     if isinstance(steps, list) and not explicit:
         raise InputError("--steps takes one number (several only with --coarse-to-fine S1,S2,..., one per size)")
+    if isinstance(steps, list) and len(steps) != len(args.coarse_to_fine):
+        raise InputError(f"--steps gives {len(steps)} step counts for {len(args.coarse_to_fine)} --coarse-to-fine sizes: "
+                         f"give one per size, or one for all")
     return out, steps
 
 
@@ -136,11 +142,14 @@ def _check_small(args, explicit) -> None:
         first = args.coarse_to_fine[0]
     else:
         first = size if args.coarse_to_fine == "none" else stages(size)[0][0]
-    short = round(first * preflight.aspect(args.content))
+    aspect = preflight.aspect(args.content)
+    short = round(first * aspect)
     if short < need:
+        one_size = not explicit and first < size and round(size * aspect) >= need  # the last stage is large enough
+        ways = ("a larger --size or first --coarse-to-fine size" if explicit else
+                f"--coarse-to-fine none (one size, {size} px) or a larger --size" if one_size else "a larger --size")
         raise InputError(f"content: at {first} px the photo is too small for layer {blocks[max(blocks)]}: its shorter side is "
-                         f"{short} px, and the layer needs at least {need} px: use a larger --size{' or --coarse-to-fine' if explicit else ''}, "
-                         f"or shallower --style-layers")
+                         f"{short} px, and the layer needs at least {need} px: use {ways}, or shallower --style-layers")
 
 
 def _network(args, say) -> None:
@@ -190,7 +199,17 @@ def stylize(args) -> int:
 
 
 def _run(args, out, steps, snapshot, movie, say) -> int:
-    """The synthesis of ``stylize``, and the picture written whatever happens."""
+    """The synthesis of ``stylize``, and the picture written whatever happens: a stop between the
+    optimiser's steps is held until the next steps (which it ends at their start) or the end."""
+    with interrupts.deferred():
+        status = _written(args, out, steps, snapshot, movie, say)
+    if interrupts.pending() and status == 0:  # after the picture was written: it is whole
+        print(f"interrupted ({interrupts.pending()}) after the picture was written to {out}", file=sys.stderr)
+        return 130
+    return status
+
+
+def _written(args, out, steps, snapshot, movie, say) -> int:
     try:
         with memory.checked():  # by _checked, before the backbone loaded
             regional = dict(args.regional)  # spatial control: the style per region, the masks
@@ -205,6 +224,8 @@ def _run(args, out, steps, snapshot, movie, say) -> int:
                 coarse_to_fine=None if args.coarse_to_fine == "none" else args.coarse_to_fine,
                 snapshot_every=1 if movie else args.save_every, jit=args.jit_used, progress=not args.quiet,
                 snapshot=snapshot if movie or args.save_every else None, stop_after=args.stop_after)
+        if interrupts.pending():  # after the last step: the picture is whole, and the stop is said
+            raise SynthesisInterrupted(result)
     except SynthesisInterrupted as e:
         if e.result.steps_done == 0:  # only the starting image: nothing worth keeping
             print("interrupted before the first step: nothing written", file=sys.stderr)

@@ -96,8 +96,13 @@ def _mixing(fine_style, fine_layers, style, regions, side, steps, **kwargs):
         raise InputError("fine_style re-textures one painting (style): give one, without regions or a list")
     check_fine_layers(fine_layers)
     last = steps[-1] if isinstance(steps, (list, tuple)) else steps
-    return lambda _: mix_scales(fine_style, style, fine_layers=fine_layers, size=max(1, round(side)),
-                                steps=last, progress=False, **kwargs).image
+    def mix(_):
+        try:
+            return mix_scales(fine_style, style, fine_layers=fine_layers, size=max(1, round(side)), steps=last,
+                              progress=False, **kwargs).image
+        except SynthesisInterrupted:  # its picture is the new style, not the output: nothing to keep
+            raise KeyboardInterrupt("while making the fine_style's new style") from None
+    return mix
 
 
 def _read(content, init, style, regions, style_masks) -> dict:

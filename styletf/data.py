@@ -32,7 +32,7 @@ import platformdirs
 
 from .errors import DataError, InputError, user_path
 
-__all__ = ["catalog", "keys", "info", "fetch", "cache_dir", "sha256_of", "CHECKOUT_DATA"]
+__all__ = ["catalog", "keys", "info", "fetch", "cache_dir", "sha256_of", "download", "fetched_sha256", "CHECKOUT_DATA"]
 
 DOWNLOAD_TIMEOUT_S = 60
 
@@ -152,3 +152,32 @@ def fetch(key: str) -> Path:
             f"failed ({e}). Connect to the internet, or set STYLETF_DATA_MIRROR to a folder holding "
             f"{name}, or copy the file to {cached}.") from None
 
+
+#: {url: sha256 of the bytes downloaded}: a sidecar records what a URL held (``fetched_sha256``).
+_FETCHED: dict = {}
+#: {url: bytes} downloaded before they are read (``download(url, keep=True)``: the command's checks).
+_DOWNLOADED: dict = {}
+
+
+def download(url: str, keep: bool = False, taken: bool = False) -> bytes:
+    """The bytes at an http(s) ``url`` (their sha256 kept for the sidecar), else one clear error;
+    ``keep``: held for the next call with ``taken`` (``load_image``), so the command's check before the
+    backbone loads costs no second download. Not in the paper (README, "Stylise your own photo")."""
+    if taken and url in _DOWNLOADED:
+        return _DOWNLOADED.pop(url)
+    try:
+        with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as r:
+            body = r.read()
+    except OSError as e:
+        raise InputError(f"cannot download image {url} ({e}); check the address and the "
+                         f"connection, or download it and pass the file's path") from None
+    _FETCHED[url] = hashlib.sha256(body).hexdigest()
+    if keep:
+        _DOWNLOADED[url] = body
+    return body
+
+
+def fetched_sha256(url) -> str | None:
+    """The sha256 of what ``url`` held when this process last downloaded it, or None. Not in the
+    paper (the sidecar's ``inputs_sha256``, README, "Stylise your own photo")."""
+    return _FETCHED.get(url)

@@ -59,12 +59,7 @@ def _open_source(source) -> tuple[Image.Image, str]:
         return _decode(path, text), text
     if text in data.keys():
         return _decode(data.fetch(text), text), text
-    try:
-        with urllib.request.urlopen(text, timeout=data.DOWNLOAD_TIMEOUT_S) as r:
-            return _decode(io.BytesIO(r.read()), text), text
-    except OSError as e:
-        raise InputError(f"cannot download image {text} ({e}); check the address and the "
-                         f"connection, or download it and pass the file's path") from None
+    return _decode(io.BytesIO(data.download(text, keep=False, taken=True)), text), text
 
 
 def locate_source(source) -> tuple[Path | None, str]:
@@ -264,8 +259,11 @@ def to_uint8(x, strict: bool = False, name: str = "image") -> np.ndarray:
         a = a[0]
     if a.ndim != 3 or a.shape[-1] != 3 or 0 in a.shape:
         raise InputError(f"{name}: expected an RGB image of shape (H, W, 3){' with pixels' * (a.ndim == 3)}, got {a.shape}")
-    if getattr(x, "dtype", None) in (np.uint8, tf.uint8):  # 8-bit pixels already (0..255, as load_image takes them)
-        return np.asarray(x).reshape(a.shape)
+    dtype = getattr(x, "dtype", None)
+    if (dtype.is_integer if isinstance(dtype, tf.DType) else dtype is not None and np.issubdtype(dtype, np.integer)) and a.size:
+        if a.min() < 0 or a.max() > 65535:  # integers as load_image reads them: 0..255, or 0..65535 (16 bits)
+            raise InputError(f"{name}: integer values must lie in 0..255 (or 0..65535), got {a.min():.0f}..{a.max():.0f}")
+        return (a if a.max() <= 255 else np.round(a / 65535.0 * 255.0)).astype(np.uint8)
     if not np.all(np.isfinite(a)):
         raise InputError(f"{name}: contains NaN or Inf values; refusing to save it")
     if strict and a.size and (a.min() < -0.5 / 255 or a.max() > 1 + 0.5 / 255):  # beyond half a grey level

@@ -21,11 +21,27 @@ import tempfile
 import tensorflow as tf
 
 from .data import cache_dir
+from .errors import InputError
 
-__all__ = ["threads", "key", "decided", "all_decided", "THREAD_VARIABLES", "DECISIONS"]
+__all__ = ["threads", "check_thread_variables", "key", "decided", "all_decided", "THREAD_VARIABLES", "DECISIONS"]
 
 #: What sets TensorFlow's thread pools from outside (TF_NUM_INTRAOP_THREADS: the sums' order).
 THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS")
+
+
+#: The most threads of each kind TensorFlow is given from outside (100000 hung a run, creating them).
+MAX_THREADS = 1024
+
+
+def check_thread_variables() -> None:
+    """TF_NUM_INTRAOP_THREADS and TF_NUM_INTEROP_THREADS, where set, are whole numbers from 1 to
+    ``MAX_THREADS``: TensorFlow reads them at its first operation and aborts with a C++ stack at -1
+    (or hangs creating 100000 threads). Checked at ``import styletf``, before any operation."""
+    for name in THREAD_VARIABLES[:2]:
+        value = os.environ.get(name, "").strip()
+        if value and not (value.isascii() and value.isdigit() and 1 <= int(value) <= MAX_THREADS):
+            raise InputError(f"{name}={value}: TensorFlow's threads must be a whole number from 1 to {MAX_THREADS} "
+                             f"(unset: one per core); set it so, or unset it")
 
 
 def threads() -> int:

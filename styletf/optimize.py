@@ -16,7 +16,7 @@ import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
 
-from . import lockstep, memory, watch
+from . import interrupts, lockstep, memory, watch
 from .errors import InputError
 from .objective import Objective
 from .paper import descent
@@ -145,8 +145,7 @@ def minimize(x: tf.Variable, objective: Objective, *, steps: int, optimizer="ada
     over the second half of the ``steps``, ``adam_schedule``), a Keras optimizer
     (used as is), or "lbfgs" (SciPy's L-BFGS-B, ``steps`` iterations, tolerances 0: it ends
     early by itself only where it converges or finds no lower loss, ``Run.ended``; a batch is one problem). ``callback(step, x, losses)``
-    after each step; True stops. Ctrl-C stops with the image of the last completed step.
-    ``jit``: compile the step with XLA (``resolve_jit``).
+    after each step; True stops. Ctrl-C stops with the image of the last completed step. ``jit``: XLA.
     docs/method.md, "Synthesis" (the gradient from ``tf.GradientTape``); notebook 01, L-BFGS: 05.
     """
     if callback is not None and not callable(callback):
@@ -161,10 +160,11 @@ def minimize(x: tf.Variable, objective: Objective, *, steps: int, optimizer="ada
     start = time.perf_counter()
     ended = None
     try:
-        if adam is None:
-            stopped, ended = _lbfgs(x, objective, steps, log.record, jit)
-        else:
-            stopped = _adam(x, objective, adam, steps, log.record, jit)
+        with interrupts.steps():  # a stop held since the last steps (the command's) ends these at once
+            if adam is None:
+                stopped, ended = _lbfgs(x, objective, steps, log.record, jit)
+            else:
+                stopped = _adam(x, objective, adam, steps, log.record, jit)
     except KeyboardInterrupt as e:  # x holds the last completed step: keep it (the caller raises again)
         interrupted, done = True, log.complete_steps()
         applied = int(adam.iterations.numpy()) - first if adam is not None else None  # done, or one more
@@ -216,19 +216,19 @@ def _adam(x, objective, adam, steps, record, jit=False) -> str | None:
             terms, finite, grad_finite = step()
         terms = {k: v.numpy() for k, v in terms.items()}
         if not bool(finite):
-            why = _why_non_finite(objective, "the weights - alpha, beta, tv - are too large or too far apart "
-                                  "for float32")
+            why = _why_non_finite(objective, adam=True)
             return f"non-finite loss, gradient or update at step {i}; kept the last finite image ({why})"
         if record(i, terms):
             return f"stopped by the callback after step {i}"
     return None
 
 
-def _why_non_finite(objective, otherwise: str) -> str:
-    """Why a run went non-finite, and the way out: in float16, its small range (whatever the weights)."""
-    if objective.extractor.precision == "mixed_float16":
-        return "float16's range (65504) was exceeded: use float32 precision, or lower alpha/beta or the step size"
-    return otherwise
+def _why_non_finite(objective, adam: bool = False) -> str:
+    """Why a run went non-finite, and the way out (named as arguments and as options): in float16, its small range."""
+    weights = "smaller loss weights (alpha, beta, tv_weight; on the command line a larger --alpha-beta or a smaller --tv)"
+    step = ", or a smaller step size (learning_rate, --lr)" if adam else ""
+    fp16 = "float16's range (65504) was exceeded: use float32 precision, or"
+    return f"{fp16 if objective.extractor.precision == 'mixed_float16' else 'too large for float32:'} {weights}{step}"
 
 
 _TRACED: dict = {}  # (extractor, shapes of the objective's tensors, jit) -> tf.function, the latest 16
@@ -289,7 +289,7 @@ def _lbfgs(x, objective, steps, record, jit=False) -> tuple:
                                                            on_iteration)
     except lockstep.NonFinite:
         return (f"non-finite loss or gradient after step {done[0]}; kept the last finite "
-                f"image ({_why_non_finite(objective, 'lower alpha/beta')})"), None
+                f"image ({_why_non_finite(objective)})"), None
     if stopped:
         return f"stopped by the callback after step {done[0] - 1}", None
     x.assign(final.reshape(shape).astype(np.float32))

@@ -15,7 +15,7 @@ import tensorflow as tf
 from PIL import Image
 
 from . import data, machine, memory, regions
-from .errors import InputError, user_path
+from .errors import InputError, StyleTFError, user_path
 from .images import locate_source
 from .places import check_replaceable
 from .scales import check_fine_layers
@@ -39,6 +39,8 @@ def check_output(path: str, suffixes=OUTPUT_SUFFIXES, role: str = "output") -> P
     resolved(out, role)
     if out.is_dir():
         raise InputError(f"{role} {path} is a folder; give a file name such as {out / example}")
+    if out.name.lower() in suffixes:  # ".png" alone: Python reads it as a hidden file's name, without a suffix
+        raise InputError(f"{role} {path} has no name before {out.name}; give one, such as {example}")
     if out.suffix.lower() not in suffixes:
         raise InputError(f"{role} {path} must end in {' or '.join(suffixes)}"
                          + (" (the image is saved losslessly as PNG)" if suffixes == OUTPUT_SUFFIXES else ""))
@@ -98,14 +100,19 @@ def check_movie(path: str, sources) -> Path:
 
 
 def check_sources(named: dict) -> None:
-    """Every input file ({role: source or None}) there and readable as a file, before the backbone
-    loads: the same checks and words as ``load_image``, prefixed with the role. Not in the paper,
+    """Every input ({role: source or None}) there before the backbone loads: a file readable as a file,
+    a catalog image fetched (its sha256 checked, into the cache), a URL downloaded (held for its
+    load); the same checks and words as ``load_image``, prefixed with the role. Not in the paper,
     nor in a notebook (README, "Stylise your own photo")."""
     for role, source in named.items():
         if source is not None:
             try:
-                locate_source(source)
-            except InputError as e:
+                path, text = locate_source(source)
+                if path is None and text in data.keys():
+                    data.fetch(text)
+                elif path is None:
+                    data.download(text, keep=True)
+            except StyleTFError as e:
                 raise InputError(f"{role}: {e}") from None
 
 

@@ -20,7 +20,7 @@ import sys
 import tempfile
 import threading
 
-__all__ = ["import_tensorflow", "import_failed", "float16_quietly", "NOISE", "HALF_NOISE"]
+__all__ = ["import_tensorflow", "import_failed", "refuse_at_start", "float16_quietly", "NOISE", "HALF_NOISE"]
 
 _stderr_fd = 2  # where the one line of an interrupted start-up goes
 
@@ -140,3 +140,15 @@ def import_failed(error: ImportError) -> None:
         print(f"error: {message}", file=sys.stderr)
         raise SystemExit(1)
     raise ImportError(message) from None
+
+
+def refuse_at_start(check) -> None:
+    """Run ``check()`` as styletf loads; what it refuses (a StyleTFError) is, for ``python -m styletf``
+    starting, the command's one line on stderr and exit 2, else raised to the importer."""
+    try:
+        check()
+    except Exception as e:  # noqa: BLE001 - styletf's own refusals only (the errors module is above this one)
+        if type(e).__name__ not in ("InputError", "StyleTFError") or sys.argv[:1] != ["-m"]:
+            raise
+        print(f"error: {e}", file=sys.stderr)
+        raise SystemExit(2) from None

@@ -66,7 +66,7 @@ class SynthesisResult:
             "steps_done": self.steps_done,
             "wall_time_s": round(self.wall_time, 3),
             "stopped": self.stopped,
-            "inputs_sha256": {source: sha256 for source, (_, sha256) in inputs.items()},
+            "inputs_sha256": {source: sha256 or data.fetched_sha256(source) for source, (_, sha256) in inputs.items()},
         }
         if self.extra.get("ended"):  # L-BFGS-B ended by itself before its steps
             meta["ended"] = self.extra["ended"]

@@ -5,7 +5,7 @@ gives the schedule that ``stylize`` and the notebooks use, ``coarse_to_fine`` ru
 """
 from __future__ import annotations
 
-from . import memory, preflight
+from . import interrupts, memory, preflight
 from .errors import InputError, check_sequence, check_setting
 from .result import SynthesisInterrupted, SynthesisResult, join_stages
 from .synthesis import synthesize
@@ -49,6 +49,9 @@ def coarse_to_fine(content=None, style=None, *, sizes=(256, 512, 1024), steps=50
                            spelling="api")  # the largest stage, before the first
     results = []
     for size, n in zip(sizes, per_stage):
+        if results and interrupts.pending():  # a stop held after the last stage's steps: no next stage
+            results[-1].stopped = f"interrupted ({interrupts.pending()}) after the {sizes[len(results) - 1]} px stage"
+            raise SynthesisInterrupted(join_stages(results, sizes, per_stage))
         try:
             with memory.checked():  # the largest stage was, above
                 result = synthesize(content, style, size=size, steps=n, init=init, **kwargs)

@@ -37,6 +37,10 @@ def as_image(source, size, name, batch=None):
             raise InputError(f"{name} holds {image.shape[0]} images for a batch of {batch}: give one, or one per image")
         if not bool(tf.reduce_all(tf.math.is_finite(image))):
             raise InputError(f"{name}: has NaN or infinite values; give an image in [0, 1]")
+        low, high = float(tf.reduce_min(image)), float(tf.reduce_max(image))
+        if low < -1e-3 or high > 1 + 1e-3:  # the network's own check, named after the argument here
+            raise InputError(f"{name}: values must lie in [0, 1], got [{low:.3g}, {high:.3g}]; divide 8-bit data "
+                             f"by 255, or use styletf.load_image")
         return image
     try:
         return load_image(source, max_size=size)

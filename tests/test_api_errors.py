@@ -121,6 +121,7 @@ PHOTO = np.random.default_rng(1).random((32, 32, 3)).astype(np.float32)
 SYNTH = dict(content=PHOTO, style=PHOTO[::-1], steps=1, backbone="random", progress=False)
 
 SYNTH_CASES = [
+    (dict(content=tf.fill((1, 16, 16, 3), 3.0)), r"content: values must lie in \[0, 1\]"),  # it said images:
     (dict(content_layers=5), "content_layers"),
     (dict(content_layers="conv4_2"), "content_layers"),
     (dict(style_layers=None), "style_layers"),

@@ -257,3 +257,16 @@ def test_animated_gif_uses_the_first_frame_and_says_so(tmp_path):
     with pytest.warns(UserWarning, match="2 frames; using the first"):
         x = arr(styletf.load_image(tmp_path / "anim.gif"))
     assert x.max() == 0.0  # the black first frame
+
+
+def test_save_image_reads_integer_pixels_as_load_image_does(tmp_path):
+    """Integers 0..255 of any width are 8-bit pixels, 0..65535 of a wider type 16-bit ones (as
+    load_image reads a 16-bit PNG: /65535); it refused int64 0..254 and told uint16 to divide by 255."""
+    rng = np.random.default_rng(3)
+    u8 = rng.integers(0, 255, (5, 6, 3))
+    np.testing.assert_array_equal(np.asarray(Image.open(styletf.save_image(u8.astype(np.int64), tmp_path / "a.png"))), u8)
+    u16 = rng.integers(0, 65536, (5, 6, 3)).astype(np.uint16)
+    expected = np.round(u16 / 65535 * 255).astype(np.uint8)  # numpy: the same scaling to 8 bits
+    np.testing.assert_array_equal(np.asarray(Image.open(styletf.save_image(u16, tmp_path / "b.png"))), expected)
+    with pytest.raises(InputError, match=r"integer values must lie in 0\.\.255 \(or 0\.\.65535\), got -3\.\.4"):
+        styletf.save_image(np.array([[[-3, 0, 4]]]), tmp_path / "c.png")

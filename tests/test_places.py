@@ -173,3 +173,22 @@ def test_the_sticky_folder_rule_matches_what_the_kernel_allows():
         shutil.rmtree(folder)
     assert verdicts == {"theirs.png": (False, False), "mine.png": (True, True)}, verdicts
     assert "belongs to another user" in message and "sticky bit" in message
+
+
+@pytest.mark.parametrize("which", ["url", "catalog"])
+def test_a_url_or_catalog_image_that_cannot_be_had_is_refused_before_the_backbone_loads(inputs, tmp_path, capsys,
+                                                                                       monkeypatch, which):
+    """They were checked only when loaded, after the backbone ("backbone: ..." printed, seconds of work)."""
+    photo, painting = map(str, inputs)
+    if which == "url":
+        style, words = "http://127.0.0.1:9/none.png", "error: style: cannot download image http://127.0.0.1:9/none.png"
+    else:  # offline, nothing cached, no mirror
+        monkeypatch.setenv("STYLETF_DATA_MIRROR", str(tmp_path / "no_mirror"))
+        monkeypatch.setenv("STYLETF_CACHE", str(tmp_path / "empty_cache"))
+        monkeypatch.setattr("styletf.data.DOWNLOAD_TIMEOUT_S", 1)
+        monkeypatch.setattr("urllib.request.urlopen", lambda *a, **k: (_ for _ in ()).throw(OSError("offline")))
+        style, words = "the_scream", "error: style: "
+    code = main(["stylize", photo, style, "-o", str(tmp_path / "out.png"), *FAST])
+    captured = capsys.readouterr()
+    assert code == 2 and captured.err.startswith(words) and captured.err.count("\n") == 1, captured.err
+    assert "backbone:" not in captured.out and not (tmp_path / "out.png").exists()

@@ -92,3 +92,58 @@ def test_a_replay_from_another_folder_writes_beside_its_sidecar(made, tmp_path, 
                           cwd=elsewhere, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert list(elsewhere.iterdir()) == [] and (first / "out.png").read_bytes() == made_bytes
+
+
+@pytest.mark.parametrize("edit, named", [
+    (lambda m: m.update(inputs_sha256="abc"), "its inputs_sha256 is not {name: sha256}"),
+    (lambda m: m["inputs_sha256"].update({next(iter(m["inputs_sha256"])): 5}), "its inputs_sha256 is not"),
+    (lambda m: m.pop("inputs_sha256"), "its inputs_sha256 is missing"),
+    (lambda m: m.update(input_files=["x"]), "its input_files is not {name: path}"),
+    (lambda m: m.update(command=m["command"] + ' "'), "its command cannot be read (No closing quotation)"),
+    (lambda m: m.update(command="python -m styletf stylize"), "its command is not a python -m styletf stylize"),
+    (lambda m: m.update(command="python -m styletf replay x.json -o y.png"), "its command is not a python -m styletf stylize"),
+    (lambda m: m.pop("backbone"), "its backbone is missing"),
+])
+def test_a_sidecar_edited_by_hand_is_one_line_not_a_traceback(made, capsys, edit, named):
+    """A new user's edits that gave AttributeError, TypeError or ValueError tracebacks (exit 1)."""
+    _, _, out = made
+    meta = json.loads(out.with_suffix(".json").read_text())
+    edit(meta)
+    out.with_suffix(".json").write_text(json.dumps(meta))
+    assert main(["replay", str(out.with_suffix(".json")), "-o", str(out.with_name("again.png"))]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and named in err[0], err
+    assert not out.with_name("again.png").exists()
+
+
+def test_an_input_by_url_is_recorded_and_a_changed_one_is_named(tmp_path, capsys):
+    """The sidecar keeps the sha256 of what a URL held (it kept null: a replay of a changed image ran
+    without a word); replay downloads it again and compares."""
+    import functools
+    import http.server
+    import threading
+    www = tmp_path / "www"
+    www.mkdir()
+    rng = np.random.default_rng(6)
+    Image.fromarray(rng.integers(40, 220, (36, 48, 3), dtype=np.uint8)).save(www / "p.png")
+    Image.fromarray(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)).save(tmp_path / "s.png")
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):  # no request lines on stderr
+            pass
+
+    handler = functools.partial(Quiet, directory=str(www))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/p.png"
+        out = tmp_path / "out.png"
+        assert main(["stylize", url, str(tmp_path / "s.png"), "-o", str(out), "--backbone", "random", "--size", "48",
+                     "--steps", "2", "--precision", "float32", "--jit", "off", "--quiet"]) == 0
+        assert json.loads(out.with_suffix(".json").read_text())["inputs_sha256"][url] == \
+            hashlib.sha256((www / "p.png").read_bytes()).hexdigest()
+        Image.open(www / "p.png").rotate(180).save(www / "p.png")
+        assert main(["replay", str(out.with_suffix(".json")), "-o", str(tmp_path / "again.png")]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and f"input {url} changed since the run" in err[0], err
+    finally:
+        server.shutdown()
