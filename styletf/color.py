@@ -28,13 +28,13 @@ PRESERVE_COLORS = ("none", "luminance", "histogram")
 
 def luminance(images):
     """Luma Y = 0.299 R + 0.587 G + 0.114 B: (B, H, W, 3) -> (B, H, W, 1). The 2017 paper's
-    section 5.1 (beyond the 2015 paper; notebook 05)."""
+    section 5.1 (beyond the 2015 paper; notebook 06)."""
     return tf.image.rgb_to_yuv(check_images("images", images))[..., :1]
 
 
 def match_luminance(style_y, content_y):
     """The style's luminance with the content's mean and standard deviation (2017 paper,
-    eq. 5: L_s' = sigma_c / sigma_s (L_s - mu_s) + mu_c), clipped to [0, 1]; notebook 05.
+    eq. 5: L_s' = sigma_c / sigma_s (L_s - mu_s) + mu_c), clipped to [0, 1]; notebook 06.
     (B, H, W, 1) each (sizes may differ) -> like ``style_y``."""
     mu_s, sd_s = tf.reduce_mean(style_y), tf.math.reduce_std(style_y)
     mu_c, sd_c = tf.reduce_mean(content_y), tf.math.reduce_std(content_y)
@@ -43,13 +43,13 @@ def match_luminance(style_y, content_y):
 
 def as_gray(y):
     """A luminance image (B, H, W, 1) as an RGB image with R = G = B = Y: (B, H, W, 3), for the
-    network (the 2017 paper's section 5.1; notebook 05)."""
+    network (the 2017 paper's section 5.1; notebook 06)."""
     return tf.repeat(y, 3, axis=-1)
 
 
 def with_content_colors(result, content):
     """The result's luminance with the content's chroma (U, V): (B, H, W, 3) in [0, 1].
-    ``content`` is resized to the result's size if needed. The 2017 paper's section 5.1; notebook 05."""
+    ``content`` is resized to the result's size if needed. The 2017 paper's section 5.1; notebook 06."""
     result, content = check_images("result", result), check_images("content", content)
     if len(content) not in (1, len(result)):
         raise InputError(f"content holds {len(content)} images for {len(result)} results: give one, or one per result")
@@ -70,7 +70,7 @@ def match_color(style, content):
     """The style image recoloured to the content's colour mean and covariance (2017 paper,
     section 5.2, the "image analogies" variant), clipped to [0, 1]. A style whose colours
     lie on a line or plane (e.g. a gray image) keeps that shape: a linear map cannot add
-    colour directions it does not have; notebook 05.
+    colour directions it does not have; notebook 06.
     style (1, H, W, 3), content (1, H', W', 3) -> (1, H, W, 3)."""
     style = check_images("style", style)  # (1, H, W, 3)
     shape = style.shape
